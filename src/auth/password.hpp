@@ -1,0 +1,21 @@
+#pragma once
+// Argon2id password hashes in the PHC string format ($argon2id$v=19$m=...,t=...,p=...$salt$hash).
+#include <string>
+#include <string_view>
+
+#include "base/result.hpp"
+
+namespace valija::auth {
+
+struct Argon2Params {
+  // OWASP's first recommended Argon2id setting: 19 MiB, 2 passes, 1 lane.
+  unsigned memory_kib = 19 * 1024;
+  unsigned passes = 2;
+  unsigned lanes = 1;
+};
+
+Result<std::string> hash_password(std::string_view password, const Argon2Params& params = {});
+// Constant-time comparison inside libargon2. False for a malformed hash.
+bool verify_password(std::string_view password, const std::string& encoded);
+
+}  // namespace valija::auth

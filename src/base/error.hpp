@@ -1,0 +1,34 @@
+#pragma once
+// The error value every layer returns (docs/ARCHITECTURE.md "Errors").
+#include <string>
+#include <string_view>
+
+namespace valija {
+
+enum class Errc {
+  NotFound,
+  Exists,
+  Permission,
+  Quota,
+  TooBig,
+  Limit,
+  Invalid,
+  Temporary,
+  Unavailable,
+  Corrupt,
+  Internal,
+};
+
+std::string_view errc_name(Errc e);
+
+struct Error {
+  Errc code = Errc::Internal;
+  std::string detail;
+
+  Error() = default;
+  Error(Errc c, std::string d) : code(c), detail(std::move(d)) {}
+
+  std::string message() const;
+};
+
+}  // namespace valija

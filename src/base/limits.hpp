@@ -1,0 +1,45 @@
+#pragma once
+// Every limit valija enforces, with its default and why. Config keys under [limits]
+// carry the same names (docs/configuration.md).
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace valija {
+
+struct Limits {
+  // --- SMTP (RFC 5321 §4.5.3.1) ---
+  // Command line including CRLF; RFC 5321 §4.5.3.1.4 says 512.
+  std::size_t smtp_command_line = 512;
+  // Largest message accepted (SIZE, RFC 1870); enforced while reading.
+  std::uint64_t message_size = 50 * 1024 * 1024;
+  // Recipients per transaction; RFC 5321 §4.5.3.1.8 requires accepting at least 100.
+  std::size_t recipients_per_message = 100;
+  // Transactions per connection (RFC 9422 MAILMAX).
+  std::size_t messages_per_connection = 1000;
+  // Syntax/sequence errors before 421 and close.
+  std::size_t smtp_errors = 20;
+  // Received headers above which a message is a loop (RFC 5321 §6.3).
+  std::size_t hop_count = 50;
+  // Header section scanned for Received headers and trace info.
+  std::size_t header_scan = 1024 * 1024;
+  // BDAT chunk size accepted in one command.
+  std::uint64_t bdat_chunk = 50 * 1024 * 1024;
+
+  // RFC 5321 §4.5.3.2 timeouts.
+  std::chrono::seconds smtp_greeting_wait{300};   // waiting for a command (§4.5.3.2.7: 5 min)
+  std::chrono::seconds smtp_data_block{180};      // each DATA block (§4.5.3.2.6: 3 min)
+  std::chrono::seconds smtp_session{3600};        // whole session
+
+  // --- Delivery ---
+  // Depth of alias chains before the expansion is a loop.
+  std::size_t alias_depth = 10;
+  // Mailboxes one recipient may expand to.
+  std::size_t alias_fanout = 1000;
+
+  // --- Connections ---
+  std::size_t connections_total = 10000;
+  std::size_t connections_per_ip = 100;
+};
+
+}  // namespace valija

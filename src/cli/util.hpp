@@ -1,0 +1,24 @@
+#pragma once
+// Helpers shared by the admin commands: opening the store, reading passwords, sizes.
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/result.hpp"
+#include "mail/address.hpp"
+#include "store/store.hpp"
+
+namespace valija::cli {
+
+// Prints "valija: error: ..." and returns 1 (usage errors return 2).
+int error(const std::string& message);
+Result<std::unique_ptr<store::Store>> open_store(const std::string& data_dir);
+// Reads a password from stdin (first line) or, on a terminal, asks twice without echo.
+Result<std::string> read_password(bool from_stdin);
+// "ana@example.org" -> mailbox, with a clear error.
+Result<mail::Mailbox> parse_address(const std::string& address);
+// "500M", "2G", "0" (unlimited), plain bytes.
+Result<std::uint64_t> parse_size(const std::string& s);
+std::string format_size(std::uint64_t bytes);
+
+}  // namespace valija::cli

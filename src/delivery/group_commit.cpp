@@ -1,0 +1,68 @@
+#include "delivery/group_commit.hpp"
+
+#include "base/log.hpp"
+
+namespace valija::delivery {
+
+GroupCommitter::GroupCommitter(store::Store& store, std::size_t max_batch, std::size_t max_batch_bytes)
+    : store_(store), max_batch_(max_batch), max_bytes_(max_batch_bytes), thread_([this] { loop(); }) {}
+
+GroupCommitter::~GroupCommitter() { stop(); }
+
+void GroupCommitter::submit(Job job) {
+  {
+    std::lock_guard l(mu_);
+    queue_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
+void GroupCommitter::run_in_writer(std::function<void()> f) {
+  {
+    std::lock_guard l(mu_);
+    tasks_.push_back(std::move(f));
+  }
+  cv_.notify_one();
+}
+
+void GroupCommitter::stop() {
+  {
+    std::lock_guard l(mu_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void GroupCommitter::loop() {
+  while (true) {
+    std::vector<Job> batch;
+    std::deque<std::function<void()>> tasks;
+    {
+      std::unique_lock l(mu_);
+      cv_.wait(l, [this] { return stopping_ || !queue_.empty() || !tasks_.empty(); });
+      if (queue_.empty() && tasks_.empty() && stopping_) return;
+      std::size_t bytes = 0;
+      while (!queue_.empty() && batch.size() < max_batch_ && (batch.empty() || bytes < max_bytes_)) {
+        bytes += queue_.front().body->size();
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      tasks.swap(tasks_);
+    }
+    for (auto& t : tasks) t();
+    if (batch.empty()) continue;
+    std::vector<store::Delivery> deliveries;
+    deliveries.reserve(batch.size());
+    for (auto& j : batch) deliveries.push_back(j.delivery);
+    auto result = store_.deliver(deliveries);
+    ++batches_;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (result) batch[i].done(std::move((*result)[i]));
+      else batch[i].done(tl::unexpected(result.error()));
+    }
+  }
+}
+
+}  // namespace valija::delivery

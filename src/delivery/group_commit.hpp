@@ -1,0 +1,49 @@
+#pragma once
+// Group commit: deliveries from every connection queue here; one writer thread stores
+// whatever has queued up as one batch (one fsync per body and directory, one commit),
+// then answers each. While a batch is being written the next one gathers, so the cost
+// of durability is shared by concurrent senders.
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "store/store.hpp"
+
+namespace valija::delivery {
+
+struct Job {
+  std::shared_ptr<const std::string> body;  // keeps store::Delivery::body alive
+  store::Delivery delivery;
+  std::function<void(Result<std::vector<store::CopyResult>>)> done;
+};
+
+class GroupCommitter {
+ public:
+  GroupCommitter(store::Store& store, std::size_t max_batch = 64, std::size_t max_batch_bytes = 32 << 20);
+  ~GroupCommitter();
+  GroupCommitter(const GroupCommitter&) = delete;
+
+  void submit(Job job);
+  // Finishes queued work, then stops the writer thread.
+  void stop();
+  // Runs f in the writer thread between batches (blob garbage collection).
+  void run_in_writer(std::function<void()> f);
+  std::uint64_t batches() const { return batches_; }
+
+ private:
+  void loop();
+  store::Store& store_;
+  std::size_t max_batch_, max_bytes_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> queue_;
+  std::deque<std::function<void()>> tasks_;
+  bool stopping_ = false;
+  std::uint64_t batches_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace valija::delivery

@@ -1,0 +1,40 @@
+#include "delivery/trace_headers.hpp"
+
+#include <fmt/format.h>
+
+#include "base/clock.hpp"
+
+namespace valija::delivery {
+namespace {
+// Header values come from the client (HELO): keep them to printable ASCII so a hostile
+// name cannot fold or break the header.
+std::string clean(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) out += (c > 32 && c < 127 && c != '(' && c != ')') ? static_cast<char>(c) : '_';
+  return out.substr(0, 255);
+}
+}  // namespace
+
+std::string received_header(const ReceivedInfo& i) {
+  std::string from = fmt::format("from {} ({}[{}])", clean(i.helo), i.client_name.empty() ? "" : clean(i.client_name) + " ",
+                                 i.client_ip);
+  std::string out = fmt::format("Received: {}\r\n\tby {} (valija) with {} id {}", from, i.by_host, i.protocol, i.id);
+  if (!i.tls.empty()) out += fmt::format("\r\n\t(using {})", i.tls);
+  if (!i.for_rcpt.empty()) out += fmt::format("\r\n\tfor <{}>", i.for_rcpt);
+  out += fmt::format(";\r\n\t{}\r\n", clock::rfc5322_date(i.date));
+  return out;
+}
+
+std::string return_path_header(const std::string& sender) { return fmt::format("Return-Path: <{}>\r\n", sender); }
+
+std::string delivered_to_header(const std::string& address) { return fmt::format("Delivered-To: {}\r\n", address); }
+
+std::string with_protocol(bool esmtp, bool tls, bool authenticated, bool smtputf8) {
+  if (!esmtp) return "SMTP";
+  std::string p = smtputf8 ? "UTF8SMTP" : "ESMTP";
+  if (tls) p += "S";
+  if (authenticated) p += "A";
+  return p;
+}
+
+}  // namespace valija::delivery

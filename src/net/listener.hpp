@@ -1,0 +1,77 @@
+#pragma once
+// TCP listeners and the registry of live connections (limits per address and in total,
+// and draining at shutdown). Everything here runs on the one I/O thread.
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "base/result.hpp"
+#include "net/asio.hpp"
+#include "net/stream.hpp"
+
+namespace valija::net {
+
+class Listener {
+ public:
+  using Handler = std::function<awaitable<void>(tcp::socket)>;
+  // Binds and listens; "address already in use" becomes a clear message.
+  static Result<std::unique_ptr<Listener>> bind(asio::io_context& io, const std::string& address, std::uint16_t port);
+  void start(Handler handler);
+  void close();
+  std::uint16_t port() const { return port_; }
+  const std::string& address() const { return address_; }
+
+ private:
+  Listener(asio::io_context& io, std::string address, std::uint16_t port) : acceptor_(io), address_(std::move(address)), port_(port) {}
+  awaitable<void> accept_loop(Handler handler);
+  tcp::acceptor acceptor_;
+  std::string address_;
+  std::uint16_t port_;
+};
+
+class Connections {
+ public:
+  struct Entry {
+    Stream* stream = nullptr;
+    std::string ip;
+    bool idle = false;      // waiting for the client's next command
+    bool stopping = false;  // shutdown asked: finish the current command, then 421/BYE
+  };
+  using Handle = std::list<Entry>::iterator;
+
+  Connections(std::size_t total, std::size_t per_ip) : max_total_(total), max_per_ip_(per_ip) {}
+
+  // Admits a connection, or says why not ("too many connections from your address").
+  Result<Handle> admit(Stream& stream);
+  void release(Handle h);
+  void set_idle(Handle h, bool idle) { h->idle = idle; }
+  // Asks every connection to finish; idle ones are woken at once.
+  void stop_all();
+  std::size_t size() const { return entries_.size(); }
+  bool stopping() const { return stopping_; }
+
+ private:
+  std::size_t max_total_, max_per_ip_;
+  std::list<Entry> entries_;
+  std::unordered_map<std::string, std::size_t> per_ip_;
+  bool stopping_ = false;
+};
+
+// RAII registration of one connection.
+class ConnectionSlot {
+ public:
+  ConnectionSlot(Connections& c, Connections::Handle h) : c_(&c), h_(h) {}
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ~ConnectionSlot() { c_->release(h_); }
+  Connections::Entry& entry() { return *h_; }
+  void idle(bool v) { h_->idle = v; }
+
+ private:
+  Connections* c_;
+  Connections::Handle h_;
+};
+
+}  // namespace valija::net

@@ -1,0 +1,206 @@
+#define TOML_HEADER_ONLY 1
+#define TOML_EXCEPTIONS 0
+#include "server/config.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <set>
+#include <toml++/toml.h>
+
+#include "base/text.hpp"
+#include "mail/address.hpp"
+
+namespace valija::server {
+namespace {
+
+struct RoleInfo {
+  Role role;
+  std::string_view name;
+  std::uint16_t port;
+};
+constexpr std::array<RoleInfo, 7> kRoles{{
+    {Role::Smtp, "smtp", 25}, {Role::Submission, "submission", 587}, {Role::Submissions, "submissions", 465},
+    {Role::Pop3, "pop3", 110}, {Role::Pop3s, "pop3s", 995}, {Role::Imap, "imap", 143}, {Role::Imaps, "imaps", 993},
+}};
+
+class Parser {
+ public:
+  explicit Parser(std::string file) : file_(std::move(file)) {}
+
+  Error err(const toml::node* node, std::string_view key, std::string_view msg) const {
+    auto line = node ? node->source().begin.line : 0;
+    if (line) return Error{Errc::Invalid, fmt::format("{}:{}: {}: {}", file_, line, key, msg)};
+    return Error{Errc::Invalid, fmt::format("{}: {}: {}", file_, key, msg)};
+  }
+
+  // Every key must be known: a typo is an error, not a silent default.
+  Result<void> known(const toml::table& t, std::string_view prefix, std::initializer_list<std::string_view> keys) const {
+    for (const auto& [k, v] : t) {
+      bool ok = false;
+      for (auto n : keys) ok = ok || k.str() == n;
+      if (!ok) return tl::unexpected(err(&v, fmt::format("{}{}", prefix, k.str()), "unknown key"));
+    }
+    return {};
+  }
+
+  Result<std::string> str(const toml::table& t, std::string_view key, std::string_view path, std::string def) const {
+    const toml::node* n = t.get(key);
+    if (!n) return def;
+    auto v = n->value<std::string>();
+    if (!v) return tl::unexpected(err(n, path, "expected a string"));
+    return *v;
+  }
+
+  Result<std::uint64_t> num(const toml::table& t, std::string_view key, std::string_view path, std::uint64_t def,
+                            std::uint64_t min, std::uint64_t max) const {
+    const toml::node* n = t.get(key);
+    if (!n) return def;
+    auto v = n->value<std::int64_t>();
+    if (!v) return tl::unexpected(err(n, path, "expected an integer"));
+    if (*v < 0 || static_cast<std::uint64_t>(*v) < min || static_cast<std::uint64_t>(*v) > max)
+      return tl::unexpected(err(n, path, fmt::format("must be between {} and {}", min, max)));
+    return static_cast<std::uint64_t>(*v);
+  }
+
+  std::string file_;
+};
+
+#define TRY_ASSIGN(lhs, expr)                                \
+  do {                                                       \
+    auto _r = (expr);                                        \
+    if (!_r) return tl::unexpected(std::move(_r.error()));   \
+    lhs = static_cast<std::remove_reference_t<decltype(lhs)>>(*_r); \
+  } while (0)
+
+Result<void> parse_limits(const Parser& p, const toml::table& t, Limits& l) {
+  auto r = p.known(t, "limits.",
+                   {"message_size", "recipients_per_message", "messages_per_connection", "smtp_errors", "hop_count",
+                    "command_timeout", "data_timeout", "session_timeout", "alias_depth", "alias_fanout",
+                    "connections_total", "connections_per_ip"});
+  if (!r) return r;
+  constexpr std::uint64_t kMax = 1ull << 40;
+  TRY_ASSIGN(l.message_size, p.num(t, "message_size", "limits.message_size", l.message_size, 1024, kMax));
+  l.bdat_chunk = l.message_size;
+  TRY_ASSIGN(l.recipients_per_message, p.num(t, "recipients_per_message", "limits.recipients_per_message", l.recipients_per_message, 1, 100000));
+  TRY_ASSIGN(l.messages_per_connection, p.num(t, "messages_per_connection", "limits.messages_per_connection", l.messages_per_connection, 1, 1000000));
+  TRY_ASSIGN(l.smtp_errors, p.num(t, "smtp_errors", "limits.smtp_errors", l.smtp_errors, 1, 1000));
+  TRY_ASSIGN(l.hop_count, p.num(t, "hop_count", "limits.hop_count", l.hop_count, 1, 1000));
+  std::uint64_t secs = 0;
+  TRY_ASSIGN(secs, p.num(t, "command_timeout", "limits.command_timeout", l.smtp_greeting_wait.count(), 1, 86400));
+  l.smtp_greeting_wait = std::chrono::seconds(secs);
+  TRY_ASSIGN(secs, p.num(t, "data_timeout", "limits.data_timeout", l.smtp_data_block.count(), 1, 86400));
+  l.smtp_data_block = std::chrono::seconds(secs);
+  TRY_ASSIGN(secs, p.num(t, "session_timeout", "limits.session_timeout", l.smtp_session.count(), 1, 7 * 86400));
+  l.smtp_session = std::chrono::seconds(secs);
+  TRY_ASSIGN(l.alias_depth, p.num(t, "alias_depth", "limits.alias_depth", l.alias_depth, 1, 100));
+  TRY_ASSIGN(l.alias_fanout, p.num(t, "alias_fanout", "limits.alias_fanout", l.alias_fanout, 1, 100000));
+  TRY_ASSIGN(l.connections_total, p.num(t, "connections_total", "limits.connections_total", l.connections_total, 1, 1000000));
+  TRY_ASSIGN(l.connections_per_ip, p.num(t, "connections_per_ip", "limits.connections_per_ip", l.connections_per_ip, 1, 1000000));
+  return {};
+}
+
+}  // namespace
+
+std::string_view role_name(Role r) {
+  for (const auto& i : kRoles)
+    if (i.role == r) return i.name;
+  return "?";
+}
+
+std::uint16_t standard_port(Role r) {
+  for (const auto& i : kRoles)
+    if (i.role == r) return i.port;
+  return 0;
+}
+
+Config local_config(const std::string& data_dir, std::uint16_t port_base) {
+  Config c;
+  c.local_mode = true;
+  c.hostname = "localhost";
+  c.data_dir = data_dir;
+  c.domains = {"localhost"};
+  for (const auto& i : kRoles)
+    c.listeners.push_back(ListenerSpec{"127.0.0.1", static_cast<std::uint16_t>(port_base + i.port), i.role});
+  c.source = "local mode";
+  return c;
+}
+
+Result<Config> load_config(const std::string& path) {
+  Parser p(path);
+  auto parsed = toml::parse_file(path);
+  if (!parsed) {
+    const auto& e = parsed.error();
+    return fail(Errc::Invalid, fmt::format("{}:{}:{}: {}", path, e.source().begin.line, e.source().begin.column,
+                                           e.description()));
+  }
+  const toml::table& t = parsed.table();
+  Config c;
+  c.source = path;
+  auto r = p.known(t, "", {"hostname", "data_dir", "domains", "log_level", "tls", "listener", "limits"});
+  if (!r) return tl::unexpected(r.error());
+  TRY_ASSIGN(c.hostname, p.str(t, "hostname", "hostname", "localhost"));
+  if (!mail::is_domain(c.hostname, false)) return tl::unexpected(p.err(t.get("hostname"), "hostname", "not a valid host name"));
+  TRY_ASSIGN(c.data_dir, p.str(t, "data_dir", "data_dir", c.data_dir));
+  TRY_ASSIGN(c.log_level, p.str(t, "log_level", "log_level", "info"));
+  if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error")
+    return tl::unexpected(p.err(t.get("log_level"), "log_level", "expected debug, info, warn or error"));
+  if (const toml::node* d = t.get("domains")) {
+    const toml::array* arr = d->as_array();
+    if (!arr) return tl::unexpected(p.err(d, "domains", "expected an array of domain names"));
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      auto v = (*arr)[i].value<std::string>();
+      auto key = fmt::format("domains[{}]", i);
+      if (!v || !mail::is_domain(*v, true)) return tl::unexpected(p.err(&(*arr)[i], key, "not a valid domain name"));
+      c.domains.push_back(text::to_lower(*v));
+    }
+  }
+  if (const toml::node* n = t.get("tls")) {
+    const toml::table* tls = n->as_table();
+    if (!tls) return tl::unexpected(p.err(n, "tls", "expected a table with cert and key"));
+    auto k = p.known(*tls, "tls.", {"cert", "key"});
+    if (!k) return tl::unexpected(k.error());
+    TRY_ASSIGN(c.tls_cert, p.str(*tls, "cert", "tls.cert", ""));
+    TRY_ASSIGN(c.tls_key, p.str(*tls, "key", "tls.key", ""));
+    if (c.tls_cert.empty() || c.tls_key.empty())
+      return tl::unexpected(p.err(n, "tls", "both cert and key are required"));
+  }
+  if (const toml::node* n = t.get("limits")) {
+    const toml::table* lt = n->as_table();
+    if (!lt) return tl::unexpected(p.err(n, "limits", "expected a table"));
+    auto lr = parse_limits(p, *lt, c.limits);
+    if (!lr) return tl::unexpected(lr.error());
+  }
+  const toml::node* ln = t.get("listener");
+  if (!ln) return fail(Errc::Invalid, fmt::format("{}: listener: at least one [[listener]] is required", path));
+  const toml::array* arr = ln->as_array();
+  if (!arr) return tl::unexpected(p.err(ln, "listener", "expected [[listener]] tables"));
+  std::set<std::pair<std::string, std::uint16_t>> seen;
+  for (std::size_t i = 0; i < arr->size(); ++i) {
+    auto key = fmt::format("listener[{}]", i);
+    const toml::table* lt = (*arr)[i].as_table();
+    if (!lt) return tl::unexpected(p.err(&(*arr)[i], key, "expected a table"));
+    auto k = p.known(*lt, key + ".", {"address", "port", "role"});
+    if (!k) return tl::unexpected(k.error());
+    ListenerSpec spec;
+    TRY_ASSIGN(spec.address, p.str(*lt, "address", key + ".address", "0.0.0.0"));
+    std::string role;
+    TRY_ASSIGN(role, p.str(*lt, "role", key + ".role", ""));
+    bool found = false;
+    for (const auto& ri : kRoles)
+      if (ri.name == role) {
+        spec.role = ri.role;
+        found = true;
+      }
+    if (!found)
+      return tl::unexpected(p.err(lt->get("role") ? lt->get("role") : lt, key + ".role",
+                                  fmt::format("unknown role '{}' (expected smtp, submission, submissions, pop3, pop3s, imap or imaps)", role)));
+    TRY_ASSIGN(spec.port, p.num(*lt, "port", key + ".port", standard_port(spec.role), 1, 65535));
+    if (!seen.insert({spec.address, spec.port}).second)
+      return tl::unexpected(p.err(lt, key, fmt::format("{}:{} is listed twice", spec.address, spec.port)));
+    c.listeners.push_back(spec);
+  }
+  return c;
+}
+
+}  // namespace valija::server

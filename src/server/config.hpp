@@ -1,0 +1,41 @@
+#pragma once
+// The server's configuration: from a TOML file (--config) or local mode defaults.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/limits.hpp"
+#include "base/result.hpp"
+
+namespace valija::server {
+
+enum class Role { Smtp, Submission, Submissions, Pop3, Pop3s, Imap, Imaps };
+std::string_view role_name(Role r);
+std::uint16_t standard_port(Role r);
+
+struct ListenerSpec {
+  std::string address;
+  std::uint16_t port = 0;
+  Role role = Role::Smtp;
+};
+
+struct Config {
+  bool local_mode = false;
+  std::string hostname = "localhost";
+  std::string data_dir = "valija-data";
+  std::vector<ListenerSpec> listeners;
+  std::string tls_cert, tls_key;   // empty: self-signed certificate in <data>/tls
+  std::vector<std::string> domains;
+  std::string log_level = "info";
+  Limits limits;
+  std::string source;              // file the config came from, for messages
+};
+
+// Local mode: 127.0.0.1, each service on its standard port + port_base.
+Config local_config(const std::string& data_dir, std::uint16_t port_base);
+
+// Parses a TOML config. Errors name the file, line and key: "valija.toml:7: listener[1].role: ...".
+Result<Config> load_config(const std::string& path);
+
+}  // namespace valija::server

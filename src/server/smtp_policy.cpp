@@ -1,0 +1,168 @@
+#include "server/smtp_policy.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "base/clock.hpp"
+#include "base/log.hpp"
+#include "delivery/trace_headers.hpp"
+#include "mail/header_scan.hpp"
+#include "net/blocking.hpp"
+
+namespace valija::server {
+namespace {
+
+using smtp::server::Reply;
+using smtp::server::SessionInfo;
+using smtp::server::SmtpPolicy;
+using smtp::server::Transaction;
+
+class InboundPolicy : public SmtpPolicy {
+ public:
+  explicit InboundPolicy(PolicyDeps deps) : d_(std::move(deps)), router_(d_.store, d_.limits) {}
+
+  net::awaitable<std::optional<Reply>> mail(const SessionInfo&, const Transaction&) override {
+    co_return std::nullopt;
+  }
+
+  net::awaitable<RcptAnswer> rcpt(const SessionInfo& s, const Transaction& tx, const mail::Mailbox& to,
+                                  bool postmaster) override {
+    mail::Mailbox target = to;
+    if (postmaster) target.domain = d_.postmaster_domain;  // RFC 5321 §4.1.1.3
+    auto resolve = [this, target] { return router_.resolve(target); };
+    auto route = co_await net::run_blocking(d_.workers, std::move(resolve));
+    if (!route) {
+      const auto& e = route.error();
+      log::info("event=rcpt_refused conn={} trace={} to=<{}> reason={}", s.conn_id, tx.trace_id, to.str(), log::q(e.detail));
+      switch (e.kind) {
+        case delivery::RouteFailure::NotLocal:
+          co_return RcptAnswer{Reply(554, "5.7.1", fmt::format("<{}>: Relay access denied", to.str())), {}};
+        case delivery::RouteFailure::Unknown:
+          co_return RcptAnswer{Reply(550, "5.1.1", fmt::format("<{}>: User unknown", to.str())), {}};
+        case delivery::RouteFailure::Loop:
+          co_return RcptAnswer{Reply(550, "5.4.6", fmt::format("<{}>: Alias loop", to.str())), {}};
+        case delivery::RouteFailure::FanOut:
+          co_return RcptAnswer{Reply(550, "5.2.4", fmt::format("<{}>: Alias expands to too many mailboxes", to.str())), {}};
+        case delivery::RouteFailure::Temporary:
+          co_return RcptAnswer{Reply(451, "4.3.0", "Temporary lookup failure, try again later"), {}};
+      }
+    }
+    if (!route->external.empty()) {
+      // Redirects to other domains need the outbound queue (not in this version):
+      // defer rather than drop that part of the mail.
+      log::warn("event=rcpt_deferred conn={} trace={} to=<{}> reason=external_redirect targets={}", s.conn_id,
+                tx.trace_id, to.str(), route->external.size());
+      co_return RcptAnswer{Reply(451, "4.4.0", fmt::format("<{}>: Redirect to another domain is not available yet, try again later", to.str())), {}};
+    }
+    // Quota: refuse at RCPT when the only mailbox is already full (or would be with SIZE).
+    std::uint64_t declared = tx.params.size.value_or(0);
+    if (route->accounts.size() == 1) {
+      const auto& a = route->accounts.front();
+      if ((a.quota_bytes && a.used_bytes + declared > a.quota_bytes) ||
+          (a.quota_messages && a.used_messages + 1 > a.quota_messages))
+        co_return RcptAnswer{Reply(552, "5.2.2", fmt::format("<{}>: Mailbox full", to.str())), {}};
+    }
+    log::debug("event=rcpt_route trace={} to=<{}> steps={}", tx.trace_id, to.str(), log::q(fmt::format("{}", fmt::join(route->steps, " -> "))));
+    co_return RcptAnswer{Reply(250, "2.1.5", fmt::format("<{}>: Recipient OK", to.str())), std::move(*route)};
+  }
+
+  net::awaitable<Reply> deliver(const SessionInfo& s, Transaction& tx) override {
+    auto summary = mail::scan_headers(tx.message, d_.limits.header_scan);
+    if (summary.received > d_.limits.hop_count)  // RFC 5321 §6.3
+      co_return Reply(554, "5.4.6", fmt::format("Too many hops ({} Received headers): mail loop?", summary.received));
+
+    auto now = clock::now_unix();
+    delivery::ReceivedInfo ri;
+    ri.helo = s.helo;
+    ri.client_ip = s.client_ip;
+    ri.by_host = d_.hostname;
+    ri.protocol = delivery::with_protocol(s.esmtp, s.tls, false, tx.params.smtputf8);
+    ri.tls = s.tls_description;
+    ri.id = tx.trace_id;
+    ri.date = now;
+    if (tx.recipients.size() == 1) ri.for_rcpt = tx.recipients.front().address.str();
+    std::string common = delivery::return_path_header(tx.from.str()) ;
+    std::string received = delivery::received_header(ri);
+
+    auto body = std::make_shared<const std::string>(std::move(tx.message));
+    delivery::Job job;
+    job.body = body;
+    job.delivery.body = *body;
+    job.delivery.internal_date = now;
+    job.delivery.trace_id = tx.trace_id;
+    std::vector<std::string> addresses;
+    for (const auto& r : tx.recipients) {
+      const auto* route = std::any_cast<delivery::Route>(&r.route);
+      if (!route) continue;
+      for (const auto& a : route->accounts) {
+        if (std::find(addresses.begin(), addresses.end(), a.address) != addresses.end()) continue;
+        addresses.push_back(a.address);
+        store::Copy c;
+        c.account = a.account;
+        c.prefix = common + delivery::delivered_to_header(a.address) + received;
+        job.delivery.copies.push_back(std::move(c));
+      }
+    }
+    // SMTP has one reply for DATA: with several mailboxes, a full one still gets this
+    // message (quota grace) rather than failing the others. RCPT refused it if it was full.
+    bool grace = job.delivery.copies.size() > 1;
+    for (auto& c : job.delivery.copies) c.allow_over_quota = grace;
+
+    auto submit = [this, job = std::move(job)](auto done) mutable {
+      job.done = std::move(done);
+      d_.committer.submit(std::move(job));
+    };
+    auto result = co_await net::await_callback<Result<std::vector<store::CopyResult>>>(std::move(submit));
+    if (!result) {
+      log::error("event=deliver_failed trace={} error={}", tx.trace_id, log::q(result.error().detail));
+      if (result.error().code == Errc::Unavailable)
+        co_return Reply(452, "4.3.1", "Insufficient system storage, try again later");
+      co_return Reply(451, "4.3.0", "Local error in processing, try again later");
+    }
+    std::size_t ok = 0, quota = 0;
+    for (std::size_t i = 0; i < result->size(); ++i) {
+      const auto& r = (*result)[i];
+      if (r) {
+        ++ok;
+        log::info("event=delivered trace={} to={} mailbox=INBOX uidvalidity={} uid={} size={}", tx.trace_id,
+                  addresses[i], r->uidvalidity, r->uid, body->size());
+      } else {
+        if (r.error().code == Errc::Quota) ++quota;
+        log::warn("event=delivery_failed trace={} to={} error={}", tx.trace_id, addresses[i], log::q(r.error().detail));
+      }
+    }
+    if (ok > 0) co_return Reply(250, "2.0.0", fmt::format("Ok: delivered as {}", tx.trace_id));
+    if (quota == result->size()) co_return Reply(552, "5.2.2", "Mailbox full");
+    co_return Reply(451, "4.3.0", "Local error in processing, try again later");
+  }
+
+ private:
+  PolicyDeps d_;
+  delivery::Router router_;
+};
+
+// RFC 6409 §4.1: submission needs authentication. AUTH (and with it sending) comes with
+// the submission issue; until then every MAIL gets 530 rather than an open door.
+class SubmissionPolicy : public SmtpPolicy {
+ public:
+  explicit SubmissionPolicy(PolicyDeps) {}
+  net::awaitable<std::optional<Reply>> mail(const SessionInfo&, const Transaction&) override {
+    co_return Reply(530, "5.7.0", "Authentication required");
+  }
+  net::awaitable<RcptAnswer> rcpt(const SessionInfo&, const Transaction&, const mail::Mailbox&, bool) override {
+    co_return RcptAnswer{Reply(530, "5.7.0", "Authentication required"), {}};
+  }
+  net::awaitable<Reply> deliver(const SessionInfo&, Transaction&) override {
+    co_return Reply(530, "5.7.0", "Authentication required");
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<SmtpPolicy> make_inbound_policy(PolicyDeps deps) { return std::make_unique<InboundPolicy>(std::move(deps)); }
+std::unique_ptr<SmtpPolicy> make_submission_policy(PolicyDeps deps) {
+  return std::make_unique<SubmissionPolicy>(std::move(deps));
+}
+
+}  // namespace valija::server

@@ -1,0 +1,27 @@
+#pragma once
+// The policies behind the SMTP listeners: port 25 accepts mail for local recipients
+// only (never an open relay); submission requires authentication (AUTH arrives with
+// the submission issue, so until then it refuses MAIL with 530).
+#include <memory>
+
+#include "delivery/group_commit.hpp"
+#include "delivery/router.hpp"
+#include "net/asio.hpp"
+#include "smtp/server/policy.hpp"
+#include "store/store.hpp"
+
+namespace valija::server {
+
+struct PolicyDeps {
+  store::Store& store;
+  asio::thread_pool& workers;
+  delivery::GroupCommitter& committer;
+  std::string hostname;
+  std::string postmaster_domain;
+  Limits limits;
+};
+
+std::unique_ptr<smtp::server::SmtpPolicy> make_inbound_policy(PolicyDeps deps);
+std::unique_ptr<smtp::server::SmtpPolicy> make_submission_policy(PolicyDeps deps);
+
+}  // namespace valija::server

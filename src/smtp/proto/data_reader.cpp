@@ -1,0 +1,66 @@
+#include "smtp/proto/data_reader.hpp"
+
+namespace valija::smtp::proto {
+
+void DataReader::emit(char c) {
+  ++size_;
+  if (size_ <= max_) out_.push_back(c);
+}
+
+// A byte inside a line. A bare LF is not a line end here: it neither ends the data
+// nor starts a line that dot-unstuffing or the end marker would look at.
+void DataReader::mid(char c) {
+  if (c == '\r') {
+    state_ = State::Cr;
+  } else {
+    if (c == '\n') bare_lf_ = true;
+    emit(c);
+    state_ = State::Mid;
+  }
+}
+
+std::size_t DataReader::feed(std::string_view in) {
+  std::size_t i = 0;
+  while (i < in.size() && state_ != State::Done) {
+    char c = in[i++];
+    switch (state_) {
+      case State::LineStart:
+        if (c == '.') state_ = State::Dot;
+        else mid(c);
+        break;
+      case State::Mid:
+        mid(c);
+        break;
+      case State::Cr:
+        if (c == '\n') {
+          emit('\r');
+          emit('\n');
+          state_ = State::LineStart;
+        } else {
+          bare_cr_ = true;
+          emit('\r');
+          mid(c);
+        }
+        break;
+      case State::Dot:
+        // RFC 5321 §4.5.2: a leading period is removed; "." alone then CRLF ends data.
+        if (c == '\r') state_ = State::DotCr;
+        else mid(c);
+        break;
+      case State::DotCr:
+        if (c == '\n') {
+          state_ = State::Done;
+        } else {
+          bare_cr_ = true;
+          emit('\r');
+          mid(c);
+        }
+        break;
+      case State::Done:
+        break;
+    }
+  }
+  return i;
+}
+
+}  // namespace valija::smtp::proto

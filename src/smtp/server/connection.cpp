@@ -1,0 +1,274 @@
+#include "smtp/server/connection.hpp"
+
+#include <chrono>
+
+#include "base/clock.hpp"
+#include "base/line_splitter.hpp"
+#include "base/log.hpp"
+#include "net/stream.hpp"
+#include "smtp/proto/data_reader.hpp"
+
+namespace valija::smtp::server {
+namespace {
+
+using net::IoStatus;
+using Clock = std::chrono::steady_clock;
+
+std::string rcpt_list(const Transaction& tx) {
+  std::string out;
+  for (const auto& r : tx.recipients) {
+    if (!out.empty()) out += ',';
+    out += '<' + r.address.str() + '>';
+  }
+  return out;
+}
+
+class Session {
+ public:
+  Session(net::tcp::socket socket, std::shared_ptr<const ListenerConfig> config, ConnectionDeps deps)
+      : stream_(std::move(socket)),
+        config_(std::move(config)),
+        deps_(deps),
+        engine_(config_->engine),
+        lines_(config_->engine.limits.smtp_command_line),
+        conn_id_(clock::random_id(10)),
+        started_(Clock::now()) {
+    engine_.set_starttls_available(deps_.tls != nullptr);
+  }
+
+  net::awaitable<void> run();
+
+ private:
+  const Limits& limits() const { return config_->engine.limits; }
+  SessionInfo info() const {
+    return SessionInfo{conn_id_, stream_.remote_ip(), stream_.remote_port(), engine_.helo_name(), engine_.ehlo(),
+                       stream_.tls(), stream_.tls_description(), config_->service};
+  }
+  net::awaitable<bool> flush();
+  // Reads more input into the line splitter. False when the connection must end;
+  // `step` then holds the reply to send (if any).
+  net::awaitable<bool> fill(Step& step, std::chrono::seconds timeout, bool idle);
+  net::awaitable<Step> read_data();
+  net::awaitable<Step> read_chunk(const next::ReadChunk& c);
+  void log_transaction(const Transaction& tx, std::uint64_t size, Clock::time_point t0);
+  void trace_out(std::string_view bytes);
+
+  net::Stream stream_;
+  std::shared_ptr<const ListenerConfig> config_;
+  ConnectionDeps deps_;
+  Engine engine_;
+  LineSplitter lines_;
+  std::string out_;
+  std::string conn_id_;
+  Clock::time_point started_;
+  std::optional<net::ConnectionSlot> slot_;
+  char buf_[4096];
+};
+
+void Session::trace_out(std::string_view bytes) {
+  if (!log::enabled(log::Level::Debug)) return;
+  std::size_t start = 0;
+  while (start < bytes.size()) {
+    auto end = bytes.find("\r\n", start);
+    if (end == std::string_view::npos) end = bytes.size();
+    log::debug("event=smtp_out conn={} line={}", conn_id_, log::q(bytes.substr(start, end - start)));
+    start = end + 2;
+  }
+}
+
+net::awaitable<bool> Session::flush() {
+  if (out_.empty()) co_return true;
+  trace_out(out_);
+  auto st = co_await stream_.write_all(out_, limits().smtp_greeting_wait);
+  out_.clear();
+  co_return st == IoStatus::Ok;
+}
+
+net::awaitable<bool> Session::fill(Step& step, std::chrono::seconds timeout, bool idle) {
+  if (!co_await flush()) co_return false;
+  if (slot_->entry().stopping) {
+    step = engine_.on_shutdown();
+    co_return false;
+  }
+  if (Clock::now() - started_ > limits().smtp_session) {
+    step = engine_.on_timeout();
+    co_return false;
+  }
+  slot_->idle(idle);
+  std::size_t n = 0;
+  auto st = co_await stream_.read_some(buf_, sizeof buf_, n, timeout);
+  slot_->idle(false);
+  switch (st) {
+    case IoStatus::Ok:
+      lines_.feed(std::string_view(buf_, n));
+      co_return true;
+    case IoStatus::Timeout:
+      log::info("event=smtp_timeout conn={} client={}", conn_id_, stream_.remote_ip());
+      step = engine_.on_timeout();
+      co_return false;
+    case IoStatus::Cancelled:
+      step = engine_.on_shutdown();
+      co_return false;
+    case IoStatus::Eof:
+    case IoStatus::Error:
+      step = Step{"", next::Close{}};
+      co_return false;
+  }
+  co_return false;
+}
+
+net::awaitable<Step> Session::read_data() {
+  proto::DataReader reader(limits().message_size);
+  std::string pending = lines_.take_pending();
+  std::size_t used = reader.feed(pending);
+  if (reader.done()) lines_.feed(std::string_view(pending).substr(used));
+  while (!reader.done()) {
+    Step s;
+    if (!co_await fill(s, limits().smtp_data_block, false)) co_return s;
+    pending = lines_.take_pending();
+    used = reader.feed(pending);
+    if (reader.done()) lines_.feed(std::string_view(pending).substr(used));
+  }
+  Step s = engine_.on_data(reader);
+  if (std::holds_alternative<next::Deliver>(s.next)) engine_.tx().message = std::move(reader.content());
+  co_return s;
+}
+
+net::awaitable<Step> Session::read_chunk(const next::ReadChunk& c) {
+  std::string chunk;
+  std::uint64_t left = c.size;
+  bool keep = c.keep;
+  if (keep) chunk.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(c.size, 1 << 20)));
+  while (true) {
+    std::string pending = lines_.take_pending();
+    std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(left, pending.size()));
+    if (keep) chunk.append(pending, 0, take);
+    left -= take;
+    if (take < pending.size()) lines_.feed(std::string_view(pending).substr(take));
+    if (left == 0) break;
+    Step s;
+    if (!co_await fill(s, limits().smtp_data_block, false)) co_return s;
+  }
+  co_return engine_.on_chunk(chunk, keep);
+}
+
+void Session::log_transaction(const Transaction& tx, std::uint64_t size, Clock::time_point t0) {
+  auto ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  log::info("event=smtp_tx conn={} trace={} client={} helo={} tls={} from=<{}> rcpts={} size={} result={} ms={:.1f}",
+            conn_id_, tx.trace_id, stream_.remote_ip(), log::q(engine_.helo_name()),
+            stream_.tls() ? log::q(stream_.tls_description()) : "no", tx.from.str(), rcpt_list(tx), size,
+            log::q(engine_.last_reply()), ms);
+}
+
+net::awaitable<void> Session::run() {
+  auto admitted = deps_.connections.admit(stream_);
+  if (!admitted) {
+    log::warn("event=smtp_refused client={} reason={}", stream_.remote_ip(), log::q(admitted.error().detail));
+    out_ = Reply(421, "4.7.0", config_->engine.hostname + " " + admitted.error().detail + ", try again later").wire();
+    co_await flush();
+    co_await stream_.shutdown();
+    co_return;
+  }
+  slot_.emplace(deps_.connections, *admitted);
+  log::info("event=smtp_connect conn={} client={}:{} service={} local={}:{}", conn_id_, stream_.remote_ip(),
+            stream_.remote_port(), config_->service, stream_.local_ip(), stream_.local_port());
+
+  if (config_->implicit_tls) {  // RFC 8314: TLS from the first byte
+    if (!deps_.tls || co_await stream_.start_tls(deps_.tls->current(), std::chrono::seconds(30)) != IoStatus::Ok) {
+      log::info("event=tls_failed conn={} client={} error={}", conn_id_, stream_.remote_ip(), log::q(stream_.last_error()));
+      co_await stream_.shutdown();
+      co_return;
+    }
+    engine_.set_tls_active();
+  }
+
+  Step step = engine_.start(stream_.remote_ip());
+  Clock::time_point tx_start = Clock::now();
+  std::uint64_t messages = 0;
+  while (true) {
+    out_ += step.out;
+    Next next = std::move(step.next);
+    if (auto* rc = std::get_if<next::ReadCommand>(&next)) {
+      (void)rc;
+      std::string line;
+      auto st = lines_.next(line);
+      if (st == LineSplitter::Status::NeedMore) {
+        step = Step{"", next::ReadCommand{}};
+        if (!co_await fill(step, limits().smtp_greeting_wait, !engine_.in_transaction())) {
+          if (std::holds_alternative<next::ReadCommand>(step.next)) step.next = next::Close{};
+        }
+        continue;
+      }
+      if (st == LineSplitter::Status::TooLong) {
+        log::info("event=smtp_line_too_long conn={} client={}", conn_id_, stream_.remote_ip());
+        step = engine_.on_line_too_long();
+        continue;
+      }
+      if (log::enabled(log::Level::Debug)) log::debug("event=smtp_in conn={} line={}", conn_id_, log::q(line));
+      if (engine_.tx().trace_id.empty() && !engine_.in_transaction()) tx_start = Clock::now();
+      step = engine_.on_line(line);
+    } else if (std::holds_alternative<next::CheckMail>(next)) {
+      engine_.tx().trace_id = clock::random_id(12);
+      tx_start = Clock::now();
+      auto reject = co_await deps_.policy.mail(info(), engine_.tx());
+      step = engine_.on_mail_checked(std::move(reject));
+    } else if (auto* cr = std::get_if<next::CheckRcpt>(&next)) {
+      auto answer = co_await deps_.policy.rcpt(info(), engine_.tx(), cr->address, cr->postmaster);
+      log::info("event=smtp_rcpt conn={} trace={} to=<{}> result={}", conn_id_, engine_.tx().trace_id,
+                cr->address.str(), log::q(answer.reply.summary()));
+      step = engine_.on_rcpt_checked(answer.reply, std::move(answer.route));
+    } else if (std::holds_alternative<next::ReadData>(next)) {
+      Transaction snapshot = engine_.tx();
+      step = co_await read_data();
+      if (!std::holds_alternative<next::Deliver>(step.next) && !std::holds_alternative<next::Close>(step.next))
+        log_transaction(snapshot, engine_.tx().message_size, tx_start);
+    } else if (auto* ch = std::get_if<next::ReadChunk>(&next)) {
+      bool last = ch->last;
+      Transaction snapshot = engine_.tx();
+      auto size_before = snapshot.message_size;
+      step = co_await read_chunk(*ch);
+      if (last && !std::holds_alternative<next::Deliver>(step.next) && !std::holds_alternative<next::Close>(step.next))
+        log_transaction(snapshot, size_before + ch->size, tx_start);
+    } else if (std::holds_alternative<next::Deliver>(next)) {
+      Transaction snapshot;
+      snapshot.from = engine_.tx().from;
+      snapshot.recipients = engine_.tx().recipients;
+      snapshot.trace_id = engine_.tx().trace_id;
+      auto size = engine_.tx().message.size();
+      Reply r;
+      try {
+        r = co_await deps_.policy.deliver(info(), engine_.tx());
+      } catch (const std::exception& e) {
+        log::error("event=smtp_deliver_crash conn={} trace={} error={}", conn_id_, snapshot.trace_id, log::q(e.what()));
+        r = Reply(451, "4.3.0", "Internal error, please try again later");
+      }
+      step = engine_.on_delivered(r);
+      if (r.positive()) ++messages;
+      log_transaction(snapshot, size, tx_start);
+    } else if (std::holds_alternative<next::StartTls>(next)) {
+      if (!co_await flush()) break;
+      lines_.clear();  // RFC 3207 §5: discard anything pipelined before the handshake
+      auto st = co_await stream_.start_tls(deps_.tls->current(), std::chrono::seconds(30));
+      if (st != IoStatus::Ok)
+        log::info("event=tls_failed conn={} client={} error={}", conn_id_, stream_.remote_ip(), log::q(stream_.last_error()));
+      step = engine_.on_tls(st == IoStatus::Ok);
+    } else {  // Close
+      co_await flush();
+      break;
+    }
+  }
+  co_await stream_.shutdown();
+  auto secs = std::chrono::duration<double>(Clock::now() - started_).count();
+  log::info("event=smtp_disconnect conn={} client={} messages={} seconds={:.1f}", conn_id_, stream_.remote_ip(),
+            messages, secs);
+}
+
+}  // namespace
+
+net::awaitable<void> serve_connection(net::tcp::socket socket, std::shared_ptr<const ListenerConfig> config,
+                                      ConnectionDeps deps) {
+  Session s(std::move(socket), std::move(config), deps);
+  co_await s.run();
+}
+
+}  // namespace valija::smtp::server

@@ -1,0 +1,314 @@
+#include "smtp/server/engine.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+
+namespace valija::smtp::server {
+
+using proto::Command;
+using proto::Verb;
+
+namespace {
+constexpr unsigned kConnected = 1, kGreeted = 2, kMail = 4;
+constexpr unsigned kAnyPhase = kConnected | kGreeted | kMail;
+}  // namespace
+
+// RFC 5321 §4.1.4 ordering, as a table: which phases a verb is valid in and what to
+// answer otherwise. Handlers never check the phase themselves.
+struct Engine::CommandSpec {
+  Verb verb;
+  Handler handler;
+  unsigned phases;
+  const char* out_of_sequence;  // 503 text when the phase does not allow the verb
+};
+
+namespace {
+using E = Engine;
+}
+
+const Engine::CommandSpec* Engine::find(Verb v) {
+  static const std::array<CommandSpec, 14> kTable{{
+      {Verb::Helo, &E::cmd_helo, kAnyPhase, ""},
+      {Verb::Ehlo, &E::cmd_ehlo, kAnyPhase, ""},
+      {Verb::Mail, &E::cmd_mail, kGreeted, "Send HELO/EHLO first, or finish the current transaction"},
+      {Verb::Rcpt, &E::cmd_rcpt, kMail, "Need MAIL before RCPT"},
+      {Verb::Data, &E::cmd_data, kMail, "Need MAIL and RCPT before DATA"},
+      {Verb::Bdat, &E::cmd_bdat, kAnyPhase, ""},
+      {Verb::Rset, &E::cmd_rset, kAnyPhase, ""},
+      {Verb::Noop, &E::cmd_noop, kAnyPhase, ""},
+      {Verb::Quit, &E::cmd_quit, kAnyPhase, ""},
+      {Verb::Help, &E::cmd_help, kAnyPhase, ""},
+      {Verb::Vrfy, &E::cmd_vrfy, kAnyPhase, ""},
+      {Verb::Expn, &E::cmd_expn, kAnyPhase, ""},
+      {Verb::Starttls, &E::cmd_starttls, kConnected | kGreeted | kMail, ""},
+      {Verb::Auth, &E::cmd_auth, kAnyPhase, ""},
+  }};
+  for (const auto& s : kTable)
+    if (s.verb == v) return &s;
+  return nullptr;
+}
+
+Engine::Engine(EngineConfig config) : config_(std::move(config)) { parse_.utf8_allowed = config_.smtputf8; }
+
+Step Engine::reply(Reply r, Next n) { return Step{r.wire(), std::move(n)}; }
+
+Step Engine::error(Reply r) {
+  if (++errors_ >= config_.limits.smtp_errors) {
+    Step s = reply(std::move(r));
+    s.out += Reply(421, "4.7.0", fmt::format("{} Too many errors, closing connection", config_.hostname)).wire();
+    s.next = next::Close{};
+    phase_ = Phase::Closed;
+    return s;
+  }
+  return reply(std::move(r));
+}
+
+Step Engine::close_with(Reply r) {
+  phase_ = Phase::Closed;
+  return reply(std::move(r), next::Close{});
+}
+
+void Engine::reset_tx() {
+  tx_ = Transaction{};
+  bdat_pending_ = 0;
+  if (phase_ == Phase::Mail) phase_ = Phase::Greeted;
+}
+
+Step Engine::start(std::string_view) {
+  // RFC 5321 §4.2: the greeting names the server; ESMTP announces extensions.
+  return reply(Reply(220, "", fmt::format("{} ESMTP valija", config_.hostname)));
+}
+
+Step Engine::on_line_too_long() {
+  return error(Reply(500, "5.5.2", fmt::format("Line too long (limit {} octets)", config_.limits.smtp_command_line)));
+}
+
+Step Engine::on_line(std::string_view line) {
+  if (phase_ == Phase::Closed) return Step{"", next::Close{}};
+  auto cmd = proto::parse_command(line, parse_, tx_.params.smtputf8);
+  if (!cmd) return error(cmd.error());
+  const CommandSpec* spec = find(cmd->verb);
+  unsigned bit = phase_ == Phase::Connected ? kConnected : phase_ == Phase::Greeted ? kGreeted : kMail;
+  if (!(spec->phases & bit)) {
+    if (cmd->verb == Verb::Mail && phase_ == Phase::Mail)
+      return error(Reply(503, "5.5.1", "Nested MAIL command"));
+    if (cmd->verb == Verb::Data && phase_ == Phase::Mail) return error(Reply(503, "5.5.1", spec->out_of_sequence));
+    return error(Reply(503, "5.5.1", spec->out_of_sequence));
+  }
+  return (this->*(spec->handler))(*cmd);
+}
+
+std::vector<std::string> Engine::ehlo_lines() const {
+  std::vector<std::string> lines;
+  lines.push_back(fmt::format("{} greets {}", config_.hostname, helo_));
+  lines.push_back("PIPELINING");                                            // RFC 2920
+  lines.push_back(fmt::format("SIZE {}", config_.limits.message_size));    // RFC 1870
+  lines.push_back("8BITMIME");                                              // RFC 6152
+  lines.push_back("BINARYMIME");                                            // RFC 3030
+  lines.push_back("CHUNKING");                                              // RFC 3030
+  lines.push_back("ENHANCEDSTATUSCODES");                                   // RFC 2034
+  if (config_.smtputf8) lines.push_back("SMTPUTF8");                        // RFC 6531
+  if (config_.starttls_available && !config_.tls_active) lines.push_back("STARTTLS");  // RFC 3207
+  lines.push_back(fmt::format("LIMITS RCPTMAX={} MAILMAX={}", config_.limits.recipients_per_message,
+                              config_.limits.messages_per_connection));    // RFC 9422
+  lines.push_back("HELP");
+  return lines;
+}
+
+Step Engine::cmd_helo(const Command& c) {
+  reset_tx();
+  helo_ = c.arg;
+  esmtp_ = false;
+  phase_ = Phase::Greeted;
+  return reply(Reply(250, "", fmt::format("{}", config_.hostname)));
+}
+
+Step Engine::cmd_ehlo(const Command& c) {
+  reset_tx();
+  helo_ = c.arg;
+  esmtp_ = true;
+  phase_ = Phase::Greeted;
+  Reply r;
+  r.code = 250;
+  r.lines = ehlo_lines();  // EHLO lines carry no enhanced codes (RFC 2034 §3)
+  return reply(std::move(r));
+}
+
+Step Engine::cmd_mail(const Command& c) {
+  if (transactions_ >= config_.limits.messages_per_connection)
+    return close_with(Reply(421, "4.7.0", "Too many messages in this session, try again later"));
+  if (c.params.size && *c.params.size > config_.limits.message_size)  // RFC 1870 §6.2
+    return reply(Reply(552, "5.3.4", "Message size exceeds fixed maximum message size"));
+  if (!esmtp_ && (c.params.size || c.params.body != proto::BodyType::SevenBit || c.params.smtputf8))
+    return error(Reply(555, "5.5.4", "MAIL parameters need EHLO"));
+  tx_ = Transaction{};
+  tx_.from = c.path;
+  tx_.params = c.params;
+  phase_ = Phase::Mail;
+  return Step{"", next::CheckMail{}};
+}
+
+Step Engine::on_mail_checked(std::optional<Reply> reject) {
+  if (reject) {
+    reset_tx();
+    return reply(std::move(*reject));
+  }
+  return reply(Reply(250, "2.1.0", "Sender OK"));
+}
+
+Step Engine::cmd_rcpt(const Command& c) {
+  if (tx_.bdat) return error(Reply(503, "5.5.1", "RCPT not allowed during BDAT"));
+  ++tx_.rcpt_attempts;
+  if (tx_.recipients.size() >= config_.limits.recipients_per_message)  // RFC 5321 §4.5.3.1.8
+    return reply(Reply(452, "4.5.3", "Too many recipients"));
+  pending_rcpt_ = c.path;
+  return Step{"", next::CheckRcpt{c.path, c.postmaster}};
+}
+
+Step Engine::on_rcpt_checked(const Reply& r, std::any route) {
+  if (r.positive()) {
+    tx_.recipients.push_back(Recipient{pending_rcpt_, std::move(route)});
+  }
+  return reply(r);
+}
+
+Step Engine::cmd_data(const Command&) {
+  if (tx_.bdat) return error(Reply(503, "5.5.1", "DATA not allowed after BDAT"));
+  if (tx_.params.body == proto::BodyType::BinaryMime)  // RFC 3030 §3
+    return error(Reply(503, "5.5.1", "BINARYMIME requires BDAT"));
+  if (tx_.recipients.empty()) {
+    if (tx_.rcpt_attempts > 0) return reply(Reply(554, "5.5.1", "No valid recipients"));
+    return error(Reply(503, "5.5.1", "Need RCPT before DATA"));
+  }
+  return reply(Reply(354, "", "Start mail input; end with <CRLF>.<CRLF>"), next::ReadData{});
+}
+
+Step Engine::on_data(const proto::DataReader& reader) {
+  tx_.message_size = reader.size();
+  if (reader.too_big()) {
+    last_reply_ = "552 5.3.4";
+    ++transactions_;
+    reset_tx();
+    return reply(Reply(552, "5.3.4", "Message size exceeds fixed maximum message size"));
+  }
+  if (reader.bare_newline()) {
+    // Smuggling defence: only CRLF ends lines (Postfix smtpd_forbid_bare_newline = reject).
+    last_reply_ = "550 5.6.0";
+    ++transactions_;
+    reset_tx();
+    return reply(Reply(550, "5.6.0", "Message contains a bare CR or LF; lines must end with CRLF"));
+  }
+  return Step{"", next::Deliver{}};
+}
+
+Step Engine::cmd_bdat(const Command& c) {
+  bool keep = true;
+  Reply problem;
+  if (phase_ != Phase::Mail) {
+    problem = Reply(503, "5.5.1", "Need MAIL before BDAT");
+    keep = false;
+  } else if (tx_.recipients.empty()) {
+    problem = tx_.rcpt_attempts ? Reply(554, "5.5.1", "No valid recipients") : Reply(503, "5.5.1", "Need RCPT before BDAT");
+    keep = false;
+  }
+  if (keep && (c.chunk_size > config_.limits.bdat_chunk ||
+               tx_.message_size + c.chunk_size > config_.limits.message_size)) {
+    tx_.too_big = true;
+  }
+  bdat_pending_ = c.chunk_size;
+  bdat_last_ = c.last;
+  bdat_keep_ = keep;
+  if (!keep) {
+    // RFC 3030 §2: the chunk is read and discarded, then the error reported.
+    pending_problem_ = std::move(problem);
+  } else {
+    tx_.bdat = true;
+  }
+  return Step{"", next::ReadChunk{c.chunk_size, c.last, keep && !tx_.too_big}};
+}
+
+Step Engine::on_chunk(std::string_view bytes, bool kept_all) {
+  if (!bdat_keep_) {
+    Reply r = std::move(pending_problem_);
+    return error(std::move(r));
+  }
+  tx_.message_size += bdat_pending_;
+  if (!kept_all) tx_.too_big = true;
+  if (!tx_.too_big) tx_.message.append(bytes);
+  if (!bdat_last_) {
+    if (tx_.too_big)  // keep reading chunks; the error comes with LAST
+      return reply(Reply(250, "2.0.0", fmt::format("{} octets received (message too big, will be refused)", bdat_pending_)));
+    return reply(Reply(250, "2.0.0", fmt::format("{} octets received", bdat_pending_)));
+  }
+  if (tx_.too_big) {
+    last_reply_ = "552 5.3.4";
+    ++transactions_;
+    reset_tx();
+    return reply(Reply(552, "5.3.4", "Message size exceeds fixed maximum message size"));
+  }
+  return Step{"", next::Deliver{}};
+}
+
+Step Engine::on_delivered(const Reply& r) {
+  last_reply_ = r.summary();
+  ++transactions_;
+  reset_tx();
+  return reply(r);
+}
+
+Step Engine::cmd_rset(const Command&) {
+  reset_tx();
+  return reply(Reply(250, "2.0.0", "OK"));
+}
+
+Step Engine::cmd_noop(const Command&) { return reply(Reply(250, "2.0.0", "OK")); }
+
+Step Engine::cmd_quit(const Command&) {
+  return close_with(Reply(221, "2.0.0", fmt::format("{} closing connection", config_.hostname)));
+}
+
+Step Engine::cmd_help(const Command&) {
+  return reply(Reply(214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY STARTTLS"));
+}
+
+Step Engine::cmd_vrfy(const Command&) {
+  // RFC 5321 §3.5.3, §7.3: never confirms or denies an account.
+  return reply(Reply(252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery"));
+}
+
+Step Engine::cmd_expn(const Command&) { return reply(Reply(502, "5.5.1", "EXPN not available")); }
+
+Step Engine::cmd_starttls(const Command&) {
+  if (config_.tls_active) return error(Reply(503, "5.5.1", "TLS already active"));
+  if (!config_.starttls_available) return error(Reply(502, "5.5.1", "STARTTLS not available"));
+  return reply(Reply(220, "2.0.0", "Ready to start TLS"), next::StartTls{});
+}
+
+Step Engine::on_tls(bool ok) {
+  if (!ok) {
+    phase_ = Phase::Closed;
+    return Step{"", next::Close{}};
+  }
+  // RFC 3207 §4.2: forget everything learned before the handshake; the client must EHLO again.
+  config_.tls_active = true;
+  reset_tx();
+  phase_ = Phase::Connected;
+  esmtp_ = false;
+  helo_.clear();
+  return Step{"", next::ReadCommand{}};
+}
+
+Step Engine::cmd_auth(const Command&) {
+  return error(Reply(502, "5.5.1", "AUTH not available on this service"));
+}
+
+Step Engine::on_timeout() {
+  return close_with(Reply(421, "4.4.2", fmt::format("{} Timeout, closing connection", config_.hostname)));
+}
+
+Step Engine::on_shutdown() {
+  return close_with(Reply(421, "4.3.2", fmt::format("{} Service shutting down, closing connection", config_.hostname)));
+}
+
+}  // namespace valija::smtp::server

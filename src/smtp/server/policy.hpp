@@ -1,0 +1,39 @@
+#pragma once
+// What the SMTP engine asks of the outside world. Port 25 and submission are two
+// policies on one engine (STYLE.md "Mechanics in an engine, policy behind an interface").
+#include <any>
+#include <optional>
+#include <string>
+
+#include "net/asio.hpp"
+#include "smtp/server/engine.hpp"
+
+namespace valija::smtp::server {
+
+struct SessionInfo {
+  std::string conn_id;
+  std::string client_ip;
+  std::uint16_t client_port = 0;
+  std::string helo;
+  bool esmtp = false;
+  bool tls = false;
+  std::string tls_description;
+  std::string service;  // listener role: smtp, submission, submissions
+};
+
+class SmtpPolicy {
+ public:
+  virtual ~SmtpPolicy() = default;
+  // Empty: sender accepted.
+  virtual net::awaitable<std::optional<Reply>> mail(const SessionInfo& s, const Transaction& tx) = 0;
+  struct RcptAnswer {
+    Reply reply;
+    std::any route;
+  };
+  virtual net::awaitable<RcptAnswer> rcpt(const SessionInfo& s, const Transaction& tx, const mail::Mailbox& to,
+                                          bool postmaster) = 0;
+  // The message is complete (tx.message); store or queue it durably, then answer.
+  virtual net::awaitable<Reply> deliver(const SessionInfo& s, Transaction& tx) = 0;
+};
+
+}  // namespace valija::smtp::server

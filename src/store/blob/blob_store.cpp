@@ -1,0 +1,153 @@
+#include "store/blob/blob_store.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+namespace valija::store::blob {
+namespace {
+
+Error io_error(std::string_view what, const std::string& path, int err) {
+  Errc code = (err == ENOSPC || err == EDQUOT) ? Errc::Unavailable : Errc::Internal;
+  if (err == ENOENT) code = Errc::NotFound;
+  return Error{code, fmt::format("{} {}: {}", what, path, std::strerror(err))};
+}
+
+Result<void> fsync_path(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return tl::unexpected(io_error("open", path, errno));
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return tl::unexpected(io_error("fsync", path, err));
+  return {};
+}
+
+bool valid_id(const std::string& id) {
+  return id.size() == 64 && std::all_of(id.begin(), id.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+}  // namespace
+
+std::string content_id(std::string_view bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(len * 2);
+  for (unsigned i = 0; i < len; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 15];
+  }
+  return out;
+}
+
+std::string BlobStore::dir_of(const std::string& id) const { return root_ + "/" + id.substr(0, 2); }
+std::string BlobStore::path(const std::string& id) const { return dir_of(id) + "/" + id; }
+
+Result<void> BlobStore::init() {
+  if (::mkdir(root_.c_str(), 0750) != 0 && errno != EEXIST) return tl::unexpected(io_error("mkdir", root_, errno));
+  for (int i = 0; i < 256; ++i) {
+    auto d = fmt::format("{}/{:02x}", root_, i);
+    if (::mkdir(d.c_str(), 0750) != 0 && errno != EEXIST) return tl::unexpected(io_error("mkdir", d, errno));
+  }
+  return fsync_path(root_, O_RDONLY | O_DIRECTORY);
+}
+
+Result<void> BlobStore::put(const std::string& id, std::string_view bytes, std::vector<std::string>& dirty) {
+  if (!valid_id(id)) return fail(Errc::Invalid, "bad blob id");
+  auto final_path = path(id);
+  struct stat st {};
+  if (::stat(final_path.c_str(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) == bytes.size()) {
+    // Already there (same content, same name). Its write may predate a crash that came
+    // before its directory sync, so sync both again rather than trust it.
+    auto r = fsync_path(final_path, O_RDONLY);
+    if (!r) return r;
+    auto dir = dir_of(id);
+    if (std::find(dirty.begin(), dirty.end(), dir) == dirty.end()) dirty.push_back(dir);
+    return {};
+  }
+  static std::atomic<std::uint64_t> seq{0};
+  auto tmp = fmt::format("{}/.tmp.{}.{}", dir_of(id), ::getpid(), seq.fetch_add(1));
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) return tl::unexpected(io_error("create", tmp, errno));
+  std::size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return tl::unexpected(io_error("write", tmp, err));
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  if (::fdatasync(fd) != 0) {
+    int err = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return tl::unexpected(io_error("fsync", tmp, err));
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return tl::unexpected(io_error("rename", final_path, err));
+  }
+  auto dir = dir_of(id);
+  if (std::find(dirty.begin(), dirty.end(), dir) == dirty.end()) dirty.push_back(dir);
+  return {};
+}
+
+Result<void> BlobStore::sync_dirs(std::vector<std::string>& dirty) {
+  for (const auto& d : dirty) {
+    auto r = fsync_path(d, O_RDONLY | O_DIRECTORY);
+    if (!r) return r;
+  }
+  dirty.clear();
+  return {};
+}
+
+Result<std::string> BlobStore::get(const std::string& id) const {
+  if (!valid_id(id)) return fail(Errc::Invalid, "bad blob id");
+  auto p = path(id);
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return tl::unexpected(io_error("open", p, errno));
+  std::string out;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0) out.reserve(static_cast<std::size_t>(st.st_size));
+  char buf[65536];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return tl::unexpected(io_error("read", p, err));
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+Result<void> BlobStore::remove(const std::string& id) {
+  if (!valid_id(id)) return fail(Errc::Invalid, "bad blob id");
+  auto p = path(id);
+  if (::unlink(p.c_str()) != 0 && errno != ENOENT) return tl::unexpected(io_error("unlink", p, errno));
+  return {};
+}
+
+}  // namespace valija::store::blob

@@ -1,0 +1,34 @@
+#pragma once
+// Content-addressed message bodies: blobs/<2 hex>/<sha256 hex>. A write is durable when
+// put() returns: temp file written and fsynced, renamed into place, directory fsynced.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace valija::store::blob {
+
+std::string content_id(std::string_view bytes);  // lower-case hex SHA-256
+
+class BlobStore {
+ public:
+  explicit BlobStore(std::string root) : root_(std::move(root)) {}
+
+  Result<void> init();  // creates the directory tree
+  // Writes the blob unless it is already present. The directory fsync is deferred to
+  // sync_dirs() so a batch syncs each directory once (group commit).
+  Result<void> put(const std::string& id, std::string_view bytes, std::vector<std::string>& dirty_dirs);
+  Result<void> sync_dirs(std::vector<std::string>& dirty_dirs);
+  Result<std::string> get(const std::string& id) const;
+  Result<void> remove(const std::string& id);
+  std::string path(const std::string& id) const;
+  const std::string& root() const { return root_; }
+
+ private:
+  std::string dir_of(const std::string& id) const;
+  std::string root_;
+};
+
+}  // namespace valija::store::blob

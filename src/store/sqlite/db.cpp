@@ -1,0 +1,136 @@
+#include "store/sqlite/db.hpp"
+
+#include <fmt/format.h>
+
+namespace valija::store::sqlite {
+
+Result<Db> Db::open(const std::string& path) {
+  Db db;
+  int rc = sqlite3_open_v2(path.c_str(), &db.db_,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db.db_ ? sqlite3_errmsg(db.db_) : sqlite3_errstr(rc);
+    return fail(Errc::Unavailable, fmt::format("cannot open {}: {}", path, msg));
+  }
+  sqlite3_extended_result_codes(db.db_, 1);
+  // Other processes (the admin CLI) write too; wait for their short transactions.
+  sqlite3_busy_timeout(db.db_, 10000);
+  return db;
+}
+
+Db& Db::operator=(Db&& o) noexcept {
+  if (this != &o) {
+    if (db_) sqlite3_close_v2(db_);
+    db_ = o.db_;
+    o.db_ = nullptr;
+  }
+  return *this;
+}
+
+Db::~Db() {
+  if (db_) sqlite3_close_v2(db_);
+}
+
+Error Db::error(std::string_view what) const {
+  int rc = sqlite3_errcode(db_);
+  Errc code = Errc::Internal;
+  int primary = rc & 0xff;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) code = Errc::Temporary;
+  else if (primary == SQLITE_FULL || primary == SQLITE_IOERR) code = Errc::Unavailable;
+  else if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) code = Errc::Corrupt;
+  else if (primary == SQLITE_CONSTRAINT) code = Errc::Exists;
+  return Error{code, fmt::format("{}: {}", what, sqlite3_errmsg(db_))};
+}
+
+Result<void> Db::exec(std::string_view sql) {
+  std::string s(sql);
+  char* err = nullptr;
+  if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    auto e = error("sqlite exec");
+    if (err) {
+      e.detail = fmt::format("sqlite: {}", err);
+      sqlite3_free(err);
+    }
+    return tl::unexpected(e);
+  }
+  return {};
+}
+
+Result<Stmt> Db::prepare(std::string_view sql) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &s, nullptr) != SQLITE_OK)
+    return tl::unexpected(error("sqlite prepare"));
+  return Stmt(db_, s);
+}
+
+Stmt::~Stmt() {
+  if (s_) sqlite3_finalize(s_);
+}
+
+Stmt& Stmt::bind(int i, std::int64_t v) {
+  sqlite3_bind_int64(s_, i, v);
+  return *this;
+}
+Stmt& Stmt::bind(int i, std::string_view v) {
+  sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Stmt& Stmt::bind_blob(int i, std::string_view v) {
+  sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Stmt& Stmt::bind_null(int i) {
+  sqlite3_bind_null(s_, i);
+  return *this;
+}
+
+Result<bool> Stmt::step() {
+  int rc = sqlite3_step(s_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  Errc code = Errc::Internal;
+  int primary = rc & 0xff;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) code = Errc::Temporary;
+  else if (primary == SQLITE_CONSTRAINT) code = Errc::Exists;
+  else if (primary == SQLITE_FULL || primary == SQLITE_IOERR) code = Errc::Unavailable;
+  else if (primary == SQLITE_CORRUPT) code = Errc::Corrupt;
+  return fail(code, fmt::format("sqlite: {}", sqlite3_errmsg(db_)));
+}
+
+Result<void> Stmt::run() {
+  while (true) {
+    auto r = step();
+    if (!r) return tl::unexpected(r.error());
+    if (!*r) return {};
+  }
+}
+
+void Stmt::reset() {
+  sqlite3_reset(s_);
+  sqlite3_clear_bindings(s_);
+}
+
+std::string Stmt::str(int col) const {
+  auto p = reinterpret_cast<const char*>(sqlite3_column_blob(s_, col));
+  int n = sqlite3_column_bytes(s_, col);
+  return p ? std::string(p, static_cast<std::size_t>(n)) : std::string();
+}
+
+Result<Tx> Tx::begin(Db& db) {
+  auto r = db.exec("BEGIN IMMEDIATE");
+  if (!r) return tl::unexpected(r.error());
+  return Tx(&db);
+}
+
+Tx::~Tx() {
+  if (db_) (void)db_->exec("ROLLBACK");
+}
+
+Result<void> Tx::commit() {
+  auto r = db_->exec("COMMIT");
+  if (!r) return r;  // still open: destructor rolls back
+  db_ = nullptr;
+  return {};
+}
+
+}  // namespace valija::store::sqlite

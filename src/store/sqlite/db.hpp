@@ -1,0 +1,73 @@
+#pragma once
+// Thin RAII layer over the SQLite C API: connections, prepared statements, transactions.
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/result.hpp"
+
+namespace valija::store::sqlite {
+
+class Stmt;
+
+class Db {
+ public:
+  static Result<Db> open(const std::string& path);
+  Db() = default;
+  Db(Db&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
+  Db& operator=(Db&& o) noexcept;
+  ~Db();
+
+  Result<void> exec(std::string_view sql);
+  Result<Stmt> prepare(std::string_view sql);
+  sqlite3* raw() const { return db_; }
+  std::int64_t last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
+  int changes() const { return sqlite3_changes(db_); }
+  Error error(std::string_view what) const;
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class Stmt {
+ public:
+  Stmt(sqlite3* db, sqlite3_stmt* s) : db_(db), s_(s) {}
+  Stmt(Stmt&& o) noexcept : db_(o.db_), s_(o.s_) { o.s_ = nullptr; }
+  Stmt& operator=(Stmt&&) = delete;
+  ~Stmt();
+
+  Stmt& bind(int i, std::int64_t v);
+  Stmt& bind(int i, std::string_view v);
+  Stmt& bind_blob(int i, std::string_view v);
+  Stmt& bind_null(int i);
+
+  // true: a row is ready; false: done. Errors map SQLITE_BUSY to Temporary.
+  Result<bool> step();
+  Result<void> run();  // step until done
+  void reset();
+
+  std::int64_t i64(int col) const { return sqlite3_column_int64(s_, col); }
+  std::string str(int col) const;
+  bool is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* s_;
+};
+
+// BEGIN IMMEDIATE ... COMMIT; rolls back when destroyed uncommitted.
+class Tx {
+ public:
+  static Result<Tx> begin(Db& db);
+  Tx(Tx&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
+  ~Tx();
+  Result<void> commit();
+
+ private:
+  explicit Tx(Db* db) : db_(db) {}
+  Db* db_;
+};
+
+}  // namespace valija::store::sqlite

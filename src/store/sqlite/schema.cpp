@@ -1,0 +1,109 @@
+#include "store/sqlite/schema.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+
+namespace valija::store::sqlite {
+namespace {
+
+// Never edit a released migration: add a new one.
+constexpr std::array<std::string_view, 1> kMigrations{
+    // 0 -> 1: directory, mailboxes, messages, blobs, expunge log.
+    R"sql(
+CREATE TABLE domains(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  created INTEGER NOT NULL);
+CREATE TABLE accounts(
+  id INTEGER PRIMARY KEY,
+  domain_id INTEGER NOT NULL REFERENCES domains(id),
+  local TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  quota_bytes INTEGER NOT NULL DEFAULT 0,
+  quota_messages INTEGER NOT NULL DEFAULT 0,
+  used_bytes INTEGER NOT NULL DEFAULT 0,
+  used_messages INTEGER NOT NULL DEFAULT 0,
+  created INTEGER NOT NULL,
+  UNIQUE(domain_id, local));
+CREATE TABLE aliases(
+  id INTEGER PRIMARY KEY,
+  domain_id INTEGER NOT NULL REFERENCES domains(id),
+  local TEXT NOT NULL,
+  UNIQUE(domain_id, local));
+CREATE TABLE alias_targets(
+  alias_id INTEGER NOT NULL REFERENCES aliases(id) ON DELETE CASCADE,
+  target TEXT NOT NULL,
+  PRIMARY KEY(alias_id, target));
+CREATE TABLE mailboxes(
+  id INTEGER PRIMARY KEY,
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  name TEXT NOT NULL,
+  special_use TEXT NOT NULL DEFAULT '',
+  uidvalidity INTEGER NOT NULL,
+  uidnext INTEGER NOT NULL DEFAULT 1,
+  highest_modseq INTEGER NOT NULL DEFAULT 1,
+  messages INTEGER NOT NULL DEFAULT 0,
+  subscribed INTEGER NOT NULL DEFAULT 1,
+  UNIQUE(account_id, name));
+CREATE TABLE blobs(
+  id TEXT PRIMARY KEY,
+  size INTEGER NOT NULL,
+  refs INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX blobs_unreferenced ON blobs(refs) WHERE refs = 0;
+CREATE TABLE messages(
+  id INTEGER PRIMARY KEY,
+  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id),
+  uid INTEGER NOT NULL,
+  modseq INTEGER NOT NULL,
+  flags TEXT NOT NULL DEFAULT '',
+  internal_date INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  blob_id TEXT NOT NULL REFERENCES blobs(id),
+  prefix BLOB NOT NULL,
+  trace_id TEXT NOT NULL,
+  UNIQUE(mailbox_id, uid));
+CREATE TABLE expunged(
+  mailbox_id INTEGER NOT NULL,
+  uid INTEGER NOT NULL,
+  modseq INTEGER NOT NULL,
+  PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;
+)sql",
+};
+
+}  // namespace
+
+std::span<const std::string_view> migrations() { return kMigrations; }
+int current_version() { return static_cast<int>(kMigrations.size()); }
+
+Result<int> read_version(Db& db) {
+  auto st = db.prepare("PRAGMA user_version");
+  if (!st) return tl::unexpected(st.error());
+  auto row = st->step();
+  if (!row) return tl::unexpected(row.error());
+  return static_cast<int>(st->i64(0));
+}
+
+Result<void> migrate(Db& db, int target) {
+  if (target < 0) target = current_version();
+  auto v = read_version(db);
+  if (!v) return tl::unexpected(v.error());
+  if (*v > current_version())
+    return fail(Errc::Unavailable,
+                fmt::format("the data dir has schema version {}, newer than this valija knows ({}); "
+                            "run a newer valija or restore a backup",
+                            *v, current_version()));
+  for (int from = *v; from < target; ++from) {
+    auto tx = Tx::begin(db);
+    if (!tx) return tl::unexpected(tx.error());
+    auto r = db.exec(kMigrations[static_cast<std::size_t>(from)]);
+    if (!r) return fail(Errc::Internal, fmt::format("migration {} -> {} failed: {}", from, from + 1, r.error().detail));
+    r = db.exec(fmt::format("PRAGMA user_version = {}", from + 1));
+    if (!r) return r;
+    r = tx->commit();
+    if (!r) return r;
+  }
+  return {};
+}
+
+}  // namespace valija::store::sqlite

@@ -1,0 +1,681 @@
+// SQLite engine of the Store interface: metadata in <data>/valija.db (WAL, synchronous
+// FULL), bodies in <data>/blobs (blob_store.hpp). One writer connection serialises all
+// writes, so a batch of deliveries shares one commit; readers use a pool of connections.
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+#include "base/clock.hpp"
+#include "base/text.hpp"
+#include "store/blob/blob_store.hpp"
+#include "store/sqlite/db.hpp"
+#include "store/sqlite/schema.hpp"
+#include "store/store.hpp"
+
+namespace valija::store {
+namespace {
+
+using sqlite::Db;
+using sqlite::Stmt;
+using sqlite::Tx;
+
+struct DefaultMailbox {
+  std::string_view name;
+  std::string_view special_use;
+};
+// RFC 6154 special-use mailboxes every account starts with.
+constexpr std::array<DefaultMailbox, 6> kDefaultMailboxes{{
+    {"INBOX", ""}, {"Sent", "\\Sent"}, {"Drafts", "\\Drafts"},
+    {"Trash", "\\Trash"}, {"Junk", "\\Junk"}, {"Archive", "\\Archive"},
+}};
+
+#define TRY(expr)                                          \
+  do {                                                     \
+    auto&& _r = (expr);                                    \
+    if (!_r) return tl::unexpected(_r.error());            \
+  } while (0)
+
+Result<void> configure(Db& db) {
+  TRY(db.exec("PRAGMA journal_mode=WAL"));
+  // FULL: the WAL is fsynced at every commit, so a committed delivery survives power loss.
+  TRY(db.exec("PRAGMA synchronous=FULL"));
+  TRY(db.exec("PRAGMA foreign_keys=ON"));
+  return {};
+}
+
+Account account_from(const Stmt& st) {
+  Account a;
+  a.id = st.i64(0);
+  a.local = st.str(1);
+  a.domain = st.str(2);
+  a.password_hash = st.str(3);
+  a.quota_bytes = static_cast<std::uint64_t>(st.i64(4));
+  a.quota_messages = static_cast<std::uint64_t>(st.i64(5));
+  a.used_bytes = static_cast<std::uint64_t>(st.i64(6));
+  a.used_messages = static_cast<std::uint64_t>(st.i64(7));
+  a.created = st.i64(8);
+  return a;
+}
+
+constexpr std::string_view kAccountCols =
+    "a.id, a.local, d.name, a.password_hash, a.quota_bytes, a.quota_messages, a.used_bytes, "
+    "a.used_messages, a.created FROM accounts a JOIN domains d ON d.id = a.domain_id ";
+
+MessageInfo message_from(const Stmt& st) {
+  MessageInfo m;
+  m.id = st.i64(0);
+  m.mailbox = st.i64(1);
+  m.uid = static_cast<std::uint32_t>(st.i64(2));
+  m.modseq = static_cast<std::uint64_t>(st.i64(3));
+  m.flags = st.str(4);
+  m.internal_date = st.i64(5);
+  m.size = static_cast<std::uint64_t>(st.i64(6));
+  m.blob_id = st.str(7);
+  m.trace_id = st.str(8);
+  return m;
+}
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(std::string dir, Db writer) : dir_(std::move(dir)), writer_(std::move(writer)), blobs_(dir_ + "/blobs") {}
+
+  Result<void> init() { return blobs_.init(); }
+
+  // ---------------- directory ----------------
+  Result<Domain> add_domain(std::string_view name) override {
+    std::lock_guard lock(write_mu_);
+    auto n = text::to_lower(name);
+    auto st = writer_.prepare("INSERT INTO domains(name, created) VALUES(?, ?)");
+    TRY(st);
+    auto now = clock::now_unix();
+    auto r = st->bind(1, n).bind(2, now).run();
+    if (!r) {
+      if (r.error().code == Errc::Exists) return fail(Errc::Exists, fmt::format("domain {} already exists", n));
+      return tl::unexpected(r.error());
+    }
+    return Domain{writer_.last_insert_id(), n, now};
+  }
+
+  Result<std::vector<Domain>> list_domains() override {
+    auto rd = reader();
+    TRY(rd);
+    auto st = rd->db().prepare("SELECT id, name, created FROM domains ORDER BY name");
+    TRY(st);
+    std::vector<Domain> out;
+    while (true) {
+      auto row = st->step();
+      TRY(row);
+      if (!*row) break;
+      out.push_back(Domain{st->i64(0), st->str(1), st->i64(2)});
+    }
+    return out;
+  }
+
+  Result<std::optional<Domain>> find_domain(std::string_view name) override {
+    auto rd = reader();
+    TRY(rd);
+    auto st = rd->db().prepare("SELECT id, name, created FROM domains WHERE name = ?");
+    TRY(st);
+    st->bind(1, text::to_lower(name));
+    auto row = st->step();
+    TRY(row);
+    if (!*row) return std::optional<Domain>{};
+    return std::optional<Domain>(Domain{st->i64(0), st->str(1), st->i64(2)});
+  }
+
+  Result<void> remove_domain(std::string_view name, bool force) override {
+    std::lock_guard lock(write_mu_);
+    auto n = text::to_lower(name);
+    auto tx = Tx::begin(writer_);
+    TRY(tx);
+    auto id = domain_id(writer_, n);
+    TRY(id);
+    auto st = writer_.prepare(
+        "SELECT (SELECT count(*) FROM accounts WHERE domain_id = ?1), "
+        "(SELECT count(*) FROM aliases WHERE domain_id = ?1)");
+    TRY(st);
+    st->bind(1, *id);
+    TRY(st->step());
+    auto accounts = st->i64(0), aliases = st->i64(1);
+    if ((accounts || aliases) && !force)
+      return fail(Errc::Exists, fmt::format("domain {} still has {} accounts and {} aliases (use --force to remove them too)",
+                                            n, accounts, aliases));
+    auto acc = writer_.prepare("SELECT id FROM accounts WHERE domain_id = ?");
+    TRY(acc);
+    acc->bind(1, *id);
+    std::vector<AccountId> ids;
+    while (true) {
+      auto row = acc->step();
+      TRY(row);
+      if (!*row) break;
+      ids.push_back(acc->i64(0));
+    }
+    for (auto a : ids) TRY(delete_account_rows(a));
+    TRY(exec_bound("DELETE FROM aliases WHERE domain_id = ?", *id));
+    TRY(exec_bound("DELETE FROM domains WHERE id = ?", *id));
+    return tx->commit();
+  }
+
+  Result<Account> add_account(std::string_view local, std::string_view domain, std::string_view hash,
+                              std::uint64_t quota_bytes) override {
+    std::lock_guard lock(write_mu_);
+    auto l = text::to_lower(local);
+    auto d = text::to_lower(domain);
+    auto tx = Tx::begin(writer_);
+    TRY(tx);
+    auto did = domain_id(writer_, d);
+    TRY(did);
+    {
+      auto st = writer_.prepare("SELECT 1 FROM aliases WHERE domain_id = ? AND local = ?");
+      TRY(st);
+      st->bind(1, *did).bind(2, l);
+      auto row = st->step();
+      TRY(row);
+      if (*row) return fail(Errc::Exists, fmt::format("{}@{} is already an alias", l, d));
+    }
+    auto now = clock::now_unix();
+    auto st = writer_.prepare(
+        "INSERT INTO accounts(domain_id, local, password_hash, quota_bytes, created) VALUES(?, ?, ?, ?, ?)");
+    TRY(st);
+    auto r = st->bind(1, *did).bind(2, l).bind(3, hash).bind(4, static_cast<std::int64_t>(quota_bytes)).bind(5, now).run();
+    if (!r) {
+      if (r.error().code == Errc::Exists) return fail(Errc::Exists, fmt::format("account {}@{} already exists", l, d));
+      return tl::unexpected(r.error());
+    }
+    AccountId id = writer_.last_insert_id();
+    auto mb = writer_.prepare("INSERT INTO mailboxes(account_id, name, special_use, uidvalidity) VALUES(?, ?, ?, ?)");
+    TRY(mb);
+    for (const auto& m : kDefaultMailboxes) {
+      mb->reset();
+      TRY(mb->bind(1, id).bind(2, m.name).bind(3, m.special_use).bind(4, uidvalidity_now()).run());
+    }
+    TRY(tx->commit());
+    Account a;
+    a.id = id;
+    a.local = l;
+    a.domain = d;
+    a.password_hash = std::string(hash);
+    a.quota_bytes = quota_bytes;
+    a.created = now;
+    return a;
+  }
+
+  Result<std::optional<Account>> find_account(std::string_view local, std::string_view domain) override {
+    auto rd = reader();
+    TRY(rd);
+    auto st = rd->db().prepare(fmt::format("SELECT {} WHERE d.name = ? AND a.local = ?", kAccountCols));
+    TRY(st);
+    st->bind(1, text::to_lower(domain)).bind(2, text::to_lower(local));
+    auto row = st->step();
+    TRY(row);
+    if (!*row) return std::optional<Account>{};
+    return std::optional<Account>(account_from(*st));
+  }
+
+  Result<std::vector<Account>> list_accounts(std::optional<std::string_view> domain) override {
+    auto rd = reader();
+    TRY(rd);
+    auto st = rd->db().prepare(fmt::format("SELECT {} {} ORDER BY d.name, a.local", kAccountCols,
+                                           domain ? "WHERE d.name = ?" : ""));
+    TRY(st);
+    if (domain) st->bind(1, text::to_lower(*domain));
+    std::vector<Account> out;
+    while (true) {
+      auto row = st->step();
+      TRY(row);
+      if (!*row) break;
+      out.push_back(account_from(*st));
+    }
+    return out;
+  }
+
+  Result<void> set_password(std::string_view local, std::string_view domain, std::string_view hash) override {
+    std::lock_guard lock(write_mu_);
+    auto st = writer_.prepare(
+        "UPDATE accounts SET password_hash = ? WHERE local = ? AND domain_id = (SELECT id FROM domains WHERE name = ?)");
+    TRY(st);
+    TRY(st->bind(1, hash).bind(2, text::to_lower(local)).bind(3, text::to_lower(domain)).run());
+    if (writer_.changes() == 0) return fail(Errc::NotFound, fmt::format("no account {}@{}", local, domain));
+    return {};
+  }
+
+  Result<void> set_quota(std::string_view local, std::string_view domain, std::uint64_t bytes,
+                         std::uint64_t messages) override {
+    std::lock_guard lock(write_mu_);
+    auto st = writer_.prepare(
+        "UPDATE accounts SET quota_bytes = ?, quota_messages = ? WHERE local = ? AND "
+        "domain_id = (SELECT id FROM domains WHERE name = ?)");
+    TRY(st);
+    TRY(st->bind(1, static_cast<std::int64_t>(bytes)).bind(2, static_cast<std::int64_t>(messages))
+            .bind(3, text::to_lower(local)).bind(4, text::to_lower(domain)).run());
+    if (writer_.changes() == 0) return fail(Errc::NotFound, fmt::format("no account {}@{}", local, domain));
+    return {};
+  }
+
+  Result<void> remove_account(std::string_view local, std::string_view domain) override {
+    std::lock_guard lock(write_mu_);
+    auto tx = Tx::begin(writer_);
+    TRY(tx);
+    auto st = writer_.prepare(
+        "SELECT a.id FROM accounts a JOIN domains d ON d.id = a.domain_id WHERE d.name = ? AND a.local = ?");
+    TRY(st);
+    st->bind(1, text::to_lower(domain)).bind(2, text::to_lower(local));
+    auto row = st->step();
+    TRY(row);
+    if (!*row) return fail(Errc::NotFound, fmt::format("no account {}@{}", local, domain));
+    TRY(delete_account_rows(st->i64(0)));
+    return tx->commit();
+  }
+
+  Result<void> add_alias(std::string_view local, std::string_view domain,
+                         std::span<const std::string> targets) override {
+    std::lock_guard lock(write_mu_);
+    auto l = text::to_lower(local);
+    auto d = text::to_lower(domain);
+    auto tx = Tx::begin(writer_);
+    TRY(tx);
+    auto did = domain_id(writer_, d);
+    TRY(did);
+    if (!l.empty()) {
+      auto st = writer_.prepare("SELECT 1 FROM accounts WHERE domain_id = ? AND local = ?");
+      TRY(st);
+      st->bind(1, *did).bind(2, l);
+      auto row = st->step();
+      TRY(row);
+      if (*row) return fail(Errc::Exists, fmt::format("{}@{} is an account, not an alias", l, d));
+    }
+    auto ins = writer_.prepare("INSERT INTO aliases(domain_id, local) VALUES(?, ?) ON CONFLICT DO NOTHING");
+    TRY(ins);
+    TRY(ins->bind(1, *did).bind(2, l).run());
+    auto sel = writer_.prepare("SELECT id FROM aliases WHERE domain_id = ? AND local = ?");
+    TRY(sel);
+    sel->bind(1, *did).bind(2, l);
+    TRY(sel->step());
+    auto alias_id = sel->i64(0);
+    auto tgt = writer_.prepare("INSERT INTO alias_targets(alias_id, target) VALUES(?, ?) ON CONFLICT DO NOTHING");
+    TRY(tgt);
+    for (const auto& t : targets) {
+      tgt->reset();
+      TRY(tgt->bind(1, alias_id).bind(2, text::to_lower(t)).run());
+    }
+    return tx->commit();
+  }
+
+  Result<std::optional<Alias>> find_alias(std::string_view local, std::string_view domain) override {
+    auto rd = reader();
+    TRY(rd);
+    auto st = rd->db().prepare(
+        "SELECT t.target FROM aliases a JOIN domains d ON d.id = a.domain_id "
+        "JOIN alias_targets t ON t.alias_id = a.id WHERE d.name = ? AND a.local = ? ORDER BY t.target");
+    TRY(st);
+    st->bind(1, text::to_lower(domain)).bind(2, text::to_lower(local));
+    Alias a{text::to_lower(local), text::to_lower(domain), {}};
+    while (true) {
+      auto row = st->step();
+      TRY(row);
+      if (!*row) break;
+      a.targets.push_back(st->str(0));
+    }
+    if (a.targets.empty()) return std::optional<Alias>{};
+    return std::optional<Alias>(std::move(a));
+  }
+
+  Result<std::vector<Alias>> list_aliases(std::optional<std::string_view> domain) override {
+    auto rd = reader();
+    TRY(rd);
+    auto st = rd->db().prepare(fmt::format(
+        "SELECT a.local, d.name, t.target FROM aliases a JOIN domains d ON d.id = a.domain_id "
+        "JOIN alias_targets t ON t.alias_id = a.id {} ORDER BY d.name, a.local, t.target",
+        domain ? "WHERE d.name = ?" : ""));
+    TRY(st);
+    if (domain) st->bind(1, text::to_lower(*domain));
+    std::vector<Alias> out;
+    while (true) {
+      auto row = st->step();
+      TRY(row);
+      if (!*row) break;
+      auto l = st->str(0), d = st->str(1);
+      if (out.empty() || out.back().local != l || out.back().domain != d) out.push_back(Alias{l, d, {}});
+      out.back().targets.push_back(st->str(2));
+    }
+    return out;
+  }
+
+  Result<void> remove_alias(std::string_view local, std::string_view domain, std::string_view target) override {
+    std::lock_guard lock(write_mu_);
+    auto tx = Tx::begin(writer_);
+    TRY(tx);
+    auto st = writer_.prepare(
+        "SELECT a.id FROM aliases a JOIN domains d ON d.id = a.domain_id WHERE d.name = ? AND a.local = ?");
+    TRY(st);
+    st->bind(1, text::to_lower(domain)).bind(2, text::to_lower(local));
+    auto row = st->step();
+    TRY(row);
+    if (!*row) return fail(Errc::NotFound, fmt::format("no alias {}@{}", local, domain));
+    auto id = st->i64(0);
+    if (!target.empty()) {
+      auto del = writer_.prepare("DELETE FROM alias_targets WHERE alias_id = ? AND target = ?");
+      TRY(del);
+      TRY(del->bind(1, id).bind(2, text::to_lower(target)).run());
+      if (writer_.changes() == 0) return fail(Errc::NotFound, fmt::format("alias has no target {}", target));
+      TRY(exec_bound("DELETE FROM aliases WHERE id = ? AND NOT EXISTS (SELECT 1 FROM alias_targets WHERE alias_id = aliases.id)", id));
+    } else {
+      TRY(exec_bound("DELETE FROM alias_targets WHERE alias_id = ?", id));
+      TRY(exec_bound("DELETE FROM aliases WHERE id = ?", id));
+    }
+    return tx->commit();
+  }
+
+  // ---------------- mailboxes and messages ----------------
+  Result<std::vector<MailboxInfo>> list_mailboxes(AccountId account) override {
+    auto rd = reader();
+    TRY(rd);
+    auto st = rd->db().prepare(
+        "SELECT id, account_id, name, special_use, uidvalidity, uidnext, highest_modseq, messages, subscribed "
+        "FROM mailboxes WHERE account_id = ? ORDER BY name <> 'INBOX', name");
+    TRY(st);
+    st->bind(1, account);
+    std::vector<MailboxInfo> out;
+    while (true) {
+      auto row = st->step();
+      TRY(row);
+      if (!*row) break;
+      out.push_back(mailbox_from(*st));
+    }
+    return out;
+  }
+
+  Result<std::optional<MailboxInfo>> find_mailbox(AccountId account, std::string_view name) override {
+    auto rd = reader();
+    TRY(rd);
+    auto st = rd->db().prepare(
+        "SELECT id, account_id, name, special_use, uidvalidity, uidnext, highest_modseq, messages, subscribed "
+        "FROM mailboxes WHERE account_id = ? AND name = ?");
+    TRY(st);
+    st->bind(1, account).bind(2, text::iequals(name, "INBOX") ? std::string_view("INBOX") : name);
+    auto row = st->step();
+    TRY(row);
+    if (!*row) return std::optional<MailboxInfo>{};
+    return std::optional<MailboxInfo>(mailbox_from(*st));
+  }
+
+  Result<std::vector<MessageInfo>> list_messages(MailboxId mailbox) override {
+    auto rd = reader();
+    TRY(rd);
+    auto st = rd->db().prepare(
+        "SELECT id, mailbox_id, uid, modseq, flags, internal_date, size, blob_id, trace_id "
+        "FROM messages WHERE mailbox_id = ? ORDER BY uid");
+    TRY(st);
+    st->bind(1, mailbox);
+    std::vector<MessageInfo> out;
+    while (true) {
+      auto row = st->step();
+      TRY(row);
+      if (!*row) break;
+      out.push_back(message_from(*st));
+    }
+    return out;
+  }
+
+  Result<std::string> read_message(const MessageInfo& m) override {
+    std::string out;
+    {
+      auto rd = reader();
+      TRY(rd);
+      auto st = rd->db().prepare("SELECT prefix FROM messages WHERE id = ?");
+      TRY(st);
+      st->bind(1, m.id);
+      auto row = st->step();
+      TRY(row);
+      if (!*row) return fail(Errc::NotFound, "message no longer exists");
+      out = st->str(0);
+    }
+    auto body = blobs_.get(m.blob_id);
+    if (!body) {
+      if (body.error().code == Errc::NotFound)
+        return fail(Errc::Corrupt, fmt::format("message body {} is missing", m.blob_id));
+      return tl::unexpected(body.error());
+    }
+    out += *body;
+    return out;
+  }
+
+  Result<std::vector<std::vector<CopyResult>>> deliver(std::span<const Delivery> batch) override {
+    std::lock_guard lock(write_mu_);
+    std::vector<std::string> ids;
+    std::vector<std::string> dirty;
+    ids.reserve(batch.size());
+    // 1. Bodies: written and fsynced, directories synced once per batch.
+    for (const auto& d : batch) {
+      ids.push_back(blob::content_id(d.body));
+      TRY(blobs_.put(ids.back(), d.body, dirty));
+    }
+    TRY(blobs_.sync_dirs(dirty));
+    // 2. Metadata: every copy of every delivery in one transaction (group commit).
+    auto tx = Tx::begin(writer_);
+    TRY(tx);
+    std::vector<std::vector<CopyResult>> results(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const auto& d = batch[i];
+      // The blob row comes first (messages reference it); refs counts the stored copies.
+      auto blob_row = writer_.prepare("INSERT INTO blobs(id, size, refs) VALUES(?, ?, 0) ON CONFLICT(id) DO NOTHING");
+      TRY(blob_row);
+      TRY(blob_row->bind(1, ids[i]).bind(2, static_cast<std::int64_t>(d.body.size())).run());
+      std::int64_t stored = 0;
+      for (const auto& c : d.copies) {
+        auto r = insert_copy(d, ids[i], c);
+        if (r) ++stored;
+        results[i].push_back(std::move(r));
+      }
+      auto refs = writer_.prepare("UPDATE blobs SET refs = refs + ? WHERE id = ?");
+      TRY(refs);
+      TRY(refs->bind(1, stored).bind(2, ids[i]).run());
+    }
+    TRY(tx->commit());
+    return results;
+  }
+
+  Result<std::size_t> collect_garbage() override {
+    std::lock_guard lock(write_mu_);
+    std::vector<std::string> ids;
+    {
+      auto tx = Tx::begin(writer_);
+      TRY(tx);
+      auto st = writer_.prepare("DELETE FROM blobs WHERE refs <= 0 RETURNING id");
+      TRY(st);
+      while (true) {
+        auto row = st->step();
+        TRY(row);
+        if (!*row) break;
+        ids.push_back(st->str(0));
+      }
+      st->reset();
+      TRY(tx->commit());
+    }
+    for (const auto& id : ids) (void)blobs_.remove(id);
+    return ids.size();
+  }
+
+  Result<Stats> stats() override {
+    auto rd = reader();
+    TRY(rd);
+    auto st = rd->db().prepare(
+        "SELECT (SELECT count(*) FROM blobs), (SELECT coalesce(sum(size), 0) FROM blobs), (SELECT count(*) FROM messages)");
+    TRY(st);
+    TRY(st->step());
+    return Stats{static_cast<std::uint64_t>(st->i64(0)), static_cast<std::uint64_t>(st->i64(1)),
+                 static_cast<std::uint64_t>(st->i64(2))};
+  }
+
+  // ---------------- plumbing ----------------
+  class ReaderLease {
+   public:
+    ReaderLease(SqliteStore* s, Db db) : s_(s), db_(std::move(db)) {}
+    ReaderLease(ReaderLease&& o) noexcept : s_(o.s_), db_(std::move(o.db_)) { o.s_ = nullptr; }
+    ~ReaderLease() {
+      if (s_) s_->release(std::move(db_));
+    }
+    Db& db() { return db_; }
+
+   private:
+    SqliteStore* s_;
+    Db db_;
+  };
+
+  Result<ReaderLease> reader() {
+    {
+      std::lock_guard lock(pool_mu_);
+      if (!pool_.empty()) {
+        Db db = std::move(pool_.back());
+        pool_.pop_back();
+        return ReaderLease(this, std::move(db));
+      }
+    }
+    auto db = Db::open(dir_ + "/valija.db");
+    TRY(db);
+    TRY(db->exec("PRAGMA foreign_keys=ON"));
+    return ReaderLease(this, std::move(*db));
+  }
+
+  void release(Db db) {
+    std::lock_guard lock(pool_mu_);
+    if (pool_.size() < 16) pool_.push_back(std::move(db));
+  }
+
+ private:
+  static MailboxInfo mailbox_from(const Stmt& st) {
+    MailboxInfo m;
+    m.id = st.i64(0);
+    m.account = st.i64(1);
+    m.name = st.str(2);
+    m.special_use = st.str(3);
+    m.uidvalidity = static_cast<std::uint32_t>(st.i64(4));
+    m.uidnext = static_cast<std::uint32_t>(st.i64(5));
+    m.highest_modseq = static_cast<std::uint64_t>(st.i64(6));
+    m.messages = static_cast<std::uint32_t>(st.i64(7));
+    m.subscribed = st.i64(8) != 0;
+    return m;
+  }
+
+  static std::int64_t uidvalidity_now() {
+    // RFC 9051 §2.3.1.1: must change if UIDs are reused; time-based values do.
+    return static_cast<std::int64_t>(static_cast<std::uint32_t>(clock::now_unix()));
+  }
+
+  Result<std::int64_t> domain_id(Db& db, const std::string& name) {
+    auto st = db.prepare("SELECT id FROM domains WHERE name = ?");
+    TRY(st);
+    st->bind(1, name);
+    auto row = st->step();
+    TRY(row);
+    if (!*row) return fail(Errc::NotFound, fmt::format("no domain {}", name));
+    return st->i64(0);
+  }
+
+  Result<void> exec_bound(std::string_view sql, std::int64_t v) {
+    auto st = writer_.prepare(sql);
+    TRY(st);
+    return st->bind(1, v).run();
+  }
+
+  // Inside the writer's transaction.
+  Result<void> delete_account_rows(AccountId id) {
+    // Release the blob references of every message, then the rows.
+    TRY(exec_bound(
+        "UPDATE blobs SET refs = refs - (SELECT count(*) FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id "
+        "WHERE b.account_id = ?1 AND m.blob_id = blobs.id) WHERE id IN (SELECT m.blob_id FROM messages m "
+        "JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.account_id = ?1)",
+        id));
+    TRY(exec_bound("DELETE FROM messages WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)", id));
+    TRY(exec_bound("DELETE FROM expunged WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)", id));
+    TRY(exec_bound("DELETE FROM mailboxes WHERE account_id = ?", id));
+    TRY(exec_bound("DELETE FROM accounts WHERE id = ?", id));
+    return {};
+  }
+
+  // One copy in a savepoint, so a quota or mailbox failure leaves the others intact.
+  CopyResult insert_copy(const Delivery& d, const std::string& blob_id, const Copy& c) {
+    TRY(writer_.exec("SAVEPOINT copy"));
+    auto r = insert_copy_rows(d, blob_id, c);
+    if (!r) {
+      (void)writer_.exec("ROLLBACK TO copy");
+      (void)writer_.exec("RELEASE copy");
+      return r;
+    }
+    TRY(writer_.exec("RELEASE copy"));
+    return r;
+  }
+
+  CopyResult insert_copy_rows(const Delivery& d, const std::string& blob_id, const Copy& c) {
+    std::uint64_t size = c.prefix.size() + d.body.size();
+    auto acc = writer_.prepare("SELECT quota_bytes, quota_messages, used_bytes, used_messages FROM accounts WHERE id = ?");
+    TRY(acc);
+    acc->bind(1, c.account);
+    auto row = acc->step();
+    TRY(row);
+    if (!*row) return fail(Errc::NotFound, "account no longer exists");
+    auto qb = static_cast<std::uint64_t>(acc->i64(0)), qm = static_cast<std::uint64_t>(acc->i64(1));
+    auto ub = static_cast<std::uint64_t>(acc->i64(2)), um = static_cast<std::uint64_t>(acc->i64(3));
+    if (!c.allow_over_quota && ((qb && ub + size > qb) || (qm && um + 1 > qm)))
+      return fail(Errc::Quota, "mailbox full");
+    auto mb = writer_.prepare(
+        "UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1, messages = messages + 1 "
+        "WHERE account_id = ? AND name = ? RETURNING id, uidvalidity, uidnext - 1, highest_modseq");
+    TRY(mb);
+    mb->bind(1, c.account).bind(2, c.mailbox);
+    auto mrow = mb->step();
+    TRY(mrow);
+    if (!*mrow) return fail(Errc::NotFound, fmt::format("no mailbox {}", c.mailbox));
+    Delivered out{mb->i64(0), static_cast<std::uint32_t>(mb->i64(1)), static_cast<std::uint32_t>(mb->i64(2))};
+    auto modseq = mb->i64(3);
+    mb->reset();
+    auto ins = writer_.prepare(
+        "INSERT INTO messages(mailbox_id, uid, modseq, flags, internal_date, size, blob_id, prefix, trace_id) "
+        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    TRY(ins);
+    ins->bind(1, out.mailbox).bind(2, static_cast<std::int64_t>(out.uid)).bind(3, modseq).bind(4, c.flags)
+        .bind(5, d.internal_date).bind(6, static_cast<std::int64_t>(size)).bind(7, blob_id).bind_blob(8, c.prefix)
+        .bind(9, d.trace_id);
+    TRY(ins->run());
+    auto upd = writer_.prepare("UPDATE accounts SET used_bytes = used_bytes + ?, used_messages = used_messages + 1 WHERE id = ?");
+    TRY(upd);
+    TRY(upd->bind(1, static_cast<std::int64_t>(size)).bind(2, c.account).run());
+    return out;
+  }
+
+  std::string dir_;
+  std::mutex write_mu_;
+  Db writer_;
+  blob::BlobStore blobs_;
+  std::mutex pool_mu_;
+  std::vector<Db> pool_;
+};
+
+}  // namespace
+
+int sqlite_schema_version() { return sqlite::current_version(); }
+
+Result<std::unique_ptr<Store>> open_sqlite(const OpenOptions& o) {
+  struct stat st {};
+  if (::stat(o.data_dir.c_str(), &st) != 0) {
+    if (!o.create) return fail(Errc::NotFound, fmt::format("data dir {} does not exist", o.data_dir));
+    if (::mkdir(o.data_dir.c_str(), 0750) != 0 && errno != EEXIST)
+      return fail(Errc::Unavailable, fmt::format("cannot create data dir {}: {}", o.data_dir, std::strerror(errno)));
+  } else if (!S_ISDIR(st.st_mode)) {
+    return fail(Errc::Invalid, fmt::format("{} is not a directory", o.data_dir));
+  }
+  auto db = Db::open(o.data_dir + "/valija.db");
+  TRY(db);
+  TRY(configure(*db));
+  TRY(sqlite::migrate(*db));
+  auto s = std::make_unique<SqliteStore>(o.data_dir, std::move(*db));
+  TRY(s->init());
+  return std::unique_ptr<Store>(std::move(s));
+}
+
+}  // namespace valija::store
