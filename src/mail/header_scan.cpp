@@ -36,7 +36,7 @@ HeaderSummary scan_headers(std::string_view msg, std::size_t max_scan) {
       return s;
     }
     if (line.front() == ' ' || line.front() == '\t') {
-      if (current_value) *current_value += capped(line, 200);  // folded continuation
+      if (current_value && current_value->size() < 200) *current_value += " " + capped(line, 200);  // unfolded (RFC 5322 §2.2.3)
     } else {
       auto colon = line.find(':');
       current_value = nullptr;
