@@ -30,7 +30,7 @@ class MessageFactory:
         self.size = size
         self.rcpt = rcpt
         rng = random.Random(size)
-        lines = -(-max(size - 300, 78) // 78)
+        lines = max(size // 78, 1) + 1
         self._body = "".join(
             "".join(rng.choice(_ALPHABET) for _ in range(76)) + "\r\n" for _ in range(lines)
         ).encode()
@@ -48,7 +48,10 @@ class MessageFactory:
             f"{tok}\r\n"
         ).encode()
         room = max(self.size - len(head), 78)
-        body = self._body[: room - room % 78]
+        full, rest = divmod(room, 78)
+        body = self._body[: full * 78]
+        if rest >= 2:  # a last, shorter line makes the message exactly `size` bytes
+            body += self._body[: rest - 2] + b"\r\n"
         return [head, body, b".\r\n"]
 
 

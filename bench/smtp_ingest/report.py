@@ -75,9 +75,10 @@ def render(summary, servers, params, idle):
         v = index.get(("valija", size, sessions))
         p = index.get(("postfix+dovecot", size, sessions))
         if v and p and v["delivered_per_s"] and p["delivered_per_s"]:
-            lines.append(f"ratio valija/peer, delivered msgs/s: {v['delivered_per_s'] / p['delivered_per_s']:.2f}x"
-                         f"   (p50 latency ratio peer/valija: "
-                         f"{p['p50_ms'] / v['p50_ms']:.2f}x)" if v["p50_ms"] else "")
+            ratio = f"ratio valija/peer, delivered msgs/s: {v['delivered_per_s'] / p['delivered_per_s']:.2f}x"
+            if v["p50_ms"] and p["p50_ms"]:
+                ratio += f"   (p50 latency peer/valija: {p['p50_ms'] / v['p50_ms']:.2f}x)"
+            lines.append(ratio)
     if idle:
         lines.append("")
         if idle.get("error"):

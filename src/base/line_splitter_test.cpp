@@ -48,7 +48,7 @@ TEST(LineSplitter, LimitIncludesTerminator) {
 TEST(LineSplitter, PendingBytesUntouched) {
   LineSplitter s(10);
   std::string line;
-  s.feed("BDAT 3\r\n\x00\xff\n");
+  s.feed(std::string("BDAT 3\r\n\x00\xff\n", 11));
   EXPECT_EQ(s.next(line), LineSplitter::Status::Line);
   EXPECT_EQ(s.take_pending(), std::string("\x00\xff\n", 3));
   EXPECT_FALSE(s.has_pending());
