@@ -113,11 +113,14 @@ int serve(const ServeOptions& opt) {
 
   asio::io_context io(1);
   asio::thread_pool workers(2);
+  // fsync waits on the disk, not the CPU: several in flight let the filesystem merge
+  // them into one journal commit.
+  asio::thread_pool blob_io(8);
   delivery::GroupCommitter committer(**store);
   net::Connections connections(cfg.limits.connections_total, cfg.limits.connections_per_ip);
 
   std::string postmaster_domain = cfg.domains.empty() ? cfg.hostname : cfg.domains.front();
-  PolicyDeps deps{**store, workers, committer, cfg.hostname, postmaster_domain, cfg.limits};
+  PolicyDeps deps{**store, workers, blob_io, committer, cfg.hostname, postmaster_domain, cfg.limits};
   auto inbound = make_inbound_policy(deps);
   auto submission = make_submission_policy(deps);
 
@@ -203,6 +206,7 @@ int serve(const ServeOptions& opt) {
   io.run();
   committer.stop();
   workers.join();
+  blob_io.join();
   log::info("event=stopped");
   return 0;
 }

@@ -14,7 +14,8 @@ namespace valija::server {
 
 struct PolicyDeps {
   store::Store& store;
-  asio::thread_pool& workers;
+  asio::thread_pool& workers;  // store lookups
+  asio::thread_pool& blob_io;  // writing and fsyncing bodies, many at once
   delivery::GroupCommitter& committer;
   std::string hostname;
   std::string postmaster_domain;

@@ -81,6 +81,9 @@ struct Copy {
 
 struct Delivery {
   std::string_view body;  // the message as received (shared by every copy)
+  // Set when put_blob() already stored the body durably (the fast path: bodies are
+  // written and fsynced in parallel, outside the writer); empty: deliver() stores it.
+  std::string blob_id;
   std::int64_t internal_date = 0;
   std::string trace_id;
   std::vector<Copy> copies;
@@ -142,6 +145,11 @@ class Store {
   // before returning. Several deliveries share one commit (group commit). Results are
   // per delivery, per copy, in order. The outer Result fails only when nothing was stored.
   virtual Result<std::vector<std::vector<CopyResult>>> deliver(std::span<const Delivery> batch) = 0;
+
+  // Writes a body durably (file and directory fsynced) and returns its id. Thread-safe
+  // and meant to run concurrently; the blob is protected from garbage collection until
+  // a deliver() naming it has run.
+  virtual Result<std::string> put_blob(std::string_view body) = 0;
 
   // Deletes blob files whose last reference is gone. Runs in the writer.
   virtual Result<std::size_t> collect_garbage() = 0;

@@ -119,6 +119,13 @@ Result<void> BlobStore::sync_dirs(std::vector<std::string>& dirty) {
   return {};
 }
 
+Result<void> BlobStore::put_durable(const std::string& id, std::string_view bytes) {
+  std::vector<std::string> dirty;
+  auto r = put(id, bytes, dirty);
+  if (!r) return r;
+  return sync_dirs(dirty);
+}
+
 Result<std::string> BlobStore::get(const std::string& id) const {
   if (!valid_id(id)) return fail(Errc::Invalid, "bad blob id");
   auto p = path(id);

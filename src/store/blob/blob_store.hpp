@@ -21,6 +21,8 @@ class BlobStore {
   // sync_dirs() so a batch syncs each directory once (group commit).
   Result<void> put(const std::string& id, std::string_view bytes, std::vector<std::string>& dirty_dirs);
   Result<void> sync_dirs(std::vector<std::string>& dirty_dirs);
+  // put() followed by the directory sync: durable on return.
+  Result<void> put_durable(const std::string& id, std::string_view bytes);
   Result<std::string> get(const std::string& id) const;
   Result<void> remove(const std::string& id);
   std::string path(const std::string& id) const;

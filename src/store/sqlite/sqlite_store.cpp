@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <unordered_map>
 
 #include "base/clock.hpp"
 #include "base/text.hpp"
@@ -450,8 +451,18 @@ class SqliteStore final : public Store {
     std::vector<std::string> ids;
     std::vector<std::string> dirty;
     ids.reserve(batch.size());
-    // 1. Bodies: written and fsynced, directories synced once per batch.
+    // 1. Bodies not yet stored by put_blob(): written and fsynced, directories synced
+    // once per batch.
+    struct Unpin {
+      SqliteStore* s;
+      std::span<const Delivery> batch;
+      ~Unpin() { s->unpin(batch); }
+    } unpin{this, batch};
     for (const auto& d : batch) {
+      if (!d.blob_id.empty()) {
+        ids.push_back(d.blob_id);
+        continue;
+      }
       ids.push_back(blob::content_id(d.body));
       TRY(blobs_.put(ids.back(), d.body, dirty));
     }
@@ -480,21 +491,52 @@ class SqliteStore final : public Store {
     return results;
   }
 
+  Result<std::string> put_blob(std::string_view body) override {
+    auto id = blob::content_id(body);
+    {
+      std::lock_guard l(pin_mu_);
+      ++pinned_[id];  // before the file exists, so garbage collection cannot race us
+    }
+    auto r = blobs_.put_durable(id, body);
+    if (!r) {
+      std::lock_guard l(pin_mu_);
+      if (--pinned_[id] == 0) pinned_.erase(id);
+      return tl::unexpected(r.error());
+    }
+    return id;
+  }
+
+  void unpin(std::span<const Delivery> batch) {
+    std::lock_guard l(pin_mu_);
+    for (const auto& d : batch) {
+      if (d.blob_id.empty()) continue;
+      auto it = pinned_.find(d.blob_id);
+      if (it != pinned_.end() && --it->second == 0) pinned_.erase(it);
+    }
+  }
+
   Result<std::size_t> collect_garbage() override {
     std::lock_guard lock(write_mu_);
     std::vector<std::string> ids;
     {
       auto tx = Tx::begin(writer_);
       TRY(tx);
-      auto st = writer_.prepare("DELETE FROM blobs WHERE refs <= 0 RETURNING id");
+      auto st = writer_.prepare("SELECT id FROM blobs WHERE refs <= 0");
       TRY(st);
       while (true) {
         auto row = st->step();
         TRY(row);
         if (!*row) break;
-        ids.push_back(st->str(0));
+        auto id = st->str(0);
+        std::lock_guard l(pin_mu_);
+        if (!pinned_.count(id)) ids.push_back(std::move(id));  // in flight: next time
       }
-      st->reset();
+      auto del = writer_.prepare("DELETE FROM blobs WHERE id = ? AND refs <= 0");
+      TRY(del);
+      for (const auto& id : ids) {
+        del->reset();
+        TRY(del->bind(1, id).run());
+      }
       TRY(tx->commit());
     }
     for (const auto& id : ids) (void)blobs_.remove(id);
@@ -654,6 +696,8 @@ class SqliteStore final : public Store {
   blob::BlobStore blobs_;
   std::mutex pool_mu_;
   std::vector<Db> pool_;
+  std::mutex pin_mu_;
+  std::unordered_map<std::string, int> pinned_;  // blobs written by put_blob, not yet delivered
 };
 
 }  // namespace
