@@ -2,10 +2,8 @@
 
 #include <fmt/format.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cstdio>
-#include <iostream>
 
 #include "auth/password.hpp"
 #include "base/clock.hpp"
@@ -22,6 +20,12 @@
 namespace valija::server {
 namespace {
 
+// Start-up failures carry the exit code: 1 runtime, 2 configuration.
+struct StartError {
+  int code;
+  std::string message;
+};
+
 log::Level parse_level(const std::string& s) {
   if (s == "debug") return log::Level::Debug;
   if (s == "warn") return log::Level::Warn;
@@ -29,7 +33,7 @@ log::Level parse_level(const std::string& s) {
   return log::Level::Info;
 }
 
-// Local mode's first start: domain localhost, a demo account and a postmaster alias.
+// Local mode's first start: a demo account and a postmaster alias in `localhost`.
 Result<void> seed_local(store::Store& store) {
   auto accounts = store.list_accounts(std::string_view("localhost"));
   if (!accounts) return tl::unexpected(accounts.error());
@@ -49,16 +53,209 @@ Result<void> seed_local(store::Store& store) {
   return {};
 }
 
-}  // namespace
+Result<void> ensure_domains(store::Store& store, const Config& cfg) {
+  for (const auto& d : cfg.domains) {
+    auto found = store.find_domain(d);
+    if (!found) return tl::unexpected(found.error());
+    if (found->has_value()) continue;
+    auto added = store.add_domain(d);
+    if (!added) return tl::unexpected(added.error());
+    log::info("event=domain_added domain={} source={}", d, log::q(cfg.source));
+  }
+  return {};
+}
 
-int serve(const ServeOptions& opt) {
+// The configured certificate, or a self-signed one kept in the data dir.
+tl::expected<net::TlsFiles, StartError> tls_files_for(const Config& cfg) {
+  net::TlsFiles files{cfg.tls_cert, cfg.tls_key};
+  if (!files.cert.empty()) return files;
+  auto dir = cfg.data_dir + "/tls";
+  ::mkdir(dir.c_str(), 0700);
+  files = {dir + "/cert.pem", dir + "/key.pem"};
+  auto made = net::ensure_self_signed(files, cfg.hostname);
+  if (!made) return tl::unexpected(StartError{1, made.error().detail});
+  if (!cfg.local_mode) log::warn("event=tls_self_signed cert={} reason=\"no [tls] in config\"", files.cert);
+  return files;
+}
+
+bool is_smtp_role(Role r) { return r == Role::Smtp || r == Role::Submission || r == Role::Submissions; }
+
+class Server {
+ public:
+  Server(Config cfg, std::optional<std::string> config_file, std::optional<std::string> data_override,
+         std::unique_ptr<store::Store> store, net::TlsFiles tls_files, std::shared_ptr<asio::ssl::context> tls)
+      : cfg_(std::move(cfg)),
+        config_file_(std::move(config_file)),
+        data_override_(std::move(data_override)),
+        store_(std::move(store)),
+        tls_files_(std::move(tls_files)),
+        tls_(std::move(tls)),
+        committer_(*store_),
+        connections_(cfg_.limits.connections_total, cfg_.limits.connections_per_ip),
+        signals_(io_, SIGTERM, SIGINT, SIGHUP),
+        drain_timer_(io_) {
+    std::string postmaster_domain = cfg_.domains.empty() ? cfg_.hostname : cfg_.domains.front();
+    PolicyDeps deps{*store_, workers_, blob_io_, committer_, cfg_.hostname, postmaster_domain, cfg_.limits};
+    inbound_ = make_inbound_policy(deps);
+    submission_ = make_submission_policy(deps);
+  }
+
+  tl::expected<void, StartError> bind() {
+    for (const auto& spec : cfg_.listeners) {
+      if (!is_smtp_role(spec.role)) {
+        log::warn("event=listener_skipped role={} port={} reason=\"{} is not implemented in this version\"",
+                  role_name(spec.role), spec.port, role_name(spec.role));
+        continue;
+      }
+      auto l = net::Listener::bind(io_, spec.address, spec.port);
+      if (!l) return tl::unexpected(StartError{1, fmt::format("{} listener: {}", role_name(spec.role), l.error().detail)});
+      auto slot = std::make_shared<std::shared_ptr<const smtp::server::ListenerConfig>>(listener_config(spec));
+      smtp::server::SmtpPolicy& policy = spec.role == Role::Smtp ? *inbound_ : *submission_;
+      smtp::server::ConnectionDeps deps{policy, connections_, &tls_};
+      // Each connection takes the listener's config as it is at accept time (SIGHUP may replace it).
+      (*l)->start([slot, deps](net::tcp::socket s) { return smtp::server::serve_connection(std::move(s), *slot, deps); });
+      ready_ += fmt::format(" {}={}:{}", role_name(spec.role), spec.address, (*l)->port());
+      listeners_.push_back(Bound{spec, std::move(*l), slot});
+    }
+    return {};
+  }
+
+  int run() {
+    // Blobs whose last reference went away (account removal) are deleted by the writer.
+    committer_.run_in_writer([this] {
+      auto n = store_->collect_garbage();
+      if (n && *n) log::info("event=blob_gc removed={}", *n);
+    });
+    wait_signal();
+    log::info("event=ready hostname={} data={} mode={}{}", cfg_.hostname, log::q(cfg_.data_dir),
+              cfg_.local_mode ? "local" : "config", ready_);
+    io_.run();
+    committer_.stop();
+    workers_.join();
+    blob_io_.join();
+    log::info("event=stopped");
+    return 0;
+  }
+
+ private:
+  struct Bound {
+    ListenerSpec spec;
+    std::unique_ptr<net::Listener> listener;
+    std::shared_ptr<std::shared_ptr<const smtp::server::ListenerConfig>> config;
+  };
+
+  std::shared_ptr<const smtp::server::ListenerConfig> listener_config(const ListenerSpec& spec) const {
+    auto lc = std::make_shared<smtp::server::ListenerConfig>();
+    lc->service = std::string(role_name(spec.role));
+    lc->implicit_tls = spec.role == Role::Submissions;
+    lc->engine.hostname = cfg_.hostname;
+    lc->engine.limits = cfg_.limits;
+    return lc;
+  }
+
+  void wait_signal() {
+    signals_.async_wait([this](const std::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        reload();
+        wait_signal();
+      } else if (stopping_) {  // a second SIGTERM/SIGINT: stop now
+        io_.stop();
+      } else {
+        begin_drain(sig);
+        wait_signal();
+      }
+    });
+  }
+
+  // SIGHUP: what is safe to change without dropping anyone. Certificates; and from the
+  // config file: log level, SMTP limits for new connections, new domains. Listener and
+  // hostname changes need a restart (logged).
+  void reload() {
+    net::TlsFiles files = tls_files_;
+    if (config_file_) {
+      auto c = load_config(*config_file_);
+      if (!c) {
+        log::error("event=reload config=failed error={} (keeping the running configuration)", log::q(c.error().detail));
+      } else {
+        if (data_override_) c->data_dir = *data_override_;
+        apply(*c);
+        if (!c->tls_cert.empty()) files = {c->tls_cert, c->tls_key};
+      }
+    }
+    auto fresh = net::TlsContexts::load(files);
+    if (fresh) {
+      tls_.replace(std::move(*fresh));
+      tls_files_ = files;
+      log::info("event=reload tls=ok cert={}", files.cert);
+    } else {
+      log::error("event=reload tls=failed error={} (keeping the previous certificate)", log::q(fresh.error().detail));
+    }
+  }
+
+  void apply(const Config& c) {
+    log::init(parse_level(c.log_level));
+    bool same_listeners = c.listeners.size() == cfg_.listeners.size();
+    for (std::size_t i = 0; same_listeners && i < c.listeners.size(); ++i)
+      same_listeners = c.listeners[i].address == cfg_.listeners[i].address &&
+                       c.listeners[i].port == cfg_.listeners[i].port && c.listeners[i].role == cfg_.listeners[i].role;
+    if (!same_listeners || c.hostname != cfg_.hostname || c.data_dir != cfg_.data_dir)
+      log::warn("event=reload note=\"listener, hostname and data_dir changes take effect after a restart\"");
+    cfg_.limits = c.limits;
+    cfg_.log_level = c.log_level;
+    auto r = ensure_domains(*store_, c);
+    if (!r) log::error("event=reload domains=failed error={}", log::q(r.error().detail));
+    for (auto& b : listeners_) *b.config = listener_config(b.spec);
+    log::info("event=reload config=ok file={}", log::q(*config_file_));
+  }
+
+  // SIGTERM/SIGINT: stop accepting, wake idle connections with 421, let busy ones finish
+  // their current command; exit when all are gone, or after 30 s.
+  void begin_drain(int sig) {
+    stopping_ = true;
+    log::info("event=shutdown signal={} connections={}", sig, connections_.size());
+    for (auto& b : listeners_) b.listener->close();
+    connections_.stop_all();
+    drain_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    poll_drained();
+  }
+
+  void poll_drained() {
+    if (connections_.size() == 0 || std::chrono::steady_clock::now() > drain_deadline_) {
+      signals_.cancel();
+      io_.stop();
+      return;
+    }
+    drain_timer_.expires_after(std::chrono::milliseconds(20));
+    drain_timer_.async_wait([this](const std::error_code&) { poll_drained(); });
+  }
+
+  Config cfg_;
+  std::optional<std::string> config_file_, data_override_;
+  std::unique_ptr<store::Store> store_;
+  net::TlsFiles tls_files_;
+  net::TlsContexts tls_;
+  asio::io_context io_{1};
+  asio::thread_pool workers_{2};
+  // fsync waits on the disk, not the CPU: several in flight let the filesystem merge
+  // them into one journal commit.
+  asio::thread_pool blob_io_{8};
+  delivery::GroupCommitter committer_;
+  net::Connections connections_;
+  std::unique_ptr<smtp::server::SmtpPolicy> inbound_, submission_;
+  std::vector<Bound> listeners_;
+  std::string ready_;
+  asio::signal_set signals_;
+  asio::steady_timer drain_timer_;
+  std::chrono::steady_clock::time_point drain_deadline_;
+  bool stopping_ = false;
+};
+
+tl::expected<std::unique_ptr<Server>, StartError> start(const ServeOptions& opt) {
   Config cfg;
   if (opt.config_file) {
     auto c = load_config(*opt.config_file);
-    if (!c) {
-      std::fprintf(stderr, "valija: error: %s\n", c.error().detail.c_str());
-      return 2;
-    }
+    if (!c) return tl::unexpected(StartError{2, c.error().detail});
     cfg = std::move(*c);
     if (opt.data_dir) cfg.data_dir = *opt.data_dir;
   } else {
@@ -68,147 +265,33 @@ int serve(const ServeOptions& opt) {
   log::init(parse_level(cfg.log_level));
 
   auto store = store::open_sqlite({cfg.data_dir, true});
-  if (!store) {
-    std::fprintf(stderr, "valija: error: %s\n", store.error().detail.c_str());
-    return 1;
-  }
-  for (const auto& d : cfg.domains) {
-    auto found = (*store)->find_domain(d);
-    if (found && !found->has_value()) {
-      auto added = (*store)->add_domain(d);
-      if (!added) {
-        std::fprintf(stderr, "valija: error: %s\n", added.error().detail.c_str());
-        return 1;
-      }
-      log::info("event=domain_added domain={} source={}", d, log::q(cfg.source));
-    }
-  }
+  if (!store) return tl::unexpected(StartError{1, store.error().detail});
+  if (auto r = ensure_domains(**store, cfg); !r) return tl::unexpected(StartError{1, r.error().detail});
   if (cfg.local_mode) {
-    auto seeded = seed_local(**store);
-    if (!seeded) {
-      std::fprintf(stderr, "valija: error: %s\n", seeded.error().detail.c_str());
-      return 1;
-    }
+    if (auto r = seed_local(**store); !r) return tl::unexpected(StartError{1, r.error().detail});
   }
+  auto files = tls_files_for(cfg);
+  if (!files) return tl::unexpected(files.error());
+  auto ctx = net::TlsContexts::load(*files);
+  if (!ctx) return tl::unexpected(StartError{2, ctx.error().detail});
+  // io_context and friends are members: build the server only once inputs are valid.
+  std::optional<std::string> data_override = opt.data_dir;
+  auto server = std::make_unique<Server>(std::move(cfg), opt.config_file, data_override, std::move(*store),
+                                         std::move(*files), std::move(*ctx));
+  auto bound = server->bind();
+  if (!bound) return tl::unexpected(bound.error());
+  return server;
+}
 
-  // TLS: the configured certificate, or a self-signed one kept in the data dir.
-  net::TlsFiles tls_files{cfg.tls_cert, cfg.tls_key};
-  if (tls_files.cert.empty()) {
-    auto dir = cfg.data_dir + "/tls";
-    ::mkdir(dir.c_str(), 0700);
-    tls_files = {dir + "/cert.pem", dir + "/key.pem"};
-    auto made = net::ensure_self_signed(tls_files, cfg.hostname);
-    if (!made) {
-      std::fprintf(stderr, "valija: error: %s\n", made.error().detail.c_str());
-      return 1;
-    }
-    if (!cfg.local_mode) log::warn("event=tls_self_signed cert={} reason=\"no [tls] in config\"", tls_files.cert);
+}  // namespace
+
+int serve(const ServeOptions& options) {
+  auto server = start(options);
+  if (!server) {
+    std::fprintf(stderr, "valija: error: %s\n", server.error().message.c_str());
+    return server.error().code;
   }
-  auto ctx = net::TlsContexts::load(tls_files);
-  if (!ctx) {
-    std::fprintf(stderr, "valija: error: %s\n", ctx.error().detail.c_str());
-    return 2;
-  }
-  net::TlsContexts tls(std::move(*ctx));
-
-  asio::io_context io(1);
-  asio::thread_pool workers(2);
-  // fsync waits on the disk, not the CPU: several in flight let the filesystem merge
-  // them into one journal commit.
-  asio::thread_pool blob_io(8);
-  delivery::GroupCommitter committer(**store);
-  net::Connections connections(cfg.limits.connections_total, cfg.limits.connections_per_ip);
-
-  std::string postmaster_domain = cfg.domains.empty() ? cfg.hostname : cfg.domains.front();
-  PolicyDeps deps{**store, workers, blob_io, committer, cfg.hostname, postmaster_domain, cfg.limits};
-  auto inbound = make_inbound_policy(deps);
-  auto submission = make_submission_policy(deps);
-
-  std::vector<std::unique_ptr<net::Listener>> listeners;
-  std::string ready;
-  for (const auto& spec : cfg.listeners) {
-    if (spec.role != Role::Smtp && spec.role != Role::Submission && spec.role != Role::Submissions) {
-      log::warn("event=listener_skipped role={} port={} reason=\"{} is not implemented in this version\"",
-                role_name(spec.role), spec.port, role_name(spec.role));
-      continue;
-    }
-    auto l = net::Listener::bind(io, spec.address, spec.port);
-    if (!l) {
-      std::fprintf(stderr, "valija: error: %s listener: %s\n", std::string(role_name(spec.role)).c_str(),
-                   l.error().detail.c_str());
-      return 1;
-    }
-    auto lc = std::make_shared<smtp::server::ListenerConfig>();
-    lc->service = std::string(role_name(spec.role));
-    lc->implicit_tls = spec.role == Role::Submissions;
-    lc->engine.hostname = cfg.hostname;
-    lc->engine.limits = cfg.limits;
-    smtp::server::SmtpPolicy& policy = spec.role == Role::Smtp ? *inbound : *submission;
-    smtp::server::ConnectionDeps cd{policy, connections, &tls};
-    (*l)->start([lc, cd](net::tcp::socket s) { return smtp::server::serve_connection(std::move(s), lc, cd); });
-    ready += fmt::format(" {}={}:{}", role_name(spec.role), spec.address, (*l)->port());
-    listeners.push_back(std::move(*l));
-  }
-
-  // Blobs whose last reference went away (account removal) are deleted by the writer.
-  committer.run_in_writer([&store] {
-    auto n = (*store)->collect_garbage();
-    if (n && *n) log::info("event=blob_gc removed={}", *n);
-  });
-
-  asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
-  asio::steady_timer drain_timer(io);
-  std::function<void()> wait_signal;
-  std::function<void()> poll_drained;
-  std::chrono::steady_clock::time_point drain_deadline;
-  bool stopping = false;
-  // After SIGTERM: poll until every connection has finished its current command, at most 30 s.
-  poll_drained = [&] {
-    if (connections.size() == 0 || std::chrono::steady_clock::now() > drain_deadline) {
-      signals.cancel();
-      io.stop();
-      return;
-    }
-    drain_timer.expires_after(std::chrono::milliseconds(20));
-    drain_timer.async_wait([&](const std::error_code&) { poll_drained(); });
-  };
-  wait_signal = [&] {
-    signals.async_wait([&](const std::error_code& ec, int sig) {
-      if (ec) return;
-      if (sig == SIGHUP) {
-        auto fresh = net::TlsContexts::load(tls_files);
-        if (fresh) {
-          tls.replace(std::move(*fresh));
-          log::info("event=reload tls=ok cert={}", tls_files.cert);
-        } else {
-          log::error("event=reload tls=failed error={} (keeping the previous certificate)", log::q(fresh.error().detail));
-        }
-        wait_signal();
-        return;
-      }
-      if (stopping) {  // second signal: stop now
-        io.stop();
-        return;
-      }
-      stopping = true;
-      log::info("event=shutdown signal={} connections={}", sig, connections.size());
-      for (auto& l : listeners) l->close();
-      connections.stop_all();
-      drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-      poll_drained();
-      wait_signal();
-    });
-  };
-  wait_signal();
-
-  log::info("event=ready hostname={} data={} mode={}{}", cfg.hostname, log::q(cfg.data_dir),
-            cfg.local_mode ? "local" : "config", ready);
-  io.run();
-  committer.stop();
-  workers.join();
-  blob_io.join();
-  log::info("event=stopped");
-  return 0;
+  return (*server)->run();
 }
 
 }  // namespace valija::server
