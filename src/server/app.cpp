@@ -121,10 +121,14 @@ class Server {
   }
 
   int run() {
-    // Blobs whose last reference went away (account removal) are deleted by the writer.
+    // Blobs whose last reference went away (account removal), and files a crash left
+    // behind, are deleted by the writer.
     committer_.run_in_writer([this] {
       auto n = store_->collect_garbage();
       if (n && *n) log::info("event=blob_gc removed={}", *n);
+      auto o = store_->sweep_orphans();
+      if (!o) log::warn("event=blob_sweep error={}", log::q(o.error().detail));
+      else if (*o) log::info("event=blob_sweep removed={}", *o);
     });
     wait_signal();
     log::info("event=ready hostname={} data={} mode={}{}", cfg_.hostname, log::q(cfg_.data_dir),

@@ -153,6 +153,9 @@ class Store {
 
   // Deletes blob files whose last reference is gone. Runs in the writer.
   virtual Result<std::size_t> collect_garbage() = 0;
+  // Removes what a crash can leave behind: temp files of dead writers and body files
+  // no message refers to. Safe while deliveries run.
+  virtual Result<std::size_t> sweep_orphans() = 0;
   virtual Result<Stats> stats() = 0;
 };
 

@@ -1,5 +1,6 @@
 #include "store/blob/blob_store.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <openssl/evp.h>
@@ -155,6 +156,39 @@ Result<void> BlobStore::remove(const std::string& id) {
   auto p = path(id);
   if (::unlink(p.c_str()) != 0 && errno != ENOENT) return tl::unexpected(io_error("unlink", p, errno));
   return {};
+}
+
+Result<void> BlobStore::for_each_file(const std::function<void(const std::string&, bool)>& f) const {
+  auto own_prefix = fmt::format(".tmp.{}.", ::getpid());
+  for (int i = 0; i < 256; ++i) {
+    auto d = fmt::format("{}/{:02x}", root_, i);
+    DIR* dir = ::opendir(d.c_str());
+    if (!dir) {
+      if (errno == ENOENT) continue;
+      return tl::unexpected(io_error("opendir", d, errno));
+    }
+    // Collect first: the callback may unlink entries.
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(dir)) {
+      std::string name = e->d_name;
+      if (name == "." || name == "..") continue;
+      names.push_back(std::move(name));
+    }
+    ::closedir(dir);
+    for (const auto& name : names) {
+      if (name.rfind(".tmp.", 0) == 0) {
+        if (name.rfind(own_prefix, 0) != 0) f(fmt::format("{:02x}/{}", i, name), true);
+      } else if (valid_id(name) && name.substr(0, 2) == fmt::format("{:02x}", i)) {
+        f(name, false);
+      }
+    }
+  }
+  return {};
+}
+
+bool BlobStore::remove_file(const std::string& name) {
+  if (name.find("..") != std::string::npos || name.find(".tmp.") == std::string::npos) return false;
+  return ::unlink((root_ + "/" + name).c_str()) == 0;
 }
 
 }  // namespace valija::store::blob

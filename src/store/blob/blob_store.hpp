@@ -2,6 +2,7 @@
 // Content-addressed message bodies: blobs/<2 hex>/<sha256 hex>. A write is durable when
 // put() returns: temp file written and fsynced, renamed into place, directory fsynced.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,11 @@ class BlobStore {
   Result<void> put_durable(const std::string& id, std::string_view bytes);
   Result<std::string> get(const std::string& id) const;
   Result<void> remove(const std::string& id);
+  // Calls f(name, temp_of_dead_writer) for every blob and temp file in the shards.
+  // Temp files of this process (in-flight writes) are not listed.
+  Result<void> for_each_file(const std::function<void(const std::string&, bool)>& f) const;
+  // Removes a temp file listed by for_each_file.
+  bool remove_file(const std::string& name);
   std::string path(const std::string& id) const;
   const std::string& root() const { return root_; }
 

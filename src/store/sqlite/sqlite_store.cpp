@@ -515,8 +515,11 @@ class SqliteStore final : public Store {
     }
   }
 
+  // Holding pin_mu_ from the decision to the unlink: a put_blob() of the same content
+  // either pinned it first (we skip it) or starts after the file is gone (it rewrites it).
   Result<std::size_t> collect_garbage() override {
     std::lock_guard lock(write_mu_);
+    std::lock_guard pins(pin_mu_);
     std::vector<std::string> ids;
     {
       auto tx = Tx::begin(writer_);
@@ -528,7 +531,6 @@ class SqliteStore final : public Store {
         TRY(row);
         if (!*row) break;
         auto id = st->str(0);
-        std::lock_guard l(pin_mu_);
         if (!pinned_.count(id)) ids.push_back(std::move(id));  // in flight: next time
       }
       auto del = writer_.prepare("DELETE FROM blobs WHERE id = ? AND refs <= 0");
@@ -541,6 +543,28 @@ class SqliteStore final : public Store {
     }
     for (const auto& id : ids) (void)blobs_.remove(id);
     return ids.size();
+  }
+
+  // After a crash: temp files of dead writers, and bodies written but never committed.
+  Result<std::size_t> sweep_orphans() override {
+    std::lock_guard lock(write_mu_);
+    std::lock_guard pins(pin_mu_);
+    auto st = writer_.prepare("SELECT 1 FROM blobs WHERE id = ?");
+    TRY(st);
+    std::size_t removed = 0;
+    auto r = blobs_.for_each_file([&](const std::string& name, bool temp_of_dead_writer) {
+      if (temp_of_dead_writer) {
+        removed += blobs_.remove_file(name) ? 1 : 0;
+        return;
+      }
+      if (pinned_.count(name)) return;
+      st->reset();
+      st->bind(1, name);
+      auto row = st->step();
+      if (row && !*row && blobs_.remove(name)) ++removed;
+    });
+    TRY(r);
+    return removed;
   }
 
   Result<Stats> stats() override {
