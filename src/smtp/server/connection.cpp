@@ -23,6 +23,15 @@ std::string rcpt_list(const Transaction& tx) {
   return out;
 }
 
+// The envelope of a transaction without its content, for the log line after it ends.
+Transaction envelope_of(const Transaction& tx) {
+  Transaction t;
+  t.from = tx.from;
+  t.recipients = tx.recipients;
+  t.trace_id = tx.trace_id;
+  return t;
+}
+
 class Session {
  public:
   Session(net::tcp::socket socket, std::shared_ptr<const ListenerConfig> config, ConnectionDeps deps)
@@ -47,7 +56,9 @@ class Session {
   net::awaitable<bool> flush();
   // Reads more input into the line splitter. False when the connection must end;
   // `step` then holds the reply to send (if any).
-  net::awaitable<bool> fill(Step& step, std::chrono::seconds timeout, bool idle);
+  // `idle`: between transactions, so a shutdown may interrupt the wait. Message content
+  // (DATA, BDAT) is read to its end even during shutdown, so the transaction can finish.
+  net::awaitable<bool> fill(Step& step, std::chrono::seconds timeout, bool idle, bool in_content = false);
   net::awaitable<Step> read_data();
   net::awaitable<Step> read_chunk(const next::ReadChunk& c);
   void log_transaction(const Transaction& tx, std::uint64_t size, Clock::time_point t0);
@@ -84,9 +95,9 @@ net::awaitable<bool> Session::flush() {
   co_return st == IoStatus::Ok;
 }
 
-net::awaitable<bool> Session::fill(Step& step, std::chrono::seconds timeout, bool idle) {
+net::awaitable<bool> Session::fill(Step& step, std::chrono::seconds timeout, bool idle, bool in_content) {
   if (!co_await flush()) co_return false;
-  if (slot_->entry().stopping) {
+  if (slot_->entry().stopping && !in_content) {
     step = engine_.on_shutdown();
     co_return false;
   }
@@ -124,7 +135,7 @@ net::awaitable<Step> Session::read_data() {
   if (reader.done()) lines_.feed(std::string_view(pending).substr(used));
   while (!reader.done()) {
     Step s;
-    if (!co_await fill(s, limits().smtp_data_block, false)) co_return s;
+    if (!co_await fill(s, limits().smtp_data_block, false, true)) co_return s;
     pending = lines_.take_pending();
     used = reader.feed(pending);
     if (reader.done()) lines_.feed(std::string_view(pending).substr(used));
@@ -147,7 +158,7 @@ net::awaitable<Step> Session::read_chunk(const next::ReadChunk& c) {
     if (take < pending.size()) lines_.feed(std::string_view(pending).substr(take));
     if (left == 0) break;
     Step s;
-    if (!co_await fill(s, limits().smtp_data_block, false)) co_return s;
+    if (!co_await fill(s, limits().smtp_data_block, false, true)) co_return s;
   }
   co_return engine_.on_chunk(chunk, keep);
 }
@@ -218,22 +229,18 @@ net::awaitable<void> Session::run() {
                 cr->address.str(), log::q(answer.reply.summary()));
       step = engine_.on_rcpt_checked(answer.reply, std::move(answer.route));
     } else if (std::holds_alternative<next::ReadData>(next)) {
-      Transaction snapshot = engine_.tx();
+      Transaction snapshot = envelope_of(engine_.tx());
       step = co_await read_data();
       if (!std::holds_alternative<next::Deliver>(step.next) && !std::holds_alternative<next::Close>(step.next))
-        log_transaction(snapshot, engine_.tx().message_size, tx_start);
+        log_transaction(snapshot, engine_.last_size(), tx_start);
     } else if (auto* ch = std::get_if<next::ReadChunk>(&next)) {
       bool last = ch->last;
-      Transaction snapshot = engine_.tx();
-      auto size_before = snapshot.message_size;
+      Transaction snapshot = envelope_of(engine_.tx());
       step = co_await read_chunk(*ch);
       if (last && !std::holds_alternative<next::Deliver>(step.next) && !std::holds_alternative<next::Close>(step.next))
-        log_transaction(snapshot, size_before + ch->size, tx_start);
+        log_transaction(snapshot, engine_.last_size(), tx_start);
     } else if (std::holds_alternative<next::Deliver>(next)) {
-      Transaction snapshot;
-      snapshot.from = engine_.tx().from;
-      snapshot.recipients = engine_.tx().recipients;
-      snapshot.trace_id = engine_.tx().trace_id;
+      Transaction snapshot = envelope_of(engine_.tx());
       auto size = engine_.tx().message.size();
       Reply r;
       try {

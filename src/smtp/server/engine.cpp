@@ -186,6 +186,7 @@ Step Engine::cmd_data(const Command&) {
 
 Step Engine::on_data(const proto::DataReader& reader) {
   tx_.message_size = reader.size();
+  last_size_ = reader.size();
   if (reader.too_big()) {
     last_reply_ = "552 5.3.4";
     ++transactions_;
@@ -234,6 +235,7 @@ Step Engine::on_chunk(std::string_view bytes, bool kept_all) {
     return error(std::move(r));
   }
   tx_.message_size += bdat_pending_;
+  last_size_ = tx_.message_size;
   if (!kept_all) tx_.too_big = true;
   if (!tx_.too_big) tx_.message.append(bytes);
   if (!bdat_last_) {

@@ -103,6 +103,8 @@ class Engine {
   void set_tls_active() { config_.tls_active = true; }
   // The last reply given to end of data (for the transaction log line).
   const std::string& last_reply() const { return last_reply_; }
+  // Octets of the last message whose transaction ended (accepted or not).
+  std::uint64_t last_size() const { return last_size_; }
 
  private:
   enum class Phase { Connected, Greeted, Mail, Closed };
@@ -144,6 +146,7 @@ class Engine {
   bool bdat_last_ = false;
   bool bdat_keep_ = false;
   std::string last_reply_;
+  std::uint64_t last_size_ = 0;
   mail::Mailbox pending_rcpt_;  // the RCPT address being checked by the policy
   Reply pending_problem_;       // the error to give once a refused BDAT chunk is read
 };
