@@ -61,7 +61,10 @@ class Session {
   net::awaitable<bool> fill(Step& step, std::chrono::seconds timeout, bool idle, bool in_content = false);
   net::awaitable<Step> read_data();
   net::awaitable<Step> read_chunk(const next::ReadChunk& c);
-  void log_transaction(const Transaction& tx, std::uint64_t size, Clock::time_point t0);
+  net::awaitable<Step> next_command();
+  net::awaitable<Step> deliver();
+  static bool ended(const Step& s);
+  void log_transaction(const Transaction& tx, std::uint64_t size);
   void trace_out(std::string_view bytes);
 
   net::Stream stream_;
@@ -72,6 +75,8 @@ class Session {
   std::string out_;
   std::string conn_id_;
   Clock::time_point started_;
+  Clock::time_point tx_start_;
+  std::uint64_t messages_ = 0;
   std::optional<net::ConnectionSlot> slot_;
   char buf_[4096];
 };
@@ -163,8 +168,48 @@ net::awaitable<Step> Session::read_chunk(const next::ReadChunk& c) {
   co_return engine_.on_chunk(chunk, keep);
 }
 
-void Session::log_transaction(const Transaction& tx, std::uint64_t size, Clock::time_point t0) {
-  auto ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+// A transaction ended here when the content was refused (too big, bare newline) rather
+// than handed on for delivery.
+bool Session::ended(const Step& s) {
+  return !std::holds_alternative<next::Deliver>(s.next) && !std::holds_alternative<next::Close>(s.next);
+}
+
+net::awaitable<Step> Session::next_command() {
+  std::string line;
+  auto st = lines_.next(line);
+  if (st == LineSplitter::Status::NeedMore) {
+    Step step{"", next::ReadCommand{}};
+    if (!co_await fill(step, limits().smtp_greeting_wait, !engine_.in_transaction()) &&
+        std::holds_alternative<next::ReadCommand>(step.next))
+      step.next = next::Close{};
+    co_return step;
+  }
+  if (st == LineSplitter::Status::TooLong) {
+    log::info("event=smtp_line_too_long conn={} client={}", conn_id_, stream_.remote_ip());
+    co_return engine_.on_line_too_long();
+  }
+  if (log::enabled(log::Level::Debug)) log::debug("event=smtp_in conn={} line={}", conn_id_, log::q(line));
+  co_return engine_.on_line(line);
+}
+
+net::awaitable<Step> Session::deliver() {
+  Transaction envelope = envelope_of(engine_.tx());
+  auto size = engine_.tx().message.size();
+  Reply r;
+  try {
+    r = co_await deps_.policy.deliver(info(), engine_.tx());
+  } catch (const std::exception& e) {
+    log::error("event=smtp_deliver_crash conn={} trace={} error={}", conn_id_, envelope.trace_id, log::q(e.what()));
+    r = Reply(451, "4.3.0", "Internal error, please try again later");
+  }
+  Step step = engine_.on_delivered(r);
+  if (r.positive()) ++messages_;
+  log_transaction(envelope, size);
+  co_return step;
+}
+
+void Session::log_transaction(const Transaction& tx, std::uint64_t size) {
+  auto ms = std::chrono::duration<double, std::milli>(Clock::now() - tx_start_).count();
   log::info("event=smtp_tx conn={} trace={} client={} helo={} tls={} from=<{}> rcpts={} size={} result={} ms={:.1f}",
             conn_id_, tx.trace_id, stream_.remote_ip(), log::q(engine_.helo_name()),
             stream_.tls() ? log::q(stream_.tls_description()) : "no", tx.from.str(), rcpt_list(tx), size,
@@ -175,8 +220,10 @@ net::awaitable<void> Session::run() {
   auto admitted = deps_.connections.admit(stream_);
   if (!admitted) {
     log::warn("event=smtp_refused client={} reason={}", stream_.remote_ip(), log::q(admitted.error().detail));
-    out_ = Reply(421, "4.7.0", config_->engine.hostname + " " + admitted.error().detail + ", try again later").wire();
-    co_await flush();
+    if (!config_->implicit_tls) {  // a cleartext reply would be garbage to a TLS client
+      out_ = Reply(421, "4.7.0", config_->engine.hostname + " " + admitted.error().detail + ", try again later").wire();
+      co_await flush();
+    }
     co_await stream_.shutdown();
     co_return;
   }
@@ -194,33 +241,14 @@ net::awaitable<void> Session::run() {
   }
 
   Step step = engine_.start(stream_.remote_ip());
-  Clock::time_point tx_start = Clock::now();
-  std::uint64_t messages = 0;
   while (true) {
     out_ += step.out;
     Next next = std::move(step.next);
-    if (auto* rc = std::get_if<next::ReadCommand>(&next)) {
-      (void)rc;
-      std::string line;
-      auto st = lines_.next(line);
-      if (st == LineSplitter::Status::NeedMore) {
-        step = Step{"", next::ReadCommand{}};
-        if (!co_await fill(step, limits().smtp_greeting_wait, !engine_.in_transaction())) {
-          if (std::holds_alternative<next::ReadCommand>(step.next)) step.next = next::Close{};
-        }
-        continue;
-      }
-      if (st == LineSplitter::Status::TooLong) {
-        log::info("event=smtp_line_too_long conn={} client={}", conn_id_, stream_.remote_ip());
-        step = engine_.on_line_too_long();
-        continue;
-      }
-      if (log::enabled(log::Level::Debug)) log::debug("event=smtp_in conn={} line={}", conn_id_, log::q(line));
-      if (engine_.tx().trace_id.empty() && !engine_.in_transaction()) tx_start = Clock::now();
-      step = engine_.on_line(line);
+    if (std::holds_alternative<next::ReadCommand>(next)) {
+      step = co_await next_command();
     } else if (std::holds_alternative<next::CheckMail>(next)) {
       engine_.tx().trace_id = clock::random_id(12);
-      tx_start = Clock::now();
+      tx_start_ = Clock::now();
       auto reject = co_await deps_.policy.mail(info(), engine_.tx());
       step = engine_.on_mail_checked(std::move(reject));
     } else if (auto* cr = std::get_if<next::CheckRcpt>(&next)) {
@@ -229,29 +257,16 @@ net::awaitable<void> Session::run() {
                 cr->address.str(), log::q(answer.reply.summary()));
       step = engine_.on_rcpt_checked(answer.reply, std::move(answer.route));
     } else if (std::holds_alternative<next::ReadData>(next)) {
-      Transaction snapshot = envelope_of(engine_.tx());
+      Transaction envelope = envelope_of(engine_.tx());
       step = co_await read_data();
-      if (!std::holds_alternative<next::Deliver>(step.next) && !std::holds_alternative<next::Close>(step.next))
-        log_transaction(snapshot, engine_.last_size(), tx_start);
+      if (ended(step)) log_transaction(envelope, engine_.last_size());
     } else if (auto* ch = std::get_if<next::ReadChunk>(&next)) {
       bool last = ch->last;
-      Transaction snapshot = envelope_of(engine_.tx());
+      Transaction envelope = envelope_of(engine_.tx());
       step = co_await read_chunk(*ch);
-      if (last && !std::holds_alternative<next::Deliver>(step.next) && !std::holds_alternative<next::Close>(step.next))
-        log_transaction(snapshot, engine_.last_size(), tx_start);
+      if (last && ended(step)) log_transaction(envelope, engine_.last_size());
     } else if (std::holds_alternative<next::Deliver>(next)) {
-      Transaction snapshot = envelope_of(engine_.tx());
-      auto size = engine_.tx().message.size();
-      Reply r;
-      try {
-        r = co_await deps_.policy.deliver(info(), engine_.tx());
-      } catch (const std::exception& e) {
-        log::error("event=smtp_deliver_crash conn={} trace={} error={}", conn_id_, snapshot.trace_id, log::q(e.what()));
-        r = Reply(451, "4.3.0", "Internal error, please try again later");
-      }
-      step = engine_.on_delivered(r);
-      if (r.positive()) ++messages;
-      log_transaction(snapshot, size, tx_start);
+      step = co_await deliver();
     } else if (std::holds_alternative<next::StartTls>(next)) {
       if (!co_await flush()) break;
       lines_.clear();  // RFC 3207 §5: discard anything pipelined before the handshake
@@ -267,7 +282,7 @@ net::awaitable<void> Session::run() {
   co_await stream_.shutdown();
   auto secs = std::chrono::duration<double>(Clock::now() - started_).count();
   log::info("event=smtp_disconnect conn={} client={} messages={} seconds={:.1f}", conn_id_, stream_.remote_ip(),
-            messages, secs);
+            messages_, secs);
 }
 
 }  // namespace
