@@ -12,7 +12,7 @@ void add_serve_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--config", *config, "TOML configuration file");
   cmd->add_option("--data", *data, "Data directory (default ./valija-data)");
   cmd->add_option("--port-base", opts->port_base, "Local mode: each service on its standard port + N (default 10000)")
-      ->check(CLI::Range(0, 65000));
+      ->check(CLI::Range(0, 65535 - 995));  // the highest standard port (pop3s) must still fit
   cmd->add_option("--log-level", *level, "debug (shows SMTP dialogues), info, warn, error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   cmd->callback([&ctx, opts, config, data, level] {

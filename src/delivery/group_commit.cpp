@@ -28,11 +28,10 @@ void GroupCommitter::run_in_writer(std::function<void()> f) {
 void GroupCommitter::stop() {
   {
     std::lock_guard l(mu_);
-    if (stopping_ && !thread_.joinable()) return;
     stopping_ = true;
   }
   cv_.notify_one();
-  if (thread_.joinable()) thread_.join();
+  std::call_once(joined_, [this] { thread_.join(); });
 }
 
 void GroupCommitter::loop() {

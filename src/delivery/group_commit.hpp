@@ -3,6 +3,7 @@
 // whatever has queued up as one batch (one fsync per body and directory, one commit),
 // then answers each. While a batch is being written the next one gathers, so the cost
 // of durability is shared by concurrent senders.
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -31,7 +32,7 @@ class GroupCommitter {
   void stop();
   // Runs f in the writer thread between batches (blob garbage collection).
   void run_in_writer(std::function<void()> f);
-  std::uint64_t batches() const { return batches_; }
+  std::uint64_t batches() const { return batches_.load(); }
 
  private:
   void loop();
@@ -42,7 +43,8 @@ class GroupCommitter {
   std::deque<Job> queue_;
   std::deque<std::function<void()>> tasks_;
   bool stopping_ = false;
-  std::uint64_t batches_ = 0;
+  std::atomic<std::uint64_t> batches_{0};
+  std::once_flag joined_;
   std::thread thread_;
 };
 

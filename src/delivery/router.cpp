@@ -1,6 +1,7 @@
 #include "delivery/router.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "base/text.hpp"
 
@@ -21,8 +22,8 @@ tl::expected<Route, RouteError> Router::resolve(const mail::Mailbox& rcpt) {
   if (!local) return tl::unexpected(RouteError{RouteFailure::Temporary, local.error().detail});
   if (!*local) return tl::unexpected(RouteError{RouteFailure::NotLocal, rcpt.domain + " is not a local domain"});
   Route route;
-  std::vector<std::string> visiting;
-  auto r = expand(text::to_lower(rcpt.local), text::to_lower(rcpt.domain), 0, route, visiting);
+  std::unordered_set<std::string> expanded;
+  auto r = expand(text::to_lower(rcpt.local), text::to_lower(rcpt.domain), 0, route, expanded);
   if (!r) return tl::unexpected(r.error());
   if (route.accounts.empty() && route.external.empty())
     return tl::unexpected(RouteError{RouteFailure::Loop, "aliases lead to no mailbox"});
@@ -30,12 +31,15 @@ tl::expected<Route, RouteError> Router::resolve(const mail::Mailbox& rcpt) {
 }
 
 tl::expected<void, RouteError> Router::expand(const std::string& local, const std::string& domain, std::size_t depth,
-                                              Route& route, std::vector<std::string>& visiting) {
+                                              Route& route, std::unordered_set<std::string>& expanded) {
   auto address = local + "@" + domain;
   if (depth > limits_.alias_depth)
     return tl::unexpected(RouteError{RouteFailure::Loop, "alias chain longer than " + std::to_string(limits_.alias_depth)});
-  if (std::find(visiting.begin(), visiting.end(), address) != visiting.end()) {
-    route.steps.push_back(address + " (loop, skipped)");
+  // Each address (and each alias, the catch-all included) is expanded once per resolve:
+  // that ends loops and keeps the work linear in the number of aliases, however they
+  // point at each other.
+  if (!expanded.insert(address).second) {
+    route.steps.push_back(address + " (already expanded)");
     return {};
   }
   if (depth > 0) {
@@ -48,11 +52,6 @@ tl::expected<void, RouteError> Router::expand(const std::string& local, const st
       return {};
     }
   }
-  visiting.push_back(address);
-  struct Pop {
-    std::vector<std::string>& v;
-    ~Pop() { v.pop_back(); }
-  } pop{visiting};
 
   // 1. An account with this exact address.
   auto try_account = [&](const std::string& l) -> tl::expected<bool, RouteError> {
@@ -74,6 +73,7 @@ tl::expected<void, RouteError> Router::expand(const std::string& local, const st
     auto alias = store_.find_alias(l, domain);
     if (!alias) return tl::unexpected(RouteError{RouteFailure::Temporary, alias.error().detail});
     if (!alias->has_value()) return false;
+    if (l != local && !expanded.insert(l + "@" + domain).second) return true;  // catch-all or base, done already
     route.steps.push_back((l.empty() ? std::string("*") : l) + "@" + domain + " (alias)");
     for (const auto& t : (*alias)->targets) {
       auto mb = mail::parse_mailbox(t, true);
@@ -81,7 +81,7 @@ tl::expected<void, RouteError> Router::expand(const std::string& local, const st
         route.steps.push_back(t + " (invalid target, skipped)");
         continue;
       }
-      auto r = expand(text::to_lower(mb->local), text::to_lower(mb->domain), depth + 1, route, visiting);
+      auto r = expand(text::to_lower(mb->local), text::to_lower(mb->domain), depth + 1, route, expanded);
       if (!r) return tl::unexpected(r.error());
     }
     return true;

@@ -3,6 +3,7 @@
 // external redirect targets) it delivers to, following aliases, subaddresses
 // (local+detail) and the domain's catch-all, with loop and fan-out limits.
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "base/limits.hpp"
@@ -50,7 +51,7 @@ class Router {
 
  private:
   tl::expected<void, RouteError> expand(const std::string& local, const std::string& domain, std::size_t depth,
-                                        Route& route, std::vector<std::string>& visiting);
+                                        Route& route, std::unordered_set<std::string>& expanded);
   store::Store& store_;
   Limits limits_;
 };

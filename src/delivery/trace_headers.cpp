@@ -16,8 +16,10 @@ std::string clean(const std::string& s) {
 }  // namespace
 
 std::string received_header(const ReceivedInfo& i) {
+  // RFC 5321 §4.1.3: an IPv6 address literal carries the "IPv6:" tag.
+  std::string literal = i.client_ip.find(':') != std::string::npos ? "IPv6:" + i.client_ip : i.client_ip;
   std::string from = fmt::format("from {} ({}[{}])", clean(i.helo), i.client_name.empty() ? "" : clean(i.client_name) + " ",
-                                 i.client_ip);
+                                 literal);
   std::string out = fmt::format("Received: {}\r\n\tby {} (valija) with {} id {}", from, i.by_host, i.protocol, i.id);
   if (!i.tls.empty()) out += fmt::format("\r\n\t(using {})", i.tls);
   if (!i.for_rcpt.empty()) out += fmt::format("\r\n\tfor <{}>", i.for_rcpt);

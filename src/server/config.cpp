@@ -56,7 +56,7 @@ class Parser {
                             std::uint64_t min, std::uint64_t max) const {
     const toml::node* n = t.get(key);
     if (!n) return def;
-    auto v = n->value<std::int64_t>();
+    auto v = n->value_exact<std::int64_t>();  // true, 25.0 and "25" are not integers
     if (!v) return tl::unexpected(err(n, path, "expected an integer"));
     if (*v < 0 || static_cast<std::uint64_t>(*v) < min || static_cast<std::uint64_t>(*v) > max)
       return tl::unexpected(err(n, path, fmt::format("must be between {} and {}", min, max)));
@@ -175,6 +175,7 @@ Result<Config> load_config(const std::string& path) {
   if (!ln) return fail(Errc::Invalid, fmt::format("{}: listener: at least one [[listener]] is required", path));
   const toml::array* arr = ln->as_array();
   if (!arr) return tl::unexpected(p.err(ln, "listener", "expected [[listener]] tables"));
+  if (arr->empty()) return tl::unexpected(p.err(ln, "listener", "at least one [[listener]] is required"));
   std::set<std::pair<std::string, std::uint16_t>> seen;
   for (std::size_t i = 0; i < arr->size(); ++i) {
     auto key = fmt::format("listener[{}]", i);

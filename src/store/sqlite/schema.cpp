@@ -63,6 +63,9 @@ CREATE TABLE messages(
   prefix BLOB NOT NULL,
   trace_id TEXT NOT NULL,
   UNIQUE(mailbox_id, uid));
+CREATE TABLE counters(
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE expunged(
   mailbox_id INTEGER NOT NULL,
   uid INTEGER NOT NULL,

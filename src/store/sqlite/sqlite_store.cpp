@@ -193,7 +193,9 @@ class SqliteStore final : public Store {
     TRY(mb);
     for (const auto& m : kDefaultMailboxes) {
       mb->reset();
-      TRY(mb->bind(1, id).bind(2, m.name).bind(3, m.special_use).bind(4, uidvalidity_now()).run());
+      auto uidvalidity = next_uidvalidity();
+      TRY(uidvalidity);
+      TRY(mb->bind(1, id).bind(2, m.name).bind(3, m.special_use).bind(4, *uidvalidity).run());
     }
     TRY(tx->commit());
     Account a;
@@ -628,9 +630,21 @@ class SqliteStore final : public Store {
     return m;
   }
 
-  static std::int64_t uidvalidity_now() {
-    // RFC 9051 §2.3.1.1: must change if UIDs are reused; time-based values do.
-    return static_cast<std::int64_t>(static_cast<std::uint32_t>(clock::now_unix()));
+  // RFC 9051 §2.3.1.1: a mailbox recreated under the same name must get a new, larger
+  // UIDVALIDITY. A persisted counter, at least the current time, never repeats a value
+  // even when an account is removed and re-added within the same second.
+  Result<std::int64_t> next_uidvalidity() {
+    auto st = writer_.prepare(
+        "INSERT INTO counters(name, value) VALUES('uidvalidity', ?1) ON CONFLICT(name) DO UPDATE "
+        "SET value = max(value + 1, ?1) RETURNING value");
+    TRY(st);
+    st->bind(1, static_cast<std::int64_t>(static_cast<std::uint32_t>(clock::now_unix())));
+    auto row = st->step();
+    TRY(row);
+    auto v = st->i64(0);
+    st->reset();
+    if (v > 0xffffffffLL) return fail(Errc::Limit, "UIDVALIDITY space exhausted");
+    return v;
   }
 
   Result<std::int64_t> domain_id(Db& db, const std::string& name) {

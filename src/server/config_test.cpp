@@ -1,0 +1,335 @@
+// The TOML configuration: a full valid file, and every error naming file:line and key.
+#include "server/config.hpp"
+#include "base/testing/temp_dir.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace valija::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("valija-config") {}
+};
+
+class ConfigTest : public testing::Test {
+ protected:
+  std::string write(const std::string& text) {
+    const std::string path = dir_.path() + "/valija" + std::to_string(++n_) + ".toml";
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+
+  // Loads text that must fail, and checks the message begins "<file>:<line>: <key>: ".
+  std::string fails_at(const std::string& text, int line, const std::string& key) {
+    const auto path = write(text);
+    auto c = load_config(path);
+    EXPECT_FALSE(c) << "accepted:\n" << text;
+    if (c) return {};
+    EXPECT_EQ(c.error().code, Errc::Invalid);
+    const std::string want = path + ":" + std::to_string(line) + ": " + key + ": ";
+    const std::string& got = c.error().detail;
+    EXPECT_EQ(got.rfind(want, 0), 0u) << "want prefix: " << want << "\n got: " << got;
+    return got;
+  }
+
+  TempDir dir_;
+  int n_ = 0;
+};
+
+constexpr const char* kListener = "[[listener]]\nrole = \"smtp\"\n";
+
+TEST_F(ConfigTest, FullValidConfig) {
+  const auto path = write(R"toml(# valija example
+hostname = "mx.example.org"
+data_dir = "/var/lib/valija"
+domains = ["Example.ORG", "example.net"]
+log_level = "debug"
+
+[tls]
+cert = "/etc/valija/cert.pem"
+key = "/etc/valija/key.pem"
+
+[limits]
+message_size = 10485760
+recipients_per_message = 50
+messages_per_connection = 20
+smtp_errors = 5
+hop_count = 30
+command_timeout = 120
+data_timeout = 60
+session_timeout = 1800
+alias_depth = 5
+alias_fanout = 200
+connections_total = 500
+connections_per_ip = 10
+
+[[listener]]
+address = "0.0.0.0"
+port = 25
+role = "smtp"
+
+[[listener]]
+address = "::"
+role = "submission"
+
+[[listener]]
+role = "imaps"
+port = 10993
+
+[[listener]]
+role = "pop3"
+)toml");
+  auto c = load_config(path);
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_FALSE(c->local_mode);
+  EXPECT_EQ(c->source, path);
+  EXPECT_EQ(c->hostname, "mx.example.org");
+  EXPECT_EQ(c->data_dir, "/var/lib/valija");
+  EXPECT_EQ(c->domains, (std::vector<std::string>{"example.org", "example.net"}));
+  EXPECT_EQ(c->log_level, "debug");
+  EXPECT_EQ(c->tls_cert, "/etc/valija/cert.pem");
+  EXPECT_EQ(c->tls_key, "/etc/valija/key.pem");
+
+  const Limits& l = c->limits;
+  EXPECT_EQ(l.message_size, 10485760u);
+  EXPECT_EQ(l.bdat_chunk, 10485760u);
+  EXPECT_EQ(l.recipients_per_message, 50u);
+  EXPECT_EQ(l.messages_per_connection, 20u);
+  EXPECT_EQ(l.smtp_errors, 5u);
+  EXPECT_EQ(l.hop_count, 30u);
+  EXPECT_EQ(l.smtp_greeting_wait, std::chrono::seconds(120));
+  EXPECT_EQ(l.smtp_data_block, std::chrono::seconds(60));
+  EXPECT_EQ(l.smtp_session, std::chrono::seconds(1800));
+  EXPECT_EQ(l.alias_depth, 5u);
+  EXPECT_EQ(l.alias_fanout, 200u);
+  EXPECT_EQ(l.connections_total, 500u);
+  EXPECT_EQ(l.connections_per_ip, 10u);
+  // Limits without a config key keep their defaults.
+  EXPECT_EQ(l.smtp_command_line, Limits{}.smtp_command_line);
+  EXPECT_EQ(l.header_scan, Limits{}.header_scan);
+
+  ASSERT_EQ(c->listeners.size(), 4u);
+  EXPECT_EQ(c->listeners[0].address, "0.0.0.0");
+  EXPECT_EQ(c->listeners[0].port, 25);
+  EXPECT_EQ(c->listeners[0].role, Role::Smtp);
+  EXPECT_EQ(c->listeners[1].address, "::");
+  EXPECT_EQ(c->listeners[1].port, 587);  // the role's standard port
+  EXPECT_EQ(c->listeners[1].role, Role::Submission);
+  EXPECT_EQ(c->listeners[2].address, "0.0.0.0");  // default address
+  EXPECT_EQ(c->listeners[2].port, 10993);
+  EXPECT_EQ(c->listeners[2].role, Role::Imaps);
+  EXPECT_EQ(c->listeners[3].port, 110);
+  EXPECT_EQ(c->listeners[3].role, Role::Pop3);
+}
+
+TEST_F(ConfigTest, MinimalConfigUsesDefaults) {
+  auto c = load_config(write(kListener));
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->hostname, "localhost");
+  EXPECT_EQ(c->data_dir, "valija-data");
+  EXPECT_EQ(c->log_level, "info");
+  EXPECT_TRUE(c->domains.empty());
+  EXPECT_TRUE(c->tls_cert.empty());
+  EXPECT_EQ(c->limits.message_size, Limits{}.message_size);
+  EXPECT_EQ(c->limits.alias_depth, Limits{}.alias_depth);
+  ASSERT_EQ(c->listeners.size(), 1u);
+  EXPECT_EQ(c->listeners[0].address, "0.0.0.0");
+  EXPECT_EQ(c->listeners[0].port, 25);
+}
+
+TEST_F(ConfigTest, EveryRoleByName) {
+  const std::pair<const char*, Role> roles[] = {
+      {"smtp", Role::Smtp}, {"submission", Role::Submission}, {"submissions", Role::Submissions},
+      {"pop3", Role::Pop3}, {"pop3s", Role::Pop3s},           {"imap", Role::Imap},
+      {"imaps", Role::Imaps},
+  };
+  std::string text;
+  for (const auto& [name, role] : roles) text += std::string("[[listener]]\nrole = \"") + name + "\"\n";
+  auto c = load_config(write(text));
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->listeners.size(), 7u);
+  for (std::size_t i = 0; i < 7; ++i) {
+    EXPECT_EQ(c->listeners[i].role, roles[i].second);
+    EXPECT_EQ(role_name(roles[i].second), roles[i].first);
+    EXPECT_EQ(c->listeners[i].port, standard_port(roles[i].second));
+  }
+}
+
+TEST_F(ConfigTest, UnknownTopLevelKey) {
+  auto msg = fails_at("hostname = \"mx.example.org\"\ncolour = \"blue\"\n" + std::string(kListener), 2, "colour");
+  EXPECT_NE(msg.find("unknown key"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigTest, UnknownTopLevelTable) {
+  fails_at(std::string(kListener) + "\n[smtpd]\nbanner = \"hi\"\n", 4, "smtpd");
+}
+
+TEST_F(ConfigTest, UnknownKeyInLimits) {
+  auto msg = fails_at("[limits]\nmessage_size = 1048576\nmax_bananas = 3\n" + std::string(kListener), 3,
+                      "limits.max_bananas");
+  EXPECT_NE(msg.find("unknown key"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigTest, UnknownKeyInListenerAndTls) {
+  fails_at("[[listener]]\nrole = \"smtp\"\n\n[[listener]]\nrole = \"imap\"\nprot = 143\n", 6, "listener[1].prot");
+  fails_at("[tls]\ncert = \"c\"\nkey = \"k\"\nchain = \"x\"\n" + std::string(kListener), 4, "tls.chain");
+}
+
+TEST_F(ConfigTest, BadRole) {
+  auto msg = fails_at("[[listener]]\nport = 2525\nrole = \"smtpx\"\n", 3, "listener[0].role");
+  EXPECT_NE(msg.find("smtpx"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigTest, MissingRole) {
+  // No role line: the error points at the listener's table.
+  fails_at("hostname = \"mx.example.org\"\n\n[[listener]]\nport = 25\n", 3, "listener[0].role");
+}
+
+TEST_F(ConfigTest, ListenerPortOutOfRange) {
+  for (const char* port : {"70000", "0", "-1", "65536"}) {
+    SCOPED_TRACE(port);
+    auto msg = fails_at(std::string("[[listener]]\nrole = \"smtp\"\nport = ") + port + "\n", 3, "listener[0].port");
+    EXPECT_NE(msg.find("between 1 and 65535"), std::string::npos) << msg;
+  }
+  auto ok = load_config(write("[[listener]]\nrole = \"smtp\"\nport = 65535\n"));
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_EQ(ok->listeners[0].port, 65535);
+}
+
+TEST_F(ConfigTest, WrongTypes) {
+  fails_at("[[listener]]\nrole = \"smtp\"\nport = \"25\"\n", 3, "listener[0].port");
+  fails_at("hostname = 42\n" + std::string(kListener), 1, "hostname");
+  fails_at("data_dir = [\"a\"]\n" + std::string(kListener), 1, "data_dir");
+  fails_at("domains = \"example.org\"\n" + std::string(kListener), 1, "domains");
+  fails_at("domains = [\"example.org\", 7]\n" + std::string(kListener), 1, "domains[1]");
+  fails_at(std::string(kListener) + "[limits]\nmessage_size = \"50M\"\n", 4, "limits.message_size");
+  fails_at("limits = 5\n" + std::string(kListener), 1, "limits");
+  fails_at("tls = \"yes\"\n" + std::string(kListener), 1, "tls");
+  fails_at("[[listener]]\nrole = 25\n", 2, "listener[0].role");
+}
+
+// TOML has distinct integer, float and boolean types: a boolean or a float where an
+// integer belongs is a mistake to report, not a value to convert (true would be 1).
+TEST_F(ConfigTest, BooleansAndFloatsAreNotIntegers) {
+  auto msg = fails_at("[[listener]]\nrole = \"smtp\"\nport = true\n", 3, "listener[0].port");
+  EXPECT_NE(msg.find("integer"), std::string::npos) << msg;
+  fails_at(std::string(kListener) + "[limits]\nalias_depth = true\n", 4, "limits.alias_depth");
+  fails_at("[[listener]]\nrole = \"smtp\"\nport = 25.0\n", 3, "listener[0].port");
+  fails_at(std::string(kListener) + "[limits]\nmessage_size = 1e7\n", 4, "limits.message_size");
+}
+
+TEST_F(ConfigTest, LimitOutOfRange) {
+  auto msg = fails_at(std::string(kListener) + "[limits]\nalias_depth = 0\n", 4, "limits.alias_depth");
+  EXPECT_NE(msg.find("between 1 and 100"), std::string::npos) << msg;
+  fails_at(std::string(kListener) + "[limits]\nmessage_size = 100\n", 4, "limits.message_size");
+  fails_at(std::string(kListener) + "[limits]\nconnections_per_ip = -5\n", 4, "limits.connections_per_ip");
+}
+
+TEST_F(ConfigTest, DuplicateListener) {
+  auto msg = fails_at(
+      "[[listener]]\naddress = \"127.0.0.1\"\nport = 2525\nrole = \"smtp\"\n\n"
+      "[[listener]]\naddress = \"127.0.0.1\"\nport = 2525\nrole = \"submission\"\n",
+      6, "listener[1]");
+  EXPECT_NE(msg.find("127.0.0.1:2525"), std::string::npos) << msg;
+  // The same port through the role's default.
+  fails_at("[[listener]]\nrole = \"smtp\"\n[[listener]]\nrole = \"smtp\"\n", 3, "listener[1]");
+  // Another address on the same port is fine.
+  auto ok = load_config(write("[[listener]]\naddress = \"127.0.0.1\"\nrole = \"smtp\"\n"
+                              "[[listener]]\naddress = \"192.0.2.1\"\nrole = \"smtp\"\n"));
+  EXPECT_TRUE(ok) << ok.error().message();
+}
+
+TEST_F(ConfigTest, InvalidHostname) {
+  for (const char* h : {"not a host", "mx..example.org", "-mx.example.org", "mx_example!org", ""}) {
+    SCOPED_TRACE(h);
+    fails_at(std::string("\nhostname = \"") + h + "\"\n" + kListener, 2, "hostname");
+  }
+}
+
+TEST_F(ConfigTest, InvalidDomain) {
+  fails_at("domains = [\"example.org\", \"bad domain\"]\n" + std::string(kListener), 1, "domains[1]");
+}
+
+TEST_F(ConfigTest, BadLogLevel) {
+  fails_at("log_level = \"verbose\"\n" + std::string(kListener), 1, "log_level");
+}
+
+TEST_F(ConfigTest, TlsNeedsCertAndKey) {
+  fails_at("\n[tls]\ncert = \"/c.pem\"\n" + std::string(kListener), 2, "tls");
+}
+
+TEST_F(ConfigTest, NoListener) {
+  // No line to point at: the message names the file and the key.
+  const auto path = write("hostname = \"mx.example.org\"\n");
+  auto c = load_config(path);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, Errc::Invalid);
+  EXPECT_EQ(c.error().detail.rfind(path + ": listener: ", 0), 0u) << c.error().detail;
+  // An empty array of listeners is no better.
+  fails_at("listener = []\n", 1, "listener");
+}
+
+TEST_F(ConfigTest, SyntaxError) {
+  const auto path = write("hostname = \"mx.example.org\"\ndata_dir = \"unterminated\n" + std::string(kListener));
+  auto c = load_config(path);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, Errc::Invalid);
+  EXPECT_EQ(c.error().detail.rfind(path + ":2:", 0), 0u) << c.error().detail;
+}
+
+TEST_F(ConfigTest, DuplicateKeyIsSyntaxError) {
+  const auto path = write("hostname = \"a.example\"\nhostname = \"b.example\"\n" + std::string(kListener));
+  auto c = load_config(path);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().detail.rfind(path + ":2:", 0), 0u) << c.error().detail;
+}
+
+TEST_F(ConfigTest, MissingFile) {
+  const std::string path = dir_.path() + "/nope.toml";
+  auto c = load_config(path);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().detail.find(path), std::string::npos) << c.error().detail;
+}
+
+TEST(LocalConfig, StandardPortsPlusBase) {
+  auto c = local_config("/tmp/data", 20000);
+  EXPECT_TRUE(c.local_mode);
+  EXPECT_EQ(c.data_dir, "/tmp/data");
+  EXPECT_EQ(c.hostname, "localhost");
+  EXPECT_EQ(c.domains, std::vector<std::string>{"localhost"});
+  std::map<Role, std::uint16_t> ports;
+  for (const auto& l : c.listeners) {
+    EXPECT_EQ(l.address, "127.0.0.1");
+    EXPECT_TRUE(ports.emplace(l.role, l.port).second) << role_name(l.role) << " listed twice";
+  }
+  const std::map<Role, std::uint16_t> want{
+      {Role::Smtp, 20025}, {Role::Submission, 20587}, {Role::Submissions, 20465}, {Role::Pop3, 20110},
+      {Role::Pop3s, 20995}, {Role::Imap, 20143},     {Role::Imaps, 20993},
+  };
+  EXPECT_EQ(ports, want);
+  EXPECT_EQ(c.limits.message_size, Limits{}.message_size);
+}
+
+TEST(LocalConfig, BaseZeroIsStandardPorts) {
+  auto c = local_config("d", 0);
+  for (const auto& l : c.listeners) EXPECT_EQ(l.port, standard_port(l.role)) << role_name(l.role);
+}
+
+TEST(LocalConfig, HighestBaseThatFits) {
+  // 995 (pop3s) is the highest standard port: base + 995 must still be a port.
+  constexpr std::uint16_t kBase = 65535 - 995;
+  auto c = local_config("d", kBase);
+  for (const auto& l : c.listeners) EXPECT_EQ(l.port, kBase + standard_port(l.role)) << role_name(l.role);
+}
+
+}  // namespace
+}  // namespace valija::server
