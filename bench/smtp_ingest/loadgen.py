@@ -86,7 +86,8 @@ class Load:
         self.per_conn, self.tag, self.timeout = per_conn, tag, timeout
         self._next = 0
         self.acked = {}  # token -> (latency seconds, wall-clock time of the ack)
-        self.failed = []  # (token or None, reason)
+        self.failed = []  # (token, reason) of messages that got no 250
+        self.conn_errors = []  # errors outside a transaction (connect, greeting, EHLO, QUIT)
         self.connections = 0
         self.pipelining = None
         self.t_start = self.t_end = 0.0
@@ -106,8 +107,9 @@ class Load:
 
     async def _session(self):
         while self._next < self.n:
-            if len(self.failed) > self._max_errors:
-                raise SmtpError(f"too many failures, last: {self.failed[-1]}")
+            errors = self.failed + self.conn_errors
+            if len(errors) > self._max_errors:
+                raise SmtpError(f"too many failures ({len(errors)}), last: {errors[-1]}")
             current = [None]
             writer = None
             try:
@@ -116,7 +118,11 @@ class Load:
                 self.connections += 1
                 await self._conversation(reader, writer, current)
             except (OSError, SmtpError, TimeoutError, asyncio.IncompleteReadError) as e:
-                self.failed.append((current[0], f"{type(e).__name__}: {e}"))
+                reason = f"{type(e).__name__}: {e}"
+                if current[0] is None:
+                    self.conn_errors.append((None, reason))
+                else:
+                    self.failed.append((current[0], reason))
                 await asyncio.sleep(0.05)
             finally:
                 if writer is not None:

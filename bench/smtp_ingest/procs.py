@@ -100,3 +100,77 @@ def machine_busy():
         values = [int(v) for v in f.readline().split()[1:]]
     idle = values[3] + values[4]
     return sum(values) - idle, sum(values)
+
+
+class ForeignCpu:
+    """Samples /proc in a thread and sums the CPU time used by processes that are
+    not part of the benchmark (a build or test run on the same machine), so a
+    disturbed run is visible. Ours: this process, the server pids, processes of
+    the mail uids, Postfix's and Dovecot's daemons, kernel threads."""
+
+    def __init__(self, own_pids=(), own_uids=(), interval=0.5):
+        import threading
+        self.own_pids = set(own_pids) | {os.getpid()}
+        self.own_uids = set(own_uids)
+        self.interval = interval
+        self._first, self._last, self._names = {}, {}, {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._tck = os.sysconf("SC_CLK_TCK")
+
+    def _ours(self, pid, ppid, uid, comm):
+        if pid in self.own_pids or ppid in self.own_pids or uid in self.own_uids or ppid == 2 or pid == 2:
+            return True
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read(300)
+        except OSError:
+            return True
+        return (not cmd or b"dovecot" in cmd.split(b"\0")[0] or b"postfix" in cmd.split(b"\0")[0]
+                or comm.startswith("dovecot-bench"))
+
+    def _sample(self, first):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            pid = int(entry.name)
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    raw = f.read()
+                uid = entry.stat().st_uid
+            except OSError:
+                continue
+            comm = raw[raw.find("(") + 1:raw.rfind(")")]
+            fields = raw[raw.rfind(")") + 2:].split()
+            key = (pid, fields[19])  # starttime tells a reused pid apart
+            jiffies = int(fields[11]) + int(fields[12])
+            if key not in self._names:
+                self._names[key] = None if self._ours(pid, int(fields[1]), uid, comm) else comm
+                if first:
+                    self._first[key] = jiffies
+            if self._names[key] is not None:
+                self._last[key] = jiffies
+
+    def _loop(self):
+        while not self._stop.wait(self.interval):
+            self._sample(False)
+
+    def __enter__(self):
+        self._sample(True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._sample(False)
+
+    def report(self):
+        """(foreign CPU seconds, up to 3 busiest foreign process names)."""
+        per = {}
+        for key, last in self._last.items():
+            used = (last - self._first.get(key, 0)) / self._tck
+            if used > 0:
+                per[self._names[key]] = per.get(self._names[key], 0) + used
+        top = sorted(per.items(), key=lambda kv: -kv[1])[:3]
+        return sum(per.values()), [f"{n} {s:.1f}s" for n, s in top]

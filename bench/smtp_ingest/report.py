@@ -37,6 +37,7 @@ def summarize(runs):
             "lost": sum(r["lost"] for r in ok),
             "failed": sum(r["failed"] for r in ok),
             "errors": [r["error"] for r in rs if r.get("error")],
+            "disturbed": sum(1 for r in ok if r.get("disturbed")),
         })
     return out
 
@@ -68,6 +69,8 @@ def render(summary, servers, params, idle):
                 f"{server:<16} {size_label(size):>6} {sessions:>4} {_fmt(s['acked_per_s']):>9} "
                 f"{_fmt(s['delivered_per_s']):>9} {_fmt(s['p50_ms'], 2):>7} {_fmt(s['p99_ms'], 2):>7} "
                 f"{s['lost']:>5} {s['failed']:>6} {s['runs_ok']:>2}/{s['runs']:<2}")
+            if s["disturbed"]:
+                lines.append(f"    !!! {s['disturbed']} of these runs were disturbed by other processes")
             for e in s["errors"]:
                 lines.append(f"    error: {e.splitlines()[0][:160]}")
             if s["lost"]:
@@ -85,7 +88,10 @@ def render(summary, servers, params, idle):
             lines.append(f"Idle connections: error: {idle['error']}")
         else:
             mib = idle["rss_kib"] / 1024
-            verdict = "within" if mib < 64 else "OVER"
+            if idle["greeted"] < idle["requested"]:
+                verdict = "INCOMPLETE test, not comparable to"
+            else:
+                verdict = "within" if mib < 64 else "OVER"
             lines.append(
                 f"Idle connections: {idle['greeted']}/{idle['requested']} greeted and held "
                 f"({idle['alive']} still open at measurement); valija VmRSS {mib:.1f} MiB "

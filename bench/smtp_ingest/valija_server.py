@@ -34,8 +34,14 @@ class ValijaServer:
         if not os.access(self.binary, os.X_OK):
             raise ServerError(f"valija binary not found or not executable: {self.binary}")
         os.makedirs(self.dir, exist_ok=True)
-        r = subprocess.run([self.binary, "user", "add", self.user, "--password-stdin", "--data", self.data],
-                           input=self.password + "\n", capture_output=True, text=True, timeout=60)
+        r = self._add_user()
+        if r.returncode != 0 and "unknown domain" in r.stderr:
+            # `serve` adds the local-mode domain on its first start; the user comes first here
+            domain = self.user.split("@", 1)[1]
+            d = self._cli("domain", "add", domain, "--data", self.data)
+            if d.returncode != 0:
+                raise ServerError(f"valija domain add failed (rc {d.returncode}): {d.stdout}{d.stderr}".strip())
+            r = self._add_user()
         if r.returncode != 0:
             raise ServerError(f"valija user add failed (rc {r.returncode}): {r.stdout}{r.stderr}".strip())
         log = open(self.log, "wb")
@@ -45,6 +51,13 @@ class ValijaServer:
         log.close()
         self.pid = self._proc.pid
         wait_smtp_ready(self.port, 30, alive=lambda: self._proc.poll() is None, what="valija", log=self.log)
+
+    def _cli(self, *argv, stdin=None):
+        return subprocess.run([self.binary, *argv], input=stdin, capture_output=True, text=True, timeout=60)
+
+    def _add_user(self):
+        return self._cli("user", "add", self.user, "--password-stdin", "--data", self.data,
+                         stdin=self.password + "\n")
 
     def stop(self):
         if self._proc is None:

@@ -81,6 +81,19 @@ MessageInfo message_from(const Stmt& st) {
   return m;
 }
 
+// Steps through every row, mapping each with `from`.
+template <class F>
+auto collect(Stmt& st, F from) -> Result<std::vector<decltype(from(st))>> {
+  std::vector<decltype(from(st))> out;
+  while (true) {
+    auto row = st.step();
+    TRY(row);
+    if (!*row) break;
+    out.push_back(from(st));
+  }
+  return out;
+}
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(std::string dir, Db writer) : dir_(std::move(dir)), writer_(std::move(writer)), blobs_(dir_ + "/blobs") {}
@@ -107,14 +120,7 @@ class SqliteStore final : public Store {
     TRY(rd);
     auto st = rd->db().prepare("SELECT id, name, created FROM domains ORDER BY name");
     TRY(st);
-    std::vector<Domain> out;
-    while (true) {
-      auto row = st->step();
-      TRY(row);
-      if (!*row) break;
-      out.push_back(Domain{st->i64(0), st->str(1), st->i64(2)});
-    }
-    return out;
+    return collect(*st, [](const Stmt& r) { return Domain{r.i64(0), r.str(1), r.i64(2)}; });
   }
 
   Result<std::optional<Domain>> find_domain(std::string_view name) override {
@@ -227,14 +233,7 @@ class SqliteStore final : public Store {
                                            domain ? "WHERE d.name = ?" : ""));
     TRY(st);
     if (domain) st->bind(1, text::to_lower(*domain));
-    std::vector<Account> out;
-    while (true) {
-      auto row = st->step();
-      TRY(row);
-      if (!*row) break;
-      out.push_back(account_from(*st));
-    }
-    return out;
+    return collect(*st, account_from);
   }
 
   Result<void> set_password(std::string_view local, std::string_view domain, std::string_view hash) override {
@@ -383,14 +382,7 @@ class SqliteStore final : public Store {
         "FROM mailboxes WHERE account_id = ? ORDER BY name <> 'INBOX', name");
     TRY(st);
     st->bind(1, account);
-    std::vector<MailboxInfo> out;
-    while (true) {
-      auto row = st->step();
-      TRY(row);
-      if (!*row) break;
-      out.push_back(mailbox_from(*st));
-    }
-    return out;
+    return collect(*st, mailbox_from);
   }
 
   Result<std::optional<MailboxInfo>> find_mailbox(AccountId account, std::string_view name) override {
@@ -415,14 +407,7 @@ class SqliteStore final : public Store {
         "FROM messages WHERE mailbox_id = ? ORDER BY uid");
     TRY(st);
     st->bind(1, mailbox);
-    std::vector<MessageInfo> out;
-    while (true) {
-      auto row = st->step();
-      TRY(row);
-      if (!*row) break;
-      out.push_back(message_from(*st));
-    }
-    return out;
+    return collect(*st, message_from);
   }
 
   Result<std::string> read_message(const MessageInfo& m) override {
