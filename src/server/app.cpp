@@ -268,7 +268,7 @@ tl::expected<std::unique_ptr<Server>, StartError> start(const ServeOptions& opt)
   if (opt.log_level) cfg.log_level = *opt.log_level;
   log::init(parse_level(cfg.log_level));
 
-  auto store = store::open_sqlite({cfg.data_dir, true});
+  auto store = store::open_sqlite({cfg.data_dir, true, true});
   if (!store) return tl::unexpected(StartError{1, store.error().detail});
   if (auto r = ensure_domains(**store, cfg); !r) return tl::unexpected(StartError{1, r.error().detail});
   if (cfg.local_mode) {

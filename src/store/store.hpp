@@ -162,6 +162,8 @@ class Store {
 struct OpenOptions {
   std::string data_dir;
   bool create = true;  // create the data dir and schema when missing
+  // Long-running processes (the server) move WAL checkpoints off the writer.
+  bool background_checkpoints = false;
 };
 
 // Opens the embedded engine (SQLite + blob files) in data_dir.

@@ -8,7 +8,10 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "base/clock.hpp"
@@ -98,7 +101,52 @@ class SqliteStore final : public Store {
  public:
   SqliteStore(std::string dir, Db writer) : dir_(std::move(dir)), writer_(std::move(writer)), blobs_(dir_ + "/blobs") {}
 
+  ~SqliteStore() override {
+    {
+      std::lock_guard l(ckpt_mu_);
+      ckpt_stop_ = true;
+    }
+    ckpt_cv_.notify_one();
+    if (ckpt_thread_.joinable()) ckpt_thread_.join();
+  }
+
   Result<void> init() { return blobs_.init(); }
+
+  // Checkpoints copy the WAL back into the database file (and fsync it). Done by the
+  // committing connection, they would stall deliveries for that time; here a thread of
+  // its own runs them (PASSIVE: never blocks the writer), woken when the WAL has grown.
+  void start_checkpointer() {
+    sqlite3_wal_hook(writer_.raw(), &SqliteStore::on_wal_commit, this);
+    ckpt_thread_ = std::thread([this] { checkpoint_loop(); });
+  }
+
+  static int on_wal_commit(void* self, sqlite3*, const char*, int pages) {
+    auto* s = static_cast<SqliteStore*>(self);
+    if (pages >= kCheckpointPages) {
+      {
+        std::lock_guard l(s->ckpt_mu_);
+        s->ckpt_wanted_ = true;
+      }
+      s->ckpt_cv_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  void checkpoint_loop() {
+    auto db = Db::open(dir_ + "/valija.db");
+    // A connection that has not read the database yet does not know it is in WAL mode
+    // (the checkpoint would be a no-op): make it look.
+    if (!db || !db->exec("PRAGMA journal_mode=WAL")) return;
+    std::unique_lock l(ckpt_mu_);
+    while (!ckpt_stop_) {
+      ckpt_cv_.wait_for(l, std::chrono::seconds(5), [this] { return ckpt_stop_ || ckpt_wanted_; });
+      if (ckpt_stop_) break;
+      ckpt_wanted_ = false;
+      l.unlock();
+      sqlite3_wal_checkpoint_v2(db->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      l.lock();
+    }
+  }
 
   // ---------------- directory ----------------
   Result<Domain> add_domain(std::string_view name) override {
@@ -720,7 +768,12 @@ class SqliteStore final : public Store {
   std::mutex pool_mu_;
   std::vector<Db> pool_;
   std::mutex pin_mu_;
-  std::unordered_map<std::string, int> pinned_;  // blobs written by put_blob, not yet delivered
+  std::unordered_map<std::string, int> pinned_;
+  static constexpr int kCheckpointPages = 1000;
+  std::mutex ckpt_mu_;
+  std::condition_variable ckpt_cv_;
+  bool ckpt_wanted_ = false, ckpt_stop_ = false;
+  std::thread ckpt_thread_;  // blobs written by put_blob, not yet delivered
 };
 
 }  // namespace
@@ -742,6 +795,7 @@ Result<std::unique_ptr<Store>> open_sqlite(const OpenOptions& o) {
   TRY(sqlite::migrate(*db));
   auto s = std::make_unique<SqliteStore>(o.data_dir, std::move(*db));
   TRY(s->init());
+  if (o.background_checkpoints) s->start_checkpointer();
   return std::unique_ptr<Store>(std::move(s));
 }
 
