@@ -6,11 +6,15 @@
 
 namespace valija::delivery {
 namespace {
-// Header values come from the client (HELO): keep them to printable ASCII so a hostile
-// name cannot fold or break the header.
+// The HELO name comes from the client: keep only what a host name or address literal
+// uses, so it can neither fold the header nor fake a comment or the ";" before the date.
 std::string clean(const std::string& s) {
   std::string out;
-  for (unsigned char c : s) out += (c > 32 && c < 127 && c != '(' && c != ')') ? static_cast<char>(c) : '_';
+  for (unsigned char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+              c == '_' || c == ':' || c == '[' || c == ']';
+    out += ok ? static_cast<char>(c) : '_';
+  }
   return out.substr(0, 255);
 }
 }  // namespace

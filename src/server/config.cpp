@@ -2,6 +2,7 @@
 #define TOML_EXCEPTIONS 0
 #include "server/config.hpp"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <array>
@@ -100,6 +101,11 @@ Result<void> parse_limits(const Parser& p, const toml::table& t, Limits& l) {
   return {};
 }
 
+bool is_ip_address(const std::string& a) {
+  unsigned char buf[16];
+  return ::inet_pton(AF_INET, a.c_str(), buf) == 1 || ::inet_pton(AF_INET6, a.c_str(), buf) == 1;
+}
+
 }  // namespace
 
 std::string_view role_name(Role r) {
@@ -185,6 +191,9 @@ Result<Config> load_config(const std::string& path) {
     if (!k) return tl::unexpected(k.error());
     ListenerSpec spec;
     TRY_ASSIGN(spec.address, p.str(*lt, "address", key + ".address", "0.0.0.0"));
+    if (!is_ip_address(spec.address))
+      return tl::unexpected(p.err(lt->get("address"), key + ".address",
+                                  fmt::format("'{}' is not an IPv4 or IPv6 address", spec.address)));
     std::string role;
     TRY_ASSIGN(role, p.str(*lt, "role", key + ".role", ""));
     bool found = false;

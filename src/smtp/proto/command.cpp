@@ -56,10 +56,13 @@ tl::expected<MailParams, Reply> parse_mail_params(std::string_view rest) {
     if (!is_keyword(key) || (eq != std::string_view::npos && !is_value(value)))
       return err(501, "5.5.4", "Syntax error in parameters");
     if (text::iequals(key, "SIZE")) {
+      // RFC 1870: size-value = 1*20DIGIT; a valid value beyond 2^64 is simply too big.
+      bool digits = !value.empty() && value.size() <= 20 &&
+                    value.find_first_not_of("0123456789") == std::string_view::npos;
+      if (!digits || seen_size) return err(501, "5.5.4", "Syntax error in SIZE parameter");
       auto n = text::parse_u64(value);
-      if (!n || seen_size) return err(501, "5.5.4", "Syntax error in SIZE parameter");
       seen_size = true;
-      p.size = *n;
+      p.size = n.value_or(UINT64_MAX);
     } else if (text::iequals(key, "BODY")) {
       if (seen_body) return err(501, "5.5.4", "Duplicate BODY parameter");
       seen_body = true;

@@ -106,10 +106,14 @@ net::awaitable<bool> Session::fill(Step& step, std::chrono::seconds timeout, boo
     step = engine_.on_shutdown();
     co_return false;
   }
-  if (Clock::now() - started_ > limits().smtp_session) {
+  // The whole session has a deadline too: the wait never runs past it.
+  auto left = std::chrono::duration_cast<std::chrono::seconds>(limits().smtp_session - (Clock::now() - started_));
+  if (left.count() <= 0) {
+    log::info("event=smtp_timeout conn={} client={} reason=session", conn_id_, stream_.remote_ip());
     step = engine_.on_timeout();
     co_return false;
   }
+  timeout = std::min(timeout, left);
   slot_->idle(idle);
   std::size_t n = 0;
   auto st = co_await stream_.read_some(buf_, sizeof buf_, n, timeout);

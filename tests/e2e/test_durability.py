@@ -1,0 +1,193 @@
+"""Nothing acknowledged is lost: kill -9 under load, restart, check every 250."""
+import os
+import random
+import re
+import threading
+
+from conftest import RawSmtp, dot_stuff, make_message, split_trace
+
+CLIENTS = 4
+SUBJECT_RE = re.compile(rb"^Subject: (dur-\S+)\r$", re.M)
+TRACE_IN_RECEIVED = re.compile(rb"\(valija\) with \S+ id ([A-Za-z0-9]+)")
+
+
+class Load:
+    """Concurrent senders; records what was sent and what got a 250."""
+
+    def __init__(self, v, round_, rng):
+        self.v = v
+        self.round = round_
+        self.rng = rng
+        self.sent = {}    # id -> (message bytes, [recipient accounts])
+        self.acked = {}   # id -> trace id from the 250 reply
+        self.cond = threading.Condition()
+        self.stop = threading.Event()
+        self.errors = []
+        self.threads = [threading.Thread(target=self.run, args=(i, rng.randrange(1 << 30)),
+                                         daemon=True) for i in range(CLIENTS)]
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+
+    def body(self, rng, mid):
+        lines = ["id %s" % mid]
+        for _ in range(rng.randrange(2, 60)):
+            kind = rng.random()
+            if kind < 0.1:
+                lines.append("." * rng.randrange(1, 3) + "dotted %d" % rng.randrange(1000))
+            elif kind < 0.15:
+                lines.append("")
+            else:
+                n = rng.randrange(1, 120)
+                lines.append("".join(rng.choice("abcdefghij KLMNOP0123456789-=:")
+                                     for _ in range(n)))
+        lines.append("end %s" % mid)
+        return ("\r\n".join(lines) + "\r\n").encode()
+
+    def run(self, idx, seed):
+        rng = random.Random(seed)
+        # client 3 sends to two accounts (one shared body); client 2 uses BDAT
+        rcpts = ["demo@localhost", "ana@localhost"] if idx == 3 else ["demo@localhost"]
+        use_bdat = idx == 2
+        n = 0
+        try:
+            c = RawSmtp("127.0.0.1", self.v.ports["smtp"], timeout=60)
+            c.greeting()
+            c.ehlo("load%d.example" % idx)
+            while not self.stop.is_set():
+                mid = "dur-r%d-c%d-n%d-%08x" % (self.round, idx, n, rng.randrange(1 << 32))
+                n += 1
+                msg = make_message(mid, self.body(rng, mid))
+                with self.cond:
+                    self.sent[mid] = (msg, rcpts)
+                c.expect("MAIL FROM:<load%d@example.org>" % idx, "250 2.1.0")
+                for r in rcpts:
+                    c.expect("RCPT TO:<%s>" % r, "250 2.1.5")
+                if use_bdat:
+                    half = len(msg) // 2
+                    c.send(b"BDAT %d\r\n" % half + msg[:half])
+                    code, _, full = c.reply()
+                    assert code == 250, full
+                    c.send(b"BDAT %d LAST\r\n" % (len(msg) - half) + msg[half:])
+                else:
+                    c.expect("DATA", "354")
+                    c.send(dot_stuff(msg))
+                code, _, full = c.reply()
+                m = re.fullmatch(r"250 2\.0\.0 Ok: delivered as (\S+)", full)
+                if m:
+                    with self.cond:
+                        self.acked[mid] = m.group(1)
+                        self.cond.notify_all()
+                else:
+                    with self.cond:
+                        self.errors.append(full)
+                        self.cond.notify_all()
+                    return
+        except (OSError, EOFError) as e:
+            if not self.stop.is_set():
+                with self.cond:
+                    self.errors.append("client %d: %r" % (idx, e))
+                    self.cond.notify_all()
+        except AssertionError as e:
+            if not self.stop.is_set():
+                with self.cond:
+                    self.errors.append("client %d: %s" % (idx, e))
+                    self.cond.notify_all()
+
+    def wait_acked(self, count, timeout=120):
+        with self.cond:
+            ok = self.cond.wait_for(lambda: len(self.acked) >= count or self.errors,
+                                    timeout=timeout)
+            assert not self.errors, self.errors
+            assert ok, "only %d acknowledged within %ds" % (len(self.acked), timeout)
+
+    def join(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=60)
+            assert not t.is_alive(), "a load client did not stop"
+
+
+def stored_by_id(v, account):
+    res = {}
+    for m in v.messages(account):
+        raw = v.message(account, m["uid"])
+        assert len(raw) == m["size"], (account, m, len(raw))
+        head, body = split_trace(raw)
+        sm = SUBJECT_RE.search(body)
+        assert sm, "stored message without a test id: %r" % raw[:500]
+        mid = sm.group(1).decode()
+        assert mid not in res, "message %s stored twice in %s" % (mid, account)
+        tm = TRACE_IN_RECEIVED.search(head)
+        res[mid] = {"uid": m["uid"], "body": body, "trace": m["trace"],
+                    "received_trace": tm.group(1).decode() if tm else None}
+    return res
+
+
+def check(v, sent, acked):
+    accounts = {"demo@localhost", "ana@localhost"}
+    stored = {a: stored_by_id(v, a) for a in accounts}
+    missing = []
+    for mid, trace in acked.items():
+        msg, rcpts = sent[mid]
+        for r in rcpts:
+            s = stored[r].get(mid)
+            if s is None:
+                missing.append((mid, r))
+                continue
+            assert s["body"] == msg, "acknowledged %s in %s is not byte-exact" % (mid, r)
+            assert s["trace"] == trace, (mid, r, s["trace"], trace)
+            assert s["received_trace"] == trace, (mid, r, s)
+    assert not missing, "%d acknowledged messages lost, e.g. %s (of %d acked)" % (
+        len(missing), missing[:5], len(acked))
+    # whatever is stored (acked or not) is whole, and in every mailbox it was sent to
+    for a in accounts:
+        for mid, s in stored[a].items():
+            assert mid in sent, "unknown message %s in %s" % (mid, a)
+            msg, rcpts = sent[mid]
+            assert a in rcpts, (mid, a)
+            assert s["body"] == msg, "partial or corrupt message %s in %s" % (mid, a)
+    return stored
+
+
+def test_kill9_under_load_loses_nothing_acknowledged(valija_factory):
+    seed = int(os.environ.get("VALIJA_TEST_SEED", random.randrange(1 << 30)))
+    rng = random.Random(seed)
+    v = valija_factory()
+    v.start()
+    v.add_user("ana@localhost")
+    all_sent, all_acked = {}, {}
+    for round_ in range(2):
+        load = Load(v, round_, rng)
+        threshold = rng.randrange(20, 200)
+        load.start()
+        try:
+            load.wait_acked(threshold)
+        finally:
+            v.kill9()
+            load.join()
+        assert v.returncode == -9, v.returncode
+        all_sent.update(load.sent)
+        all_acked.update(load.acked)
+        assert len(load.acked) >= threshold
+        v.start()  # same data dir, any free ports
+        stored = check(v, all_sent, all_acked)
+        print("seed=%d round=%d sent=%d acked=%d stored(demo)=%d" % (
+            seed, round_, len(all_sent), len(all_acked), len(stored["demo@localhost"])))
+    # the store still works after the crashes: next UID is above every old one
+    uids = [m["uid"] for m in v.messages("demo@localhost")]
+    assert len(uids) == len(set(uids))
+    msg = make_message("after-crash", "x\r\n")
+    with v.raw() as c:
+        c.greeting()
+        c.ehlo()
+        c.expect("MAIL FROM:<a@example.org>", "250 2.1.0")
+        c.expect("RCPT TO:<demo@localhost>", "250 2.1.5")
+        c.expect("DATA", "354")
+        c.send(dot_stuff(msg))
+        assert c.reply()[2].startswith("250 2.0.0")
+    after = v.messages("demo@localhost")
+    assert after[-1]["uid"] > max(uids)
+    assert split_trace(v.message("demo@localhost", after[-1]["uid"]))[1] == msg
+    assert v.stop() == 0
