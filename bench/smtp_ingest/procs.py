@@ -119,15 +119,15 @@ class ForeignCpu:
         self._tck = os.sysconf("SC_CLK_TCK")
 
     def _ours(self, pid, ppid, uid, comm):
+        # a daemon's children are ours too: Postfix's start as root before dropping to `postfix`
         if pid in self.own_pids or ppid in self.own_pids or uid in self.own_uids or ppid == 2 or pid == 2:
             return True
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmd = f.read(300)
+                argv0 = f.read(300).split(b"\0")[0]
         except OSError:
             return True
-        return (not cmd or b"dovecot" in cmd.split(b"\0")[0] or b"postfix" in cmd.split(b"\0")[0]
-                or comm.startswith("dovecot-bench"))
+        return not argv0 or b"dovecot" in argv0 or b"postfix" in argv0 or comm.startswith("dovecot-bench")
 
     def _sample(self, first):
         for entry in os.scandir("/proc"):
@@ -145,7 +145,10 @@ class ForeignCpu:
             key = (pid, fields[19])  # starttime tells a reused pid apart
             jiffies = int(fields[11]) + int(fields[12])
             if key not in self._names:
-                self._names[key] = None if self._ours(pid, int(fields[1]), uid, comm) else comm
+                ours = self._ours(pid, int(fields[1]), uid, comm)
+                self._names[key] = None if ours else comm
+                if ours:
+                    self.own_pids.add(pid)
                 if first:
                     self._first[key] = jiffies
             if self._names[key] is not None:
