@@ -20,15 +20,34 @@ Result<Db> Db::open(const std::string& path) {
 
 Db& Db::operator=(Db&& o) noexcept {
   if (this != &o) {
+    finalize_cache();
     if (db_) sqlite3_close_v2(db_);
     db_ = o.db_;
+    cache_ = std::move(o.cache_);
     o.db_ = nullptr;
   }
   return *this;
 }
 
 Db::~Db() {
+  finalize_cache();
   if (db_) sqlite3_close_v2(db_);
+}
+
+void Db::finalize_cache() {
+  for (auto& [sql, st] : cache_) sqlite3_finalize(st);
+  cache_.clear();
+}
+
+Result<Stmt> Db::cached(std::string_view sql) {
+  auto it = cache_.find(std::string(sql));
+  if (it != cache_.end()) return Stmt(db_, it->second, false);
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &s, nullptr) !=
+      SQLITE_OK)
+    return tl::unexpected(error("sqlite prepare"));
+  cache_.emplace(std::string(sql), s);
+  return Stmt(db_, s, false);
 }
 
 Error Db::error(std::string_view what) const {
@@ -64,7 +83,13 @@ Result<Stmt> Db::prepare(std::string_view sql) {
 }
 
 Stmt::~Stmt() {
-  if (s_) sqlite3_finalize(s_);
+  if (!s_) return;
+  if (owned_) {
+    sqlite3_finalize(s_);
+  } else {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
 }
 
 Stmt& Stmt::bind(int i, std::int64_t v) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "base/result.hpp"
 
@@ -16,25 +17,31 @@ class Db {
  public:
   static Result<Db> open(const std::string& path);
   Db() = default;
-  Db(Db&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
+  Db(Db&& o) noexcept : db_(o.db_), cache_(std::move(o.cache_)) { o.db_ = nullptr; }
   Db& operator=(Db&& o) noexcept;
   ~Db();
 
   Result<void> exec(std::string_view sql);
   Result<Stmt> prepare(std::string_view sql);
+  // A statement kept compiled for the life of the connection; the returned Stmt resets
+  // it when destroyed instead of finalizing. One user at a time (connections are not
+  // shared between threads).
+  Result<Stmt> cached(std::string_view sql);
   sqlite3* raw() const { return db_; }
   std::int64_t last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
   int changes() const { return sqlite3_changes(db_); }
   Error error(std::string_view what) const;
 
  private:
+  void finalize_cache();
   sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;
 };
 
 class Stmt {
  public:
-  Stmt(sqlite3* db, sqlite3_stmt* s) : db_(db), s_(s) {}
-  Stmt(Stmt&& o) noexcept : db_(o.db_), s_(o.s_) { o.s_ = nullptr; }
+  Stmt(sqlite3* db, sqlite3_stmt* s, bool owned = true) : db_(db), s_(s), owned_(owned) {}
+  Stmt(Stmt&& o) noexcept : db_(o.db_), s_(o.s_), owned_(o.owned_) { o.s_ = nullptr; }
   Stmt& operator=(Stmt&&) = delete;
   ~Stmt();
 
@@ -55,6 +62,7 @@ class Stmt {
  private:
   sqlite3* db_;
   sqlite3_stmt* s_;
+  bool owned_;
 };
 
 // BEGIN IMMEDIATE ... COMMIT; rolls back when destroyed uncommitted.

@@ -1,8 +1,10 @@
 // SQLite engine of the Store interface: metadata in <data>/valija.db (WAL, synchronous
 // FULL), bodies in <data>/blobs (blob_store.hpp). One writer connection serialises all
 // writes, so a batch of deliveries shares one commit; readers use a pool of connections.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -43,6 +45,36 @@ constexpr std::array<DefaultMailbox, 6> kDefaultMailboxes{{
     auto&& _r = (expr);                                    \
     if (!_r) return tl::unexpected(_r.error());            \
   } while (0)
+
+// PostgreSQL's wal_init_zero, for SQLite: appending to the WAL makes every commit's
+// fsync also write the file's new size and blocks; overwriting does not. So the WAL
+// is extended with zeros once, and commits then overwrite it in place. Zeros are never
+// valid frames (wrong salt and checksum), so recovery ignores them. The write lock is
+// held meanwhile so no other process appends frames there.
+Result<void> prefill_wal(Db& db, const std::string& path, std::uint64_t bytes) {
+  auto tx = Tx::begin(db);
+  TRY(tx);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) return fail(Errc::Unavailable, fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  struct stat st {};
+  ::fstat(fd, &st);
+  std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
+  static const std::string zeros(1 << 20, '\0');
+  bool ok = true;
+  while (ok && size < bytes) {
+    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), bytes - size));
+    ssize_t w = ::pwrite(fd, zeros.data(), n, static_cast<off_t>(size));
+    ok = w > 0;
+    if (ok) size += static_cast<std::uint64_t>(w);
+  }
+  ok = ok && ::fdatasync(fd) == 0;
+  int err = errno;
+  ::close(fd);
+  if (!ok) return fail(Errc::Unavailable, fmt::format("cannot extend {}: {}", path, std::strerror(err)));
+  return {};
+}
+
+constexpr std::uint64_t kWalPrefill = 16 << 20;
 
 Result<void> configure(Db& db) {
   TRY(db.exec("PRAGMA journal_mode=WAL"));
@@ -152,7 +184,7 @@ class SqliteStore final : public Store {
   Result<Domain> add_domain(std::string_view name) override {
     std::lock_guard lock(write_mu_);
     auto n = text::to_lower(name);
-    auto st = writer_.prepare("INSERT INTO domains(name, created) VALUES(?, ?)");
+    auto st = writer_.cached("INSERT INTO domains(name, created) VALUES(?, ?)");
     TRY(st);
     auto now = clock::now_unix();
     auto r = st->bind(1, n).bind(2, now).run();
@@ -166,7 +198,7 @@ class SqliteStore final : public Store {
   Result<std::vector<Domain>> list_domains() override {
     auto rd = reader();
     TRY(rd);
-    auto st = rd->db().prepare("SELECT id, name, created FROM domains ORDER BY name");
+    auto st = rd->db().cached("SELECT id, name, created FROM domains ORDER BY name");
     TRY(st);
     return collect(*st, [](const Stmt& r) { return Domain{r.i64(0), r.str(1), r.i64(2)}; });
   }
@@ -174,7 +206,7 @@ class SqliteStore final : public Store {
   Result<std::optional<Domain>> find_domain(std::string_view name) override {
     auto rd = reader();
     TRY(rd);
-    auto st = rd->db().prepare("SELECT id, name, created FROM domains WHERE name = ?");
+    auto st = rd->db().cached("SELECT id, name, created FROM domains WHERE name = ?");
     TRY(st);
     st->bind(1, text::to_lower(name));
     auto row = st->step();
@@ -190,7 +222,7 @@ class SqliteStore final : public Store {
     TRY(tx);
     auto id = domain_id(writer_, n);
     TRY(id);
-    auto st = writer_.prepare(
+    auto st = writer_.cached(
         "SELECT (SELECT count(*) FROM accounts WHERE domain_id = ?1), "
         "(SELECT count(*) FROM aliases WHERE domain_id = ?1)");
     TRY(st);
@@ -200,7 +232,7 @@ class SqliteStore final : public Store {
     if ((accounts || aliases) && !force)
       return fail(Errc::Exists, fmt::format("domain {} still has {} accounts and {} aliases (use --force to remove them too)",
                                             n, accounts, aliases));
-    auto acc = writer_.prepare("SELECT id FROM accounts WHERE domain_id = ?");
+    auto acc = writer_.cached("SELECT id FROM accounts WHERE domain_id = ?");
     TRY(acc);
     acc->bind(1, *id);
     std::vector<AccountId> ids;
@@ -226,7 +258,7 @@ class SqliteStore final : public Store {
     auto did = domain_id(writer_, d);
     TRY(did);
     {
-      auto st = writer_.prepare("SELECT 1 FROM aliases WHERE domain_id = ? AND local = ?");
+      auto st = writer_.cached("SELECT 1 FROM aliases WHERE domain_id = ? AND local = ?");
       TRY(st);
       st->bind(1, *did).bind(2, l);
       auto row = st->step();
@@ -234,7 +266,7 @@ class SqliteStore final : public Store {
       if (*row) return fail(Errc::Exists, fmt::format("{}@{} is already an alias", l, d));
     }
     auto now = clock::now_unix();
-    auto st = writer_.prepare(
+    auto st = writer_.cached(
         "INSERT INTO accounts(domain_id, local, password_hash, quota_bytes, created) VALUES(?, ?, ?, ?, ?)");
     TRY(st);
     auto r = st->bind(1, *did).bind(2, l).bind(3, hash).bind(4, static_cast<std::int64_t>(quota_bytes)).bind(5, now).run();
@@ -243,7 +275,7 @@ class SqliteStore final : public Store {
       return tl::unexpected(r.error());
     }
     AccountId id = writer_.last_insert_id();
-    auto mb = writer_.prepare("INSERT INTO mailboxes(account_id, name, special_use, uidvalidity) VALUES(?, ?, ?, ?)");
+    auto mb = writer_.cached("INSERT INTO mailboxes(account_id, name, special_use, uidvalidity) VALUES(?, ?, ?, ?)");
     TRY(mb);
     for (const auto& m : kDefaultMailboxes) {
       mb->reset();
@@ -265,7 +297,7 @@ class SqliteStore final : public Store {
   Result<std::optional<Account>> find_account(std::string_view local, std::string_view domain) override {
     auto rd = reader();
     TRY(rd);
-    auto st = rd->db().prepare(fmt::format("SELECT {} WHERE d.name = ? AND a.local = ?", kAccountCols));
+    auto st = rd->db().cached(fmt::format("SELECT {} WHERE d.name = ? AND a.local = ?", kAccountCols));
     TRY(st);
     st->bind(1, text::to_lower(domain)).bind(2, text::to_lower(local));
     auto row = st->step();
@@ -277,7 +309,7 @@ class SqliteStore final : public Store {
   Result<std::vector<Account>> list_accounts(std::optional<std::string_view> domain) override {
     auto rd = reader();
     TRY(rd);
-    auto st = rd->db().prepare(fmt::format("SELECT {} {} ORDER BY d.name, a.local", kAccountCols,
+    auto st = rd->db().cached(fmt::format("SELECT {} {} ORDER BY d.name, a.local", kAccountCols,
                                            domain ? "WHERE d.name = ?" : ""));
     TRY(st);
     if (domain) st->bind(1, text::to_lower(*domain));
@@ -286,7 +318,7 @@ class SqliteStore final : public Store {
 
   Result<void> set_password(std::string_view local, std::string_view domain, std::string_view hash) override {
     std::lock_guard lock(write_mu_);
-    auto st = writer_.prepare(
+    auto st = writer_.cached(
         "UPDATE accounts SET password_hash = ? WHERE local = ? AND domain_id = (SELECT id FROM domains WHERE name = ?)");
     TRY(st);
     TRY(st->bind(1, hash).bind(2, text::to_lower(local)).bind(3, text::to_lower(domain)).run());
@@ -297,7 +329,7 @@ class SqliteStore final : public Store {
   Result<void> set_quota(std::string_view local, std::string_view domain, std::uint64_t bytes,
                          std::uint64_t messages) override {
     std::lock_guard lock(write_mu_);
-    auto st = writer_.prepare(
+    auto st = writer_.cached(
         "UPDATE accounts SET quota_bytes = ?, quota_messages = ? WHERE local = ? AND "
         "domain_id = (SELECT id FROM domains WHERE name = ?)");
     TRY(st);
@@ -311,7 +343,7 @@ class SqliteStore final : public Store {
     std::lock_guard lock(write_mu_);
     auto tx = Tx::begin(writer_);
     TRY(tx);
-    auto st = writer_.prepare(
+    auto st = writer_.cached(
         "SELECT a.id FROM accounts a JOIN domains d ON d.id = a.domain_id WHERE d.name = ? AND a.local = ?");
     TRY(st);
     st->bind(1, text::to_lower(domain)).bind(2, text::to_lower(local));
@@ -332,22 +364,22 @@ class SqliteStore final : public Store {
     auto did = domain_id(writer_, d);
     TRY(did);
     if (!l.empty()) {
-      auto st = writer_.prepare("SELECT 1 FROM accounts WHERE domain_id = ? AND local = ?");
+      auto st = writer_.cached("SELECT 1 FROM accounts WHERE domain_id = ? AND local = ?");
       TRY(st);
       st->bind(1, *did).bind(2, l);
       auto row = st->step();
       TRY(row);
       if (*row) return fail(Errc::Exists, fmt::format("{}@{} is an account, not an alias", l, d));
     }
-    auto ins = writer_.prepare("INSERT INTO aliases(domain_id, local) VALUES(?, ?) ON CONFLICT DO NOTHING");
+    auto ins = writer_.cached("INSERT INTO aliases(domain_id, local) VALUES(?, ?) ON CONFLICT DO NOTHING");
     TRY(ins);
     TRY(ins->bind(1, *did).bind(2, l).run());
-    auto sel = writer_.prepare("SELECT id FROM aliases WHERE domain_id = ? AND local = ?");
+    auto sel = writer_.cached("SELECT id FROM aliases WHERE domain_id = ? AND local = ?");
     TRY(sel);
     sel->bind(1, *did).bind(2, l);
     TRY(sel->step());
     auto alias_id = sel->i64(0);
-    auto tgt = writer_.prepare("INSERT INTO alias_targets(alias_id, target) VALUES(?, ?) ON CONFLICT DO NOTHING");
+    auto tgt = writer_.cached("INSERT INTO alias_targets(alias_id, target) VALUES(?, ?) ON CONFLICT DO NOTHING");
     TRY(tgt);
     for (const auto& t : targets) {
       tgt->reset();
@@ -359,7 +391,7 @@ class SqliteStore final : public Store {
   Result<std::optional<Alias>> find_alias(std::string_view local, std::string_view domain) override {
     auto rd = reader();
     TRY(rd);
-    auto st = rd->db().prepare(
+    auto st = rd->db().cached(
         "SELECT t.target FROM aliases a JOIN domains d ON d.id = a.domain_id "
         "JOIN alias_targets t ON t.alias_id = a.id WHERE d.name = ? AND a.local = ? ORDER BY t.target");
     TRY(st);
@@ -378,7 +410,7 @@ class SqliteStore final : public Store {
   Result<std::vector<Alias>> list_aliases(std::optional<std::string_view> domain) override {
     auto rd = reader();
     TRY(rd);
-    auto st = rd->db().prepare(fmt::format(
+    auto st = rd->db().cached(fmt::format(
         "SELECT a.local, d.name, t.target FROM aliases a JOIN domains d ON d.id = a.domain_id "
         "JOIN alias_targets t ON t.alias_id = a.id {} ORDER BY d.name, a.local, t.target",
         domain ? "WHERE d.name = ?" : ""));
@@ -400,7 +432,7 @@ class SqliteStore final : public Store {
     std::lock_guard lock(write_mu_);
     auto tx = Tx::begin(writer_);
     TRY(tx);
-    auto st = writer_.prepare(
+    auto st = writer_.cached(
         "SELECT a.id FROM aliases a JOIN domains d ON d.id = a.domain_id WHERE d.name = ? AND a.local = ?");
     TRY(st);
     st->bind(1, text::to_lower(domain)).bind(2, text::to_lower(local));
@@ -409,7 +441,7 @@ class SqliteStore final : public Store {
     if (!*row) return fail(Errc::NotFound, fmt::format("no alias {}@{}", local, domain));
     auto id = st->i64(0);
     if (!target.empty()) {
-      auto del = writer_.prepare("DELETE FROM alias_targets WHERE alias_id = ? AND target = ?");
+      auto del = writer_.cached("DELETE FROM alias_targets WHERE alias_id = ? AND target = ?");
       TRY(del);
       TRY(del->bind(1, id).bind(2, text::to_lower(target)).run());
       if (writer_.changes() == 0) return fail(Errc::NotFound, fmt::format("alias has no target {}", target));
@@ -425,7 +457,7 @@ class SqliteStore final : public Store {
   Result<std::vector<MailboxInfo>> list_mailboxes(AccountId account) override {
     auto rd = reader();
     TRY(rd);
-    auto st = rd->db().prepare(
+    auto st = rd->db().cached(
         "SELECT id, account_id, name, special_use, uidvalidity, uidnext, highest_modseq, messages, subscribed "
         "FROM mailboxes WHERE account_id = ? ORDER BY name <> 'INBOX', name");
     TRY(st);
@@ -436,7 +468,7 @@ class SqliteStore final : public Store {
   Result<std::optional<MailboxInfo>> find_mailbox(AccountId account, std::string_view name) override {
     auto rd = reader();
     TRY(rd);
-    auto st = rd->db().prepare(
+    auto st = rd->db().cached(
         "SELECT id, account_id, name, special_use, uidvalidity, uidnext, highest_modseq, messages, subscribed "
         "FROM mailboxes WHERE account_id = ? AND name = ?");
     TRY(st);
@@ -450,7 +482,7 @@ class SqliteStore final : public Store {
   Result<std::vector<MessageInfo>> list_messages(MailboxId mailbox) override {
     auto rd = reader();
     TRY(rd);
-    auto st = rd->db().prepare(
+    auto st = rd->db().cached(
         "SELECT id, mailbox_id, uid, modseq, flags, internal_date, size, blob_id, trace_id "
         "FROM messages WHERE mailbox_id = ? ORDER BY uid");
     TRY(st);
@@ -463,7 +495,7 @@ class SqliteStore final : public Store {
     {
       auto rd = reader();
       TRY(rd);
-      auto st = rd->db().prepare("SELECT prefix FROM messages WHERE id = ?");
+      auto st = rd->db().cached("SELECT prefix FROM messages WHERE id = ?");
       TRY(st);
       st->bind(1, m.id);
       auto row = st->step();
@@ -509,7 +541,7 @@ class SqliteStore final : public Store {
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const auto& d = batch[i];
       // The blob row comes first (messages reference it); refs counts the stored copies.
-      auto blob_row = writer_.prepare("INSERT INTO blobs(id, size, refs) VALUES(?, ?, 0) ON CONFLICT(id) DO NOTHING");
+      auto blob_row = writer_.cached("INSERT INTO blobs(id, size, refs) VALUES(?, ?, 0) ON CONFLICT(id) DO NOTHING");
       TRY(blob_row);
       TRY(blob_row->bind(1, ids[i]).bind(2, static_cast<std::int64_t>(d.body.size())).run());
       std::int64_t stored = 0;
@@ -518,7 +550,7 @@ class SqliteStore final : public Store {
         if (r) ++stored;
         results[i].push_back(std::move(r));
       }
-      auto refs = writer_.prepare("UPDATE blobs SET refs = refs + ? WHERE id = ?");
+      auto refs = writer_.cached("UPDATE blobs SET refs = refs + ? WHERE id = ?");
       TRY(refs);
       TRY(refs->bind(1, stored).bind(2, ids[i]).run());
     }
@@ -559,7 +591,7 @@ class SqliteStore final : public Store {
     {
       auto tx = Tx::begin(writer_);
       TRY(tx);
-      auto st = writer_.prepare("SELECT id FROM blobs WHERE refs <= 0");
+      auto st = writer_.cached("SELECT id FROM blobs WHERE refs <= 0");
       TRY(st);
       while (true) {
         auto row = st->step();
@@ -568,7 +600,7 @@ class SqliteStore final : public Store {
         auto id = st->str(0);
         if (!pinned_.count(id)) ids.push_back(std::move(id));  // in flight: next time
       }
-      auto del = writer_.prepare("DELETE FROM blobs WHERE id = ? AND refs <= 0");
+      auto del = writer_.cached("DELETE FROM blobs WHERE id = ? AND refs <= 0");
       TRY(del);
       for (const auto& id : ids) {
         del->reset();
@@ -584,7 +616,7 @@ class SqliteStore final : public Store {
   Result<std::size_t> sweep_orphans() override {
     std::lock_guard lock(write_mu_);
     std::lock_guard pins(pin_mu_);
-    auto st = writer_.prepare("SELECT 1 FROM blobs WHERE id = ?");
+    auto st = writer_.cached("SELECT 1 FROM blobs WHERE id = ?");
     TRY(st);
     std::size_t removed = 0;
     auto r = blobs_.for_each_file([&](const std::string& name, bool temp_of_dead_writer) {
@@ -605,7 +637,7 @@ class SqliteStore final : public Store {
   Result<Stats> stats() override {
     auto rd = reader();
     TRY(rd);
-    auto st = rd->db().prepare(
+    auto st = rd->db().cached(
         "SELECT (SELECT count(*) FROM blobs), (SELECT coalesce(sum(size), 0) FROM blobs), (SELECT count(*) FROM messages)");
     TRY(st);
     TRY(st->step());
@@ -667,7 +699,7 @@ class SqliteStore final : public Store {
   // UIDVALIDITY. A persisted counter, at least the current time, never repeats a value
   // even when an account is removed and re-added within the same second.
   Result<std::int64_t> next_uidvalidity() {
-    auto st = writer_.prepare(
+    auto st = writer_.cached(
         "INSERT INTO counters(name, value) VALUES('uidvalidity', ?1) ON CONFLICT(name) DO UPDATE "
         "SET value = max(value + 1, ?1) RETURNING value");
     TRY(st);
@@ -691,7 +723,7 @@ class SqliteStore final : public Store {
   }
 
   Result<void> exec_bound(std::string_view sql, std::int64_t v) {
-    auto st = writer_.prepare(sql);
+    auto st = writer_.cached(sql);
     TRY(st);
     return st->bind(1, v).run();
   }
@@ -726,7 +758,7 @@ class SqliteStore final : public Store {
 
   CopyResult insert_copy_rows(const Delivery& d, const std::string& blob_id, const Copy& c) {
     std::uint64_t size = c.prefix.size() + d.body.size();
-    auto acc = writer_.prepare("SELECT quota_bytes, quota_messages, used_bytes, used_messages FROM accounts WHERE id = ?");
+    auto acc = writer_.cached("SELECT quota_bytes, quota_messages, used_bytes, used_messages FROM accounts WHERE id = ?");
     TRY(acc);
     acc->bind(1, c.account);
     auto row = acc->step();
@@ -736,7 +768,7 @@ class SqliteStore final : public Store {
     auto ub = static_cast<std::uint64_t>(acc->i64(2)), um = static_cast<std::uint64_t>(acc->i64(3));
     if (!c.allow_over_quota && ((qb && ub + size > qb) || (qm && um + 1 > qm)))
       return fail(Errc::Quota, "mailbox full");
-    auto mb = writer_.prepare(
+    auto mb = writer_.cached(
         "UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1, messages = messages + 1 "
         "WHERE account_id = ? AND name = ? RETURNING id, uidvalidity, uidnext - 1, highest_modseq");
     TRY(mb);
@@ -747,7 +779,7 @@ class SqliteStore final : public Store {
     Delivered out{mb->i64(0), static_cast<std::uint32_t>(mb->i64(1)), static_cast<std::uint32_t>(mb->i64(2))};
     auto modseq = mb->i64(3);
     mb->reset();
-    auto ins = writer_.prepare(
+    auto ins = writer_.cached(
         "INSERT INTO messages(mailbox_id, uid, modseq, flags, internal_date, size, blob_id, prefix, trace_id) "
         "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
     TRY(ins);
@@ -755,7 +787,7 @@ class SqliteStore final : public Store {
         .bind(5, d.internal_date).bind(6, static_cast<std::int64_t>(size)).bind(7, blob_id).bind_blob(8, c.prefix)
         .bind(9, d.trace_id);
     TRY(ins->run());
-    auto upd = writer_.prepare("UPDATE accounts SET used_bytes = used_bytes + ?, used_messages = used_messages + 1 WHERE id = ?");
+    auto upd = writer_.cached("UPDATE accounts SET used_bytes = used_bytes + ?, used_messages = used_messages + 1 WHERE id = ?");
     TRY(upd);
     TRY(upd->bind(1, static_cast<std::int64_t>(size)).bind(2, c.account).run());
     return out;
@@ -793,6 +825,7 @@ Result<std::unique_ptr<Store>> open_sqlite(const OpenOptions& o) {
   TRY(db);
   TRY(configure(*db));
   TRY(sqlite::migrate(*db));
+  if (o.background_checkpoints) TRY(prefill_wal(*db, o.data_dir + "/valija.db-wal", kWalPrefill));
   auto s = std::make_unique<SqliteStore>(o.data_dir, std::move(*db));
   TRY(s->init());
   if (o.background_checkpoints) s->start_checkpointer();
