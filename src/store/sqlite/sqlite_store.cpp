@@ -46,36 +46,6 @@ constexpr std::array<DefaultMailbox, 6> kDefaultMailboxes{{
     if (!_r) return tl::unexpected(_r.error());            \
   } while (0)
 
-// PostgreSQL's wal_init_zero, for SQLite: appending to the WAL makes every commit's
-// fsync also write the file's new size and blocks; overwriting does not. So the WAL
-// is extended with zeros once, and commits then overwrite it in place. Zeros are never
-// valid frames (wrong salt and checksum), so recovery ignores them. The write lock is
-// held meanwhile so no other process appends frames there.
-Result<void> prefill_wal(Db& db, const std::string& path, std::uint64_t bytes) {
-  auto tx = Tx::begin(db);
-  TRY(tx);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
-  if (fd < 0) return fail(Errc::Unavailable, fmt::format("cannot open {}: {}", path, std::strerror(errno)));
-  struct stat st {};
-  ::fstat(fd, &st);
-  std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
-  static const std::string zeros(1 << 20, '\0');
-  bool ok = true;
-  while (ok && size < bytes) {
-    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), bytes - size));
-    ssize_t w = ::pwrite(fd, zeros.data(), n, static_cast<off_t>(size));
-    ok = w > 0;
-    if (ok) size += static_cast<std::uint64_t>(w);
-  }
-  ok = ok && ::fdatasync(fd) == 0;
-  int err = errno;
-  ::close(fd);
-  if (!ok) return fail(Errc::Unavailable, fmt::format("cannot extend {}: {}", path, std::strerror(err)));
-  return {};
-}
-
-constexpr std::uint64_t kWalPrefill = 16 << 20;
-
 Result<void> configure(Db& db) {
   TRY(db.exec("PRAGMA journal_mode=WAL"));
   // FULL: the WAL is fsynced at every commit, so a committed delivery survives power loss.
@@ -825,7 +795,6 @@ Result<std::unique_ptr<Store>> open_sqlite(const OpenOptions& o) {
   TRY(db);
   TRY(configure(*db));
   TRY(sqlite::migrate(*db));
-  if (o.background_checkpoints) TRY(prefill_wal(*db, o.data_dir + "/valija.db-wal", kWalPrefill));
   auto s = std::make_unique<SqliteStore>(o.data_dir, std::move(*db));
   TRY(s->init());
   if (o.background_checkpoints) s->start_checkpointer();
