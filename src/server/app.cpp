@@ -1,7 +1,13 @@
 #include "server/app.hpp"
 
 #include <fmt/format.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <cstdio>
 
@@ -76,6 +82,20 @@ tl::expected<net::TlsFiles, StartError> tls_files_for(const Config& cfg) {
   if (!made) return tl::unexpected(StartError{1, made.error().detail});
   if (!cfg.local_mode) log::warn("event=tls_self_signed cert={} reason=\"no [tls] in config\"", files.cert);
   return files;
+}
+
+// One server per data dir: a second one would sweep the first one's in-flight bodies.
+// The lock lives as long as the process (the descriptor is never closed).
+tl::expected<void, StartError> lock_data_dir(const std::string& dir) {
+  ::mkdir(dir.c_str(), 0750);
+  auto path = dir + "/valija.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) return tl::unexpected(StartError{1, fmt::format("cannot open {}: {}", path, std::strerror(errno))});
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return tl::unexpected(StartError{1, fmt::format("another valija serve is using {} (lock {})", dir, path)});
+  }
+  return {};
 }
 
 bool is_smtp_role(Role r) { return r == Role::Smtp || r == Role::Submission || r == Role::Submissions; }
@@ -239,7 +259,6 @@ class Server {
   std::unique_ptr<store::Store> store_;
   net::TlsFiles tls_files_;
   net::TlsContexts tls_;
-  asio::io_context io_{1};
   asio::thread_pool workers_{2};
   // fsync waits on the disk, not the CPU: several in flight let the filesystem merge
   // them into one journal commit.
@@ -247,6 +266,9 @@ class Server {
   delivery::GroupCommitter committer_;
   net::Connections connections_;
   std::unique_ptr<smtp::server::SmtpPolicy> inbound_, submission_;
+  // Destroyed before everything above: ~io_context destroys suspended connection
+  // coroutines, which still use the connection registry, policies and store.
+  asio::io_context io_{1};
   std::vector<Bound> listeners_;
   std::string ready_;
   asio::signal_set signals_;
@@ -268,6 +290,8 @@ tl::expected<std::unique_ptr<Server>, StartError> start(const ServeOptions& opt)
   if (opt.log_level) cfg.log_level = *opt.log_level;
   log::init(parse_level(cfg.log_level));
 
+  auto lock = lock_data_dir(cfg.data_dir);
+  if (!lock) return tl::unexpected(lock.error());
   auto store = store::open_sqlite({cfg.data_dir, true, true});
   if (!store) return tl::unexpected(StartError{1, store.error().detail});
   if (auto r = ensure_domains(**store, cfg); !r) return tl::unexpected(StartError{1, r.error().detail});

@@ -101,7 +101,10 @@ net::awaitable<bool> Session::flush() {
 }
 
 net::awaitable<bool> Session::fill(Step& step, std::chrono::seconds timeout, bool idle, bool in_content) {
-  if (!co_await flush()) co_return false;
+  if (!co_await flush()) {
+    step = Step{"", next::Close{}};  // the client is gone: never go on parsing its content as commands
+    co_return false;
+  }
   if (slot_->entry().stopping && !in_content) {
     step = engine_.on_shutdown();
     co_return false;
