@@ -4,6 +4,8 @@
 #include <openssl/rand.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 namespace valija::clock {
@@ -27,11 +29,22 @@ std::string rfc5322_date(std::int64_t t) {
 
 std::string random_id(std::size_t n) {
   static constexpr char kAlphabet[] = "0123456789BCDFGHJKLMNPQRSTVWXYZ";  // 31 symbols
-  std::string out(n, '0');
+  std::string out;
+  out.reserve(n);
   unsigned char buf[64];
-  if (n > sizeof buf) n = sizeof buf;
-  RAND_bytes(buf, static_cast<int>(n));
-  for (std::size_t i = 0; i < n; ++i) out[i] = kAlphabet[buf[i] % 31];
+  while (out.size() < n) {
+    // Ids name passwords too (the demo account): without the CSPRNG there is no safe
+    // fallback, so stop rather than hand out a guessable one.
+    if (RAND_bytes(buf, sizeof buf) != 1) {
+      std::fputs("valija: fatal: the system random number generator failed\n", stderr);
+      std::abort();
+    }
+    for (unsigned char b : buf) {
+      if (b >= 248) continue;  // 248 = 8 * 31: keeps every symbol equally likely
+      out += kAlphabet[b % 31];
+      if (out.size() == n) break;
+    }
+  }
   return out;
 }
 

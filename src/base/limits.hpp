@@ -23,6 +23,13 @@ struct Limits {
   std::size_t hop_count = 50;
   // Header section scanned for Received headers and trace info.
   std::size_t header_scan = 1024 * 1024;
+  // Message content held in memory by all connections together (octets of content);
+  // beyond it a transaction gets 452 4.3.1 and the sender retries later.
+  std::uint64_t message_memory = 512ull * 1024 * 1024;
+  // Refused recipients (unknown user, relay denied...) in one session: from half of it
+  // each refusal is delayed by a second (slows address harvesting), at the limit the
+  // session ends with 421 (as Postfix's smtpd_soft/hard_error_limit).
+  std::size_t rcpt_refusals = 20;
   // BDAT chunk size accepted in one command.
   std::uint64_t bdat_chunk = 50 * 1024 * 1024;
 

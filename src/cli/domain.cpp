@@ -20,7 +20,7 @@ void add_domain_commands(CLI::App& app, Context& ctx) {
   add_data_option(add, *data);
   add->callback([&ctx, data, name] {
     if (!mail::is_domain(*name, true)) { ctx.rc = error(fmt::format("invalid domain name '{}'", *name)); return; }
-    auto st = open_store(*data);
+    auto st = open_store(*data, true);
     if (!st) { ctx.rc = error(st.error().detail); return; }
     auto r = (*st)->add_domain(text::to_lower(*name));
     if (!r) { ctx.rc = error(r.error().detail); return; }

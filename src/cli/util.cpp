@@ -16,8 +16,13 @@ int error(const std::string& message) {
   return 1;
 }
 
-Result<std::unique_ptr<store::Store>> open_store(const std::string& data_dir) {
-  return store::open_sqlite({data_dir, true});
+Result<std::unique_ptr<store::Store>> open_store(const std::string& data_dir, bool create) {
+  auto s = store::open_sqlite({data_dir, create});
+  if (!s && s.error().code == Errc::NotFound)
+    return fail(Errc::NotFound, fmt::format("{} (run 'valija domain add DOMAIN --data {}' or 'valija serve --data {}' "
+                                            "to create it)",
+                                            s.error().detail, data_dir, data_dir));
+  return s;
 }
 
 namespace {

@@ -50,12 +50,24 @@ void GroupCommitter::loop() {
       }
       tasks.swap(tasks_);
     }
-    for (auto& t : tasks) t();
+    for (auto& t : tasks) {
+      try {
+        t();
+      } catch (const std::exception& e) {  // the writer thread must survive a failed task
+        log::error("event=writer_task_failed error={}", log::q(e.what()));
+      }
+    }
     if (batch.empty()) continue;
-    std::vector<store::Delivery> deliveries;
-    deliveries.reserve(batch.size());
-    for (auto& j : batch) deliveries.push_back(j.delivery);
-    auto result = store_.deliver(deliveries);
+    Result<std::vector<std::vector<store::CopyResult>>> result = fail(Errc::Internal, "delivery failed");
+    try {
+      std::vector<store::Delivery> deliveries;
+      deliveries.reserve(batch.size());
+      for (auto& j : batch) deliveries.push_back(j.delivery);
+      result = store_.deliver(deliveries);
+    } catch (const std::exception& e) {  // every waiting session gets its answer (451)
+      log::error("event=deliver_batch_failed error={}", log::q(e.what()));
+      result = fail(Errc::Internal, e.what());
+    }
     ++batches_;
     for (std::size_t i = 0; i < batch.size(); ++i) {
       if (result) batch[i].done(std::move((*result)[i]));

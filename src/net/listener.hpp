@@ -52,6 +52,11 @@ class Connections {
   void stop_all();
   std::size_t size() const { return entries_.size(); }
   bool stopping() const { return stopping_; }
+  // New limits apply to connections admitted from now on (SIGHUP).
+  void set_limits(std::size_t total, std::size_t per_ip) {
+    max_total_ = total;
+    max_per_ip_ = per_ip;
+  }
 
  private:
   std::size_t max_total_, max_per_ip_;

@@ -4,7 +4,9 @@
 
 namespace valija::net {
 
-Stream::Stream(tcp::socket socket) : socket_(std::move(socket)), timer_(socket_.get_executor()) {
+Stream::Stream(tcp::socket socket)
+    : socket_(std::move(socket)), timer_(socket_.get_executor()), deadline_(std::make_shared<Deadline>()) {
+  deadline_->owner = this;
   std::error_code ec;
   auto r = socket_.remote_endpoint(ec);
   if (!ec) {
@@ -21,24 +23,31 @@ Stream::Stream(tcp::socket socket) : socket_(std::move(socket)), timer_(socket_.
   socket_.set_option(tcp::no_delay(true), ec);
 }
 
+Stream::~Stream() {
+  deadline_->owner = nullptr;
+  ++deadline_->generation;
+}
+
 tcp::socket& Stream::lowest() { return tls_ ? tls_->next_layer() : socket_; }
 
 void Stream::arm(std::chrono::seconds timeout) {
-  timed_out_ = false;
+  deadline_->timed_out = false;
+  auto generation = ++deadline_->generation;
   timer_.expires_after(timeout);
-  timer_.async_wait([this](const std::error_code& ec) {
-    if (ec) return;  // re-armed or cancelled
-    timed_out_ = true;
+  timer_.async_wait([d = deadline_, generation](const std::error_code& ec) {
+    if (ec || d->generation != generation || !d->owner) return;  // re-armed, cancelled or gone
+    d->timed_out = true;
     std::error_code ignored;
-    lowest().cancel(ignored);
+    d->owner->lowest().cancel(ignored);
   });
 }
 
 IoStatus Stream::classify(const std::error_code& ec) {
+  ++deadline_->generation;  // a completion already queued must not fire now
   timer_.cancel();
   if (!ec) return IoStatus::Ok;
   last_error_ = ec.message();
-  if (timed_out_) return IoStatus::Timeout;
+  if (deadline_->timed_out) return IoStatus::Timeout;
   if (ec == asio::error::operation_aborted) return cancelled_ ? IoStatus::Cancelled : IoStatus::Error;
   if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated || ec == asio::error::connection_reset)
     return IoStatus::Eof;
@@ -84,6 +93,7 @@ void Stream::cancel() {
 }
 
 awaitable<void> Stream::shutdown() {
+  ++deadline_->generation;
   timer_.cancel();
   std::error_code ec;
   if (tls_) {
@@ -92,6 +102,7 @@ awaitable<void> Stream::shutdown() {
     SSL_set_quiet_shutdown(tls_->native_handle(), 0);
     auto [e] = co_await tls_->async_shutdown(use_tuple);
     (void)e;
+    ++deadline_->generation;
     timer_.cancel();
   }
   lowest().shutdown(tcp::socket::shutdown_both, ec);

@@ -3,6 +3,7 @@
 // begin with it (implicit TLS). Reads and writes carry a deadline: when it passes,
 // the pending operation is cancelled and reports a timeout.
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -17,6 +18,7 @@ enum class IoStatus { Ok, Eof, Timeout, Cancelled, Error };
 class Stream {
  public:
   explicit Stream(tcp::socket socket);
+  ~Stream();
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
 
@@ -47,8 +49,16 @@ class Stream {
   tcp::socket socket_;
   std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_;
   std::shared_ptr<asio::ssl::context> ctx_;  // keeps the context alive for tls_
+  // The deadline. A timer completion can already be queued when the next operation
+  // re-arms it, or when the Stream is gone: the handler acts only if its generation is
+  // still current and the Stream still exists.
+  struct Deadline {
+    std::uint64_t generation = 0;
+    bool timed_out = false;
+    Stream* owner = nullptr;
+  };
   asio::steady_timer timer_;
-  bool timed_out_ = false;
+  std::shared_ptr<Deadline> deadline_;
   bool cancelled_ = false;
   std::string remote_ip_, local_ip_;
   std::uint16_t remote_port_ = 0, local_port_ = 0;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -84,6 +85,40 @@ tl::expected<net::TlsFiles, StartError> tls_files_for(const Config& cfg) {
   return files;
 }
 
+// Each connection holds a descriptor; blob writes, SQLite and the listeners need more.
+// The soft limit is raised to the hard one; if that still cannot hold connections_total,
+// the limit is lowered to what fits, with a warning, rather than failing accept() later.
+void fit_descriptor_limit(Limits& limits) {
+  constexpr rlim_t kReserve = 256;
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= limits.connections_total + kReserve) return;
+  auto fits = rl.rlim_cur > 2 * kReserve ? rl.rlim_cur - kReserve : rl.rlim_cur / 2;
+  log::warn("event=connections_limited connections_total={} open_files_limit={} reason=\"RLIMIT_NOFILE too low; "
+            "raise it (LimitNOFILE= in systemd, ulimit -n) to allow more\"",
+            fits, rl.rlim_cur);
+  limits.connections_total = static_cast<std::size_t>(fits);
+}
+
+// RFC 5321 §4.5.1: every domain must accept mail for postmaster.
+void check_postmasters(store::Store& store, const Config& cfg) {
+  for (const auto& d : cfg.domains) {
+    auto acc = store.find_account("postmaster", d);
+    auto alias = store.find_alias("postmaster", d);
+    auto catchall = store.find_alias("", d);
+    if (!acc || !alias || !catchall) return;
+    if (!acc->has_value() && !alias->has_value() && !catchall->has_value())
+      log::warn("event=no_postmaster domain={} hint=\"valija alias add postmaster@{} SOMEONE@{}\" reason=\"RFC 5321 "
+                "requires postmaster; mail to it is refused until it exists\"",
+                d, d, d);
+  }
+}
+
 // One server per data dir: a second one would sweep the first one's in-flight bodies.
 // The lock lives as long as the process (the descriptor is never closed).
 tl::expected<void, StartError> lock_data_dir(const std::string& dir) {
@@ -103,8 +138,10 @@ bool is_smtp_role(Role r) { return r == Role::Smtp || r == Role::Submission || r
 class Server {
  public:
   Server(Config cfg, std::optional<std::string> config_file, std::optional<std::string> data_override,
-         std::unique_ptr<store::Store> store, net::TlsFiles tls_files, std::shared_ptr<asio::ssl::context> tls)
+         std::unique_ptr<store::Store> store, net::TlsFiles tls_files, std::shared_ptr<asio::ssl::context> tls,
+         std::optional<std::string> cli_log_level)
       : cfg_(std::move(cfg)),
+        cli_log_level_(std::move(cli_log_level)),
         config_file_(std::move(config_file)),
         data_override_(std::move(data_override)),
         store_(std::move(store)),
@@ -112,8 +149,10 @@ class Server {
         tls_(std::move(tls)),
         committer_(*store_),
         connections_(cfg_.limits.connections_total, cfg_.limits.connections_per_ip),
+        memory_(cfg_.limits.message_memory),
         signals_(io_, SIGTERM, SIGINT, SIGHUP),
-        drain_timer_(io_) {
+        drain_timer_(io_),
+        gc_timer_(io_) {
     std::string postmaster_domain = cfg_.domains.empty() ? cfg_.hostname : cfg_.domains.front();
     PolicyDeps deps{*store_, workers_, blob_io_, committer_, cfg_.hostname, postmaster_domain, cfg_.limits};
     inbound_ = make_inbound_policy(deps);
@@ -131,7 +170,7 @@ class Server {
       if (!l) return tl::unexpected(StartError{1, fmt::format("{} listener: {}", role_name(spec.role), l.error().detail)});
       auto slot = std::make_shared<std::shared_ptr<const smtp::server::ListenerConfig>>(listener_config(spec));
       smtp::server::SmtpPolicy& policy = spec.role == Role::Smtp ? *inbound_ : *submission_;
-      smtp::server::ConnectionDeps deps{policy, connections_, &tls_};
+      smtp::server::ConnectionDeps deps{policy, connections_, &tls_, memory_};
       // Each connection takes the listener's config as it is at accept time (SIGHUP may replace it).
       (*l)->start([slot, deps](net::tcp::socket s) { return smtp::server::serve_connection(std::move(s), *slot, deps); });
       ready_ += fmt::format(" {}={}:{}", role_name(spec.role), spec.address, (*l)->port());
@@ -141,15 +180,7 @@ class Server {
   }
 
   int run() {
-    // Blobs whose last reference went away (account removal), and files a crash left
-    // behind, are deleted by the writer.
-    committer_.run_in_writer([this] {
-      auto n = store_->collect_garbage();
-      if (n && *n) log::info("event=blob_gc removed={}", *n);
-      auto o = store_->sweep_orphans();
-      if (!o) log::warn("event=blob_sweep error={}", log::q(o.error().detail));
-      else if (*o) log::info("event=blob_sweep removed={}", *o);
-    });
+    collect_garbage();
     wait_signal();
     log::info("event=ready hostname={} data={} mode={}{}", cfg_.hostname, log::q(cfg_.data_dir),
               cfg_.local_mode ? "local" : "config", ready_);
@@ -162,6 +193,27 @@ class Server {
   }
 
  private:
+  // Blobs whose last reference went away (account removal, later expunges) are deleted
+  // by the writer; files a crash left behind are swept on a worker, beside deliveries.
+  // At start, then hourly.
+  void collect_garbage() {
+    committer_.run_in_writer([this] {
+      auto n = store_->collect_garbage();
+      if (!n) log::warn("event=blob_gc error={}", log::q(n.error().detail));
+      else if (*n) log::info("event=blob_gc removed={}", *n);
+    });
+    auto sweep = [this] {
+      auto o = store_->sweep_orphans();
+      if (!o) log::warn("event=blob_sweep error={}", log::q(o.error().detail));
+      else if (*o) log::info("event=blob_sweep removed={}", *o);
+    };
+    asio::post(workers_, std::move(sweep));
+    gc_timer_.expires_after(std::chrono::hours(1));
+    gc_timer_.async_wait([this](const std::error_code& ec) {
+      if (!ec && !stopping_) collect_garbage();
+    });
+  }
+
   struct Bound {
     ListenerSpec spec;
     std::unique_ptr<net::Listener> listener;
@@ -203,6 +255,7 @@ class Server {
         log::error("event=reload config=failed error={} (keeping the running configuration)", log::q(c.error().detail));
       } else {
         if (data_override_) c->data_dir = *data_override_;
+        if (cli_log_level_) c->log_level = *cli_log_level_;  // the command line wins, as at start
         apply(*c);
         if (!c->tls_cert.empty()) files = {c->tls_cert, c->tls_key};
       }
@@ -225,10 +278,29 @@ class Server {
                        c.listeners[i].port == cfg_.listeners[i].port && c.listeners[i].role == cfg_.listeners[i].role;
     if (!same_listeners || c.hostname != cfg_.hostname || c.data_dir != cfg_.data_dir)
       log::warn("event=reload note=\"listener, hostname and data_dir changes take effect after a restart\"");
-    cfg_.limits = c.limits;
+    const Limits& o = cfg_.limits;
+    const Limits& n = c.limits;
+    if (n.alias_depth != o.alias_depth || n.alias_fanout != o.alias_fanout || n.hop_count != o.hop_count)
+      log::warn("event=reload note=\"alias_depth, alias_fanout and hop_count take effect after a restart\"");
+    Limits kept = c.limits;
+    kept.alias_depth = o.alias_depth;
+    kept.alias_fanout = o.alias_fanout;
+    kept.hop_count = o.hop_count;
+    fit_descriptor_limit(kept);
+    cfg_.limits = kept;
     cfg_.log_level = c.log_level;
-    auto r = ensure_domains(*store_, c);
-    if (!r) log::error("event=reload domains=failed error={}", log::q(r.error().detail));
+    connections_.set_limits(kept.connections_total, kept.connections_per_ip);
+    memory_.set_limit(kept.message_memory);
+    // Store work belongs to the writer, not to the I/O thread serving connections.
+    committer_.run_in_writer([this, c] {
+      auto r = ensure_domains(*store_, c);
+      if (!r) {
+        log::error("event=reload domains=failed error={}", log::q(r.error().detail));
+        return;
+      }
+      check_postmasters(*store_, c);
+      log::info("event=reload domains=ok");
+    });
     for (auto& b : listeners_) *b.config = listener_config(b.spec);
     log::info("event=reload config=ok file={}", log::q(*config_file_));
   }
@@ -237,6 +309,7 @@ class Server {
   // their current command; exit when all are gone, or after 30 s.
   void begin_drain(int sig) {
     stopping_ = true;
+    gc_timer_.cancel();
     log::info("event=shutdown signal={} connections={}", sig, connections_.size());
     for (auto& b : listeners_) b.listener->close();
     connections_.stop_all();
@@ -255,6 +328,7 @@ class Server {
   }
 
   Config cfg_;
+  std::optional<std::string> cli_log_level_;
   std::optional<std::string> config_file_, data_override_;
   std::unique_ptr<store::Store> store_;
   net::TlsFiles tls_files_;
@@ -265,6 +339,7 @@ class Server {
   asio::thread_pool blob_io_{8};
   delivery::GroupCommitter committer_;
   net::Connections connections_;
+  MemoryBudget memory_;
   std::unique_ptr<smtp::server::SmtpPolicy> inbound_, submission_;
   // Destroyed before everything above: ~io_context destroys suspended connection
   // coroutines, which still use the connection registry, policies and store.
@@ -273,6 +348,7 @@ class Server {
   std::string ready_;
   asio::signal_set signals_;
   asio::steady_timer drain_timer_;
+  asio::steady_timer gc_timer_;
   std::chrono::steady_clock::time_point drain_deadline_;
   bool stopping_ = false;
 };
@@ -289,6 +365,7 @@ tl::expected<std::unique_ptr<Server>, StartError> start(const ServeOptions& opt)
   }
   if (opt.log_level) cfg.log_level = *opt.log_level;
   log::init(parse_level(cfg.log_level));
+  fit_descriptor_limit(cfg.limits);
 
   auto lock = lock_data_dir(cfg.data_dir);
   if (!lock) return tl::unexpected(lock.error());
@@ -298,6 +375,7 @@ tl::expected<std::unique_ptr<Server>, StartError> start(const ServeOptions& opt)
   if (cfg.local_mode) {
     if (auto r = seed_local(**store); !r) return tl::unexpected(StartError{1, r.error().detail});
   }
+  check_postmasters(**store, cfg);
   auto files = tls_files_for(cfg);
   if (!files) return tl::unexpected(files.error());
   auto ctx = net::TlsContexts::load(*files);
@@ -305,7 +383,7 @@ tl::expected<std::unique_ptr<Server>, StartError> start(const ServeOptions& opt)
   // io_context and friends are members: build the server only once inputs are valid.
   std::optional<std::string> data_override = opt.data_dir;
   auto server = std::make_unique<Server>(std::move(cfg), opt.config_file, data_override, std::move(*store),
-                                         std::move(*files), std::move(*ctx));
+                                         std::move(*files), std::move(*ctx), opt.log_level);
   auto bound = server->bind();
   if (!bound) return tl::unexpected(bound.error());
   return server;

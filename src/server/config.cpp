@@ -78,11 +78,13 @@ Result<void> parse_limits(const Parser& p, const toml::table& t, Limits& l) {
   auto r = p.known(t, "limits.",
                    {"message_size", "recipients_per_message", "messages_per_connection", "smtp_errors", "hop_count",
                     "command_timeout", "data_timeout", "session_timeout", "alias_depth", "alias_fanout",
-                    "connections_total", "connections_per_ip"});
+                    "connections_total", "connections_per_ip", "message_memory", "rcpt_refusals"});
   if (!r) return r;
   constexpr std::uint64_t kMax = 1ull << 40;
   TRY_ASSIGN(l.message_size, p.num(t, "message_size", "limits.message_size", l.message_size, 1024, kMax));
   l.bdat_chunk = l.message_size;
+  TRY_ASSIGN(l.message_memory, p.num(t, "message_memory", "limits.message_memory", l.message_memory, 1024 * 1024, kMax));
+  TRY_ASSIGN(l.rcpt_refusals, p.num(t, "rcpt_refusals", "limits.rcpt_refusals", l.rcpt_refusals, 1, 100000));
   TRY_ASSIGN(l.recipients_per_message, p.num(t, "recipients_per_message", "limits.recipients_per_message", l.recipients_per_message, 1, 100000));
   TRY_ASSIGN(l.messages_per_connection, p.num(t, "messages_per_connection", "limits.messages_per_connection", l.messages_per_connection, 1, 1000000));
   TRY_ASSIGN(l.smtp_errors, p.num(t, "smtp_errors", "limits.smtp_errors", l.smtp_errors, 1, 1000));

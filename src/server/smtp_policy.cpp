@@ -34,7 +34,7 @@ class InboundPolicy : public SmtpPolicy {
     auto route = co_await net::run_blocking(d_.workers, std::move(resolve));
     if (!route) {
       const auto& e = route.error();
-      log::info("event=rcpt_refused conn={} trace={} to=<{}> reason={}", s.conn_id, tx.trace_id, to.str(), log::q(e.detail));
+      log::info("event=rcpt_refused conn={} trace={} to={} reason={}", s.conn_id, tx.trace_id, log::q("<" + to.str() + ">"), log::q(e.detail));
       switch (e.kind) {
         case delivery::RouteFailure::NotLocal:
           co_return RcptAnswer{Reply(554, "5.7.1", fmt::format("<{}>: Relay access denied", to.str())), {}};
@@ -51,8 +51,8 @@ class InboundPolicy : public SmtpPolicy {
     if (!route->external.empty()) {
       // Redirects to other domains need the outbound queue (not in this version):
       // defer rather than drop that part of the mail.
-      log::warn("event=rcpt_deferred conn={} trace={} to=<{}> reason=external_redirect targets={}", s.conn_id,
-                tx.trace_id, to.str(), route->external.size());
+      log::warn("event=rcpt_deferred conn={} trace={} to={} reason=external_redirect targets={}", s.conn_id,
+                tx.trace_id, log::q("<" + to.str() + ">"), route->external.size());
       co_return RcptAnswer{Reply(451, "4.4.0", fmt::format("<{}>: Redirect to another domain is not available yet, try again later", to.str())), {}};
     }
     // Quota: refuse at RCPT when the only mailbox is already full (or would be with SIZE).
@@ -63,7 +63,7 @@ class InboundPolicy : public SmtpPolicy {
           (a.quota_messages && a.used_messages + 1 > a.quota_messages))
         co_return RcptAnswer{Reply(552, "5.2.2", fmt::format("<{}>: Mailbox full", to.str())), {}};
     }
-    log::debug("event=rcpt_route trace={} to=<{}> steps={}", tx.trace_id, to.str(), log::q(fmt::format("{}", fmt::join(route->steps, " -> "))));
+    log::debug("event=rcpt_route trace={} to={} steps={}", tx.trace_id, log::q("<" + to.str() + ">"), log::q(fmt::format("{}", fmt::join(route->steps, " -> "))));
     co_return RcptAnswer{Reply(250, "2.1.5", fmt::format("<{}>: Recipient OK", to.str())), std::move(*route)};
   }
 
@@ -137,10 +137,10 @@ class InboundPolicy : public SmtpPolicy {
       if (r) {
         ++ok;
         log::info("event=delivered trace={} to={} mailbox=INBOX uidvalidity={} uid={} size={}", tx.trace_id,
-                  addresses[i], r->uidvalidity, r->uid, body->size());
+                  log::q(addresses[i]), r->uidvalidity, r->uid, body->size());
       } else {
         if (r.error().code == Errc::Quota) ++quota;
-        log::warn("event=delivery_failed trace={} to={} error={}", tx.trace_id, addresses[i], log::q(r.error().detail));
+        log::warn("event=delivery_failed trace={} to={} error={}", tx.trace_id, log::q(addresses[i]), log::q(r.error().detail));
       }
     }
     if (ok > 0) co_return Reply(250, "2.0.0", fmt::format("Ok: delivered as {}", tx.trace_id));

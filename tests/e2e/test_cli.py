@@ -271,3 +271,19 @@ def test_default_folders_exist(valija):
 def test_mail_show_bad_uid(valija):
     assert_error(valija.cli("mail", "show", "demo@localhost", "0"))
     assert_error(valija.cli("mail", "show", "demo@localhost", "999"))
+
+
+@pytest.mark.parametrize("args", [("user", "list"), ("domain", "list"), ("alias", "list"),
+                                  ("user", "add", "a@example.org", "--password-stdin"),
+                                  ("mail", "list", "a@example.org")])
+def test_commands_do_not_create_a_missing_data_dir(tmp_path, args):
+    v = Valija(tmp_path / "none")
+    cp = v.cli(*args, input="pw-for-a\n")
+    assert_error(cp, contains="does not exist")
+    assert "valija domain add" in cp.stderr
+    assert not v.data.exists()
+    # An existing directory without valija's database is not taken for one either.
+    v.data.mkdir()
+    cp = v.cli(*args, input="pw-for-a\n")
+    assert_error(cp, contains="no valija data in")
+    assert list(v.data.iterdir()) == []

@@ -134,7 +134,13 @@ def test_log_level_debug_shows_dialogue(valija_factory):
         c.greeting()
         c.ehlo("debug-client.example")
         c.expect("NOOP", "250 2.0.0")
+        # dGVzdABkZW1vAHNlY3JldA== is base64 of "test\0demo\0secret": never logged.
+        c.cmd("AUTH PLAIN dGVzdABkZW1vAHNlY3JldA==")
+        c.expect("QUIT", "221")
     v.wait_log(r"EHLO debug-client\.example", since=mark)
+    v.wait_log(r"line=\"AUTH PLAIN \*\*\*\"", since=mark)
+    v.wait_log(r"event=smtp_disconnect", since=mark)
+    assert not any("dGVzdABkZW1vAHNlY3JldA" in l for l in v.log_lines(mark))
 
 
 # ---- config file -------------------------------------------------------------------
@@ -404,3 +410,39 @@ def test_sighup_local_mode(valija):
     assert valija.running()
     assert peer_cert(valija) == before
     deliver(valija, subject="after-hup")
+
+
+def test_open_files_limit_lowers_connections_total(tmp_path):
+    """With a low RLIMIT_NOFILE the server says so at start and admits only what fits,
+    rather than failing accept() under load."""
+    wrapper = tmp_path / "valija-lowfd"
+    wrapper.write_text('#!/bin/sh\nulimit -n 300\nexec "%s" "$@"\n' % VALIJA_BIN)
+    wrapper.chmod(0o755)
+    v = Valija(tmp_path / "w", binary=str(wrapper))
+    v.start()
+    try:
+        v.wait_log(r"event=connections_limited connections_total=150 open_files_limit=300")
+        deliver(v, subject="still works")
+        assert len(v.messages("demo@localhost")) == 1
+    finally:
+        v.stop()
+
+
+def test_missing_postmaster_is_reported(valija_factory):
+    v = valija_factory()
+    v.start(config=BASE_CONFIG)
+    v.wait_log(r"event=no_postmaster domain=test\.example")
+    v.add_user("pm@test.example")
+    v.cli_ok("alias", "add", "postmaster@test.example", "pm@test.example")
+    v.cli_ok("alias", "add", "postmaster@other.example", "pm@test.example")
+    mark = v.log_mark()
+    v.signal(signal.SIGHUP)
+    v.wait_log(r"event=reload domains=ok", since=mark)
+    # Reload checks again, in the writer, after the domains: nothing to report now.
+    with v.raw() as c:
+        c.greeting()
+        c.ehlo()
+        c.expect("MAIL FROM:<a@example.org>", "250 2.1.0")
+        c.expect("RCPT TO:<postmaster@test.example>", "250 2.1.5")
+    assert not any("event=no_postmaster" in l for l in v.log_lines(mark))
+    assert v.stop() == 0

@@ -226,6 +226,22 @@ def test_bdat_binarymime_content_is_taken_as_is(valija):
     assert split_trace(valija.message("demo@localhost", 1))[1] == content
 
 
+@pytest.mark.parametrize("body", [b"bare\nLF\r\n", b"bare\rCR\r\n", b"ends in CR\r"])
+def test_bdat_bare_newline_refused_without_binarymime(valija, body):
+    """Without BODY=BINARYMIME, BDAT content is CRLF lines as DATA's is: a bare CR
+    or LF is refused (550 5.6.0) even though it cannot end the content."""
+    content = b"Subject: bare\r\n\r\n" + body
+    with valija.raw() as c:
+        c.greeting()
+        c.ehlo()
+        c.expect("MAIL FROM:<a@example.org> BODY=8BITMIME", "250 2.1.0")
+        c.expect("RCPT TO:<demo@localhost>", "250 2.1.5")
+        c.send(b"BDAT %d LAST\r\n" % len(content) + content)
+        assert c.reply()[2].startswith("550 5.6.0")
+        c.expect("NOOP", "250 2.0.0")
+    assert valija.messages("demo@localhost") == []
+
+
 def test_bdat_without_transaction_is_discarded(valija):
     chunk = b"MAIL FROM:<evil@example.org>\r\nRCPT TO:<demo@localhost>\r\n"
     with valija.raw() as c:

@@ -308,6 +308,8 @@ recipients_per_message = 3
 smtp_errors = 3
 hop_count = 5
 alias_fanout = 3
+message_memory = 1048576
+rcpt_refusals = 3
 """
 
 
@@ -396,6 +398,54 @@ def test_configured_alias_fanout(limited):
         c.expect("MAIL FROM:<a@example.org>", "250 2.1.0")
         c.expect("RCPT TO:<four@localhost>", "550 5.2.4")
         c.expect("RCPT TO:<three@localhost>", "250 2.1.5")
+
+
+def test_message_memory_budget_defers(limited):
+    """Content beyond the server-wide message memory gets 452 4.3.1, not an
+    unbounded buffer; the session goes on and a message that fits is delivered."""
+    big = make_message("too big for memory", ("y" * 76 + "\r\n") * 16000)  # ~1.2 MiB
+    mark = limited.log_mark()
+    with limited.raw() as c:
+        c.greeting()
+        c.ehlo()
+        # A declared size the server cannot hold now is refused at MAIL (RFC 1870).
+        c.expect("MAIL FROM:<a@example.org> SIZE=%d" % len(big), "452 4.3.1")
+        c.expect("MAIL FROM:<a@example.org>", "250 2.1.0")
+        c.expect("RCPT TO:<demo@localhost>", "250 2.1.5")
+        c.expect("DATA", "354")
+        c.send(dot_stuff(big))
+        assert c.reply()[2].startswith("452 4.3.1")
+        c.expect("MAIL FROM:<a@example.org>", "250 2.1.0")
+        c.expect("RCPT TO:<demo@localhost>", "250 2.1.5")
+        c.send(b"BDAT %d LAST\r\n" % len(big) + big)
+        assert c.reply()[2].startswith("452 4.3.1")
+    limited.wait_log(r"event=smtp_memory_full", since=mark)
+    with limited.raw() as c:  # the budget was given back
+        c.greeting()
+        c.ehlo()
+        c.expect("MAIL FROM:<a@example.org>", "250 2.1.0")
+        c.expect("RCPT TO:<demo@localhost>", "250 2.1.5")
+        c.expect("DATA", "354")
+        c.send(dot_stuff(make_message("fits", ("z" * 76 + "\r\n") * 5000)))
+        assert c.reply()[2].startswith("250 2.0.0")
+
+
+def test_refused_recipients_slowed_then_closed(limited):
+    """Address harvesting: refusals past half the limit wait, the limit ends the session."""
+    with limited.raw() as c:
+        c.greeting()
+        c.ehlo()
+        c.expect("MAIL FROM:<a@example.org>", "250 2.1.0")
+        t0 = time.monotonic()
+        c.expect("RCPT TO:<nobody1@localhost>", "550 5.1.1")
+        assert time.monotonic() - t0 < 0.9
+        t1 = time.monotonic()
+        c.expect("RCPT TO:<nobody2@localhost>", "550 5.1.1")
+        assert time.monotonic() - t1 >= 0.9
+        c.send(b"RCPT TO:<nobody3@localhost>\r\n")
+        assert c.reply(timeout=30)[2].startswith("550 5.1.1")
+        assert c.reply(timeout=30)[2].startswith("421 4.7.0")
+        c.closed_by_peer()
 
 
 def test_command_timeout(limited):

@@ -4,7 +4,24 @@ namespace valija::smtp::proto {
 
 void DataReader::emit(char c) {
   ++size_;
-  if (size_ <= max_) out_.push_back(c);
+  if (size_ <= max_ && !dropped_) out_.push_back(c);
+}
+
+bool has_bare_newline(std::string_view s) {
+  for (std::size_t i = s.find_first_of("\r\n"); i != std::string_view::npos; i = s.find_first_of("\r\n", i + 1)) {
+    if (s[i] == '\r') {
+      if (i + 1 >= s.size() || s[i + 1] != '\n') return true;
+      ++i;  // the LF of this CRLF
+    } else {
+      return true;  // an LF not after CR
+    }
+  }
+  return false;
+}
+
+void DataReader::drop() {
+  dropped_ = true;
+  std::string().swap(out_);
 }
 
 // A byte inside a line. A bare LF is not a line end here: it neither ends the data

@@ -9,6 +9,9 @@
 
 namespace valija::smtp::proto {
 
+// True when `content` holds a CR not followed by LF or an LF not preceded by CR.
+bool has_bare_newline(std::string_view content);
+
 class DataReader {
  public:
   // Content beyond max_size is counted but not kept.
@@ -25,6 +28,10 @@ class DataReader {
   bool bare_cr() const { return bare_cr_; }
   std::uint64_t size() const { return size_; }   // unstuffed octets seen, kept or not
   std::string& content() { return out_; }        // CRLF line endings, dot-stuffing removed
+  // Stops keeping content (the server is short of memory): what was kept is freed and
+  // the rest is only counted, so the end of data is still found.
+  void drop();
+  bool dropped() const { return dropped_; }
 
  private:
   enum class State { LineStart, Mid, Cr, Dot, DotCr, Done };
@@ -37,6 +44,7 @@ class DataReader {
   State state_ = State::LineStart;
   bool bare_cr_ = false;
   bool bare_lf_ = false;
+  bool dropped_ = false;
 };
 
 }  // namespace valija::smtp::proto

@@ -103,5 +103,31 @@ TEST(DataReader, ExactlyAtLimitIsNotTooBig) {
   EXPECT_EQ(r.content(), "abc\r\n");
 }
 
+TEST(DataReader, DropFreesContentButStillFindsEnd) {
+  DataReader r(1000);
+  r.feed("Subject: a\r\n\r\nfirst");
+  r.drop();
+  EXPECT_TRUE(r.dropped());
+  EXPECT_TRUE(r.content().empty());
+  auto used = r.feed(" line\r\n.\r\nNOOP\r\n");
+  EXPECT_TRUE(r.done());
+  EXPECT_EQ(used, 10u);
+  EXPECT_TRUE(r.content().empty());
+  EXPECT_FALSE(r.too_big());
+  EXPECT_EQ(r.size(), std::string("Subject: a\r\n\r\nfirst line\r\n").size());
+}
+
+TEST(BareNewline, FindsBareCrAndLfOnly) {
+  EXPECT_FALSE(has_bare_newline(""));
+  EXPECT_FALSE(has_bare_newline("a\r\nb\r\n\r\n"));
+  EXPECT_FALSE(has_bare_newline("no line end"));
+  EXPECT_TRUE(has_bare_newline("a\nb"));
+  EXPECT_TRUE(has_bare_newline("\n"));
+  EXPECT_TRUE(has_bare_newline("a\rb"));
+  EXPECT_TRUE(has_bare_newline("a\r"));
+  EXPECT_TRUE(has_bare_newline("a\r\r\n"));
+  EXPECT_TRUE(has_bare_newline("a\r\n\n"));
+}
+
 }  // namespace
 }  // namespace valija::smtp::proto

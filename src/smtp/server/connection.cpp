@@ -4,6 +4,7 @@
 
 #include "base/clock.hpp"
 #include "base/line_splitter.hpp"
+#include "base/text.hpp"
 #include "base/log.hpp"
 #include "net/stream.hpp"
 #include "smtp/proto/data_reader.hpp"
@@ -21,6 +22,15 @@ std::string rcpt_list(const Transaction& tx) {
     out += '<' + r.address.str() + '>';
   }
   return out;
+}
+
+// What the debug trace shows of a client line: AUTH keeps its mechanism only, since
+// what follows is a credential (base64 of the password for PLAIN).
+std::string masked(std::string_view line) {
+  if (line.size() < 5 || !text::iequals(line.substr(0, 5), "AUTH ")) return std::string(line);
+  auto mech_end = line.find(' ', 5);
+  if (mech_end == std::string_view::npos) return std::string(line);
+  return std::string(line.substr(0, mech_end)) + " ***";
 }
 
 // The envelope of a transaction without its content, for the log line after it ends.
@@ -41,7 +51,8 @@ class Session {
         engine_(config_->engine),
         lines_(config_->engine.limits.smtp_command_line),
         conn_id_(clock::random_id(10)),
-        started_(Clock::now()) {
+        started_(Clock::now()),
+        content_memory_(deps_.memory) {
     engine_.set_starttls_available(deps_.tls != nullptr);
   }
 
@@ -60,9 +71,13 @@ class Session {
   // (DATA, BDAT) is read to its end even during shutdown, so the transaction can finish.
   net::awaitable<bool> fill(Step& step, std::chrono::seconds timeout, bool idle, bool in_content = false);
   net::awaitable<Step> read_data();
+  void keep_within_budget(proto::DataReader& reader);
+  void out_of_memory();
   net::awaitable<Step> read_chunk(const next::ReadChunk& c);
   net::awaitable<Step> next_command();
   net::awaitable<Step> deliver();
+  net::awaitable<std::optional<Reply>> check_mail();
+  net::awaitable<SmtpPolicy::RcptAnswer> check_rcpt(const next::CheckRcpt& rcpt);
   static bool ended(const Step& s);
   void log_transaction(const Transaction& tx, std::uint64_t size);
   void trace_out(std::string_view bytes);
@@ -78,6 +93,7 @@ class Session {
   Clock::time_point tx_start_;
   std::uint64_t messages_ = 0;
   std::optional<net::ConnectionSlot> slot_;
+  MemoryReservation content_memory_;  // the current message's share of the budget
   char buf_[4096];
 };
 
@@ -145,16 +161,31 @@ net::awaitable<Step> Session::read_data() {
   std::string pending = lines_.take_pending();
   std::size_t used = reader.feed(pending);
   if (reader.done()) lines_.feed(std::string_view(pending).substr(used));
+  keep_within_budget(reader);
   while (!reader.done()) {
     Step s;
     if (!co_await fill(s, limits().smtp_data_block, false, true)) co_return s;
     pending = lines_.take_pending();
     used = reader.feed(pending);
+    keep_within_budget(reader);
     if (reader.done()) lines_.feed(std::string_view(pending).substr(used));
   }
   Step s = engine_.on_data(reader);
   if (std::holds_alternative<next::Deliver>(s.next)) engine_.tx().message = std::move(reader.content());
   co_return s;
+}
+
+void Session::keep_within_budget(proto::DataReader& reader) {
+  if (reader.dropped() || content_memory_.grow_to(reader.content().size())) return;
+  reader.drop();
+  content_memory_.release();
+  out_of_memory();
+}
+
+void Session::out_of_memory() {
+  log::warn("event=smtp_memory_full conn={} trace={} client={} budget_used={}", conn_id_, engine_.tx().trace_id,
+            stream_.remote_ip(), deps_.memory.used());
+  engine_.tx().no_memory = true;
 }
 
 net::awaitable<Step> Session::read_chunk(const next::ReadChunk& c) {
@@ -165,6 +196,12 @@ net::awaitable<Step> Session::read_chunk(const next::ReadChunk& c) {
   while (true) {
     std::string pending = lines_.take_pending();
     std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(left, pending.size()));
+    if (keep && !content_memory_.grow_to(engine_.tx().message.size() + chunk.size() + take)) {
+      keep = false;
+      std::string().swap(chunk);
+      content_memory_.release();
+      out_of_memory();
+    }
     if (keep) chunk.append(pending, 0, take);
     left -= take;
     if (take < pending.size()) lines_.feed(std::string_view(pending).substr(take));
@@ -195,16 +232,58 @@ net::awaitable<Step> Session::next_command() {
     log::info("event=smtp_line_too_long conn={} client={}", conn_id_, stream_.remote_ip());
     co_return engine_.on_line_too_long();
   }
-  if (log::enabled(log::Level::Debug)) log::debug("event=smtp_in conn={} line={}", conn_id_, log::q(line));
+  if (log::enabled(log::Level::Debug)) log::debug("event=smtp_in conn={} line={}", conn_id_, log::q(masked(line)));
   co_return engine_.on_line(line);
+}
+
+net::awaitable<std::optional<Reply>> Session::check_mail() {
+  auto& tx = engine_.tx();
+  tx.trace_id = clock::random_id(12);
+  tx_start_ = Clock::now();
+  // RFC 1870 §6.2: a declared size the server cannot take now is a temporary failure.
+  if (tx.params.size && *tx.params.size > deps_.memory.available()) {
+    log::warn("event=smtp_memory_full conn={} trace={} client={} declared_size={}", conn_id_, tx.trace_id,
+              stream_.remote_ip(), *tx.params.size);
+    co_return Reply(452, "4.3.1", "Insufficient system storage, try again later");
+  }
+  SessionInfo session = info();
+  try {
+    co_return co_await deps_.policy.mail(session, tx);
+  } catch (const std::exception& e) {
+    log::error("event=smtp_mail_crash conn={} trace={} error={}", conn_id_, tx.trace_id, log::q(e.what()));
+    co_return Reply(451, "4.3.0", "Internal error, please try again later");
+  }
+}
+
+net::awaitable<SmtpPolicy::RcptAnswer> Session::check_rcpt(const next::CheckRcpt& rcpt) {
+  SessionInfo session = info();
+  SmtpPolicy::RcptAnswer answer;
+  try {
+    answer = co_await deps_.policy.rcpt(session, engine_.tx(), rcpt.address, rcpt.postmaster);
+  } catch (const std::exception& e) {
+    log::error("event=smtp_rcpt_crash conn={} trace={} error={}", conn_id_, engine_.tx().trace_id, log::q(e.what()));
+    answer = SmtpPolicy::RcptAnswer{Reply(451, "4.3.0", "Internal error, please try again later"), {}};
+  }
+  log::info("event=smtp_rcpt conn={} trace={} to={} result={}", conn_id_, engine_.tx().trace_id,
+            log::q("<" + rcpt.address.str() + ">"), log::q(answer.reply.summary()));
+  // Address harvesting: past half the refusal limit, each refusal waits a second.
+  if (!answer.reply.positive() && engine_.rcpt_refusals() + 1 >= (limits().rcpt_refusals + 1) / 2) {
+    if (!co_await flush()) co_return answer;
+    auto executor = co_await asio::this_coro::executor;
+    asio::steady_timer delay(executor, std::chrono::seconds(1));
+    auto [ec] = co_await delay.async_wait(net::use_tuple);
+    (void)ec;
+  }
+  co_return answer;
 }
 
 net::awaitable<Step> Session::deliver() {
   Transaction envelope = envelope_of(engine_.tx());
   auto size = engine_.tx().message.size();
   Reply r;
+  SessionInfo session = info();
   try {
-    r = co_await deps_.policy.deliver(info(), engine_.tx());
+    r = co_await deps_.policy.deliver(session, engine_.tx());
   } catch (const std::exception& e) {
     log::error("event=smtp_deliver_crash conn={} trace={} error={}", conn_id_, envelope.trace_id, log::q(e.what()));
     r = Reply(451, "4.3.0", "Internal error, please try again later");
@@ -217,9 +296,9 @@ net::awaitable<Step> Session::deliver() {
 
 void Session::log_transaction(const Transaction& tx, std::uint64_t size) {
   auto ms = std::chrono::duration<double, std::milli>(Clock::now() - tx_start_).count();
-  log::info("event=smtp_tx conn={} trace={} client={} helo={} tls={} from=<{}> rcpts={} size={} result={} ms={:.1f}",
+  log::info("event=smtp_tx conn={} trace={} client={} helo={} tls={} from={} rcpts={} size={} result={} ms={:.1f}",
             conn_id_, tx.trace_id, stream_.remote_ip(), log::q(engine_.helo_name()),
-            stream_.tls() ? log::q(stream_.tls_description()) : "no", tx.from.str(), rcpt_list(tx), size,
+            stream_.tls() ? log::q(stream_.tls_description()) : "no", log::q("<" + tx.from.str() + ">"), log::q(rcpt_list(tx)), size,
             log::q(engine_.last_reply()), ms);
 }
 
@@ -239,7 +318,12 @@ net::awaitable<void> Session::run() {
             stream_.remote_port(), config_->service, stream_.local_ip(), stream_.local_port());
 
   if (config_->implicit_tls) {  // RFC 8314: TLS from the first byte
-    if (!deps_.tls || co_await stream_.start_tls(deps_.tls->current(), std::chrono::seconds(30)) != IoStatus::Ok) {
+    IoStatus st = IoStatus::Error;
+    if (deps_.tls) {
+      auto context = deps_.tls->current();
+      st = co_await stream_.start_tls(context, std::chrono::seconds(30));
+    }
+    if (st != IoStatus::Ok) {
       log::info("event=tls_failed conn={} client={} error={}", conn_id_, stream_.remote_ip(), log::q(stream_.last_error()));
       co_await stream_.shutdown();
       co_return;
@@ -254,14 +338,9 @@ net::awaitable<void> Session::run() {
     if (std::holds_alternative<next::ReadCommand>(next)) {
       step = co_await next_command();
     } else if (std::holds_alternative<next::CheckMail>(next)) {
-      engine_.tx().trace_id = clock::random_id(12);
-      tx_start_ = Clock::now();
-      auto reject = co_await deps_.policy.mail(info(), engine_.tx());
-      step = engine_.on_mail_checked(std::move(reject));
+      step = engine_.on_mail_checked(co_await check_mail());
     } else if (auto* cr = std::get_if<next::CheckRcpt>(&next)) {
-      auto answer = co_await deps_.policy.rcpt(info(), engine_.tx(), cr->address, cr->postmaster);
-      log::info("event=smtp_rcpt conn={} trace={} to=<{}> result={}", conn_id_, engine_.tx().trace_id,
-                cr->address.str(), log::q(answer.reply.summary()));
+      auto answer = co_await check_rcpt(*cr);
       step = engine_.on_rcpt_checked(answer.reply, std::move(answer.route));
     } else if (std::holds_alternative<next::ReadData>(next)) {
       Transaction envelope = envelope_of(engine_.tx());
@@ -277,7 +356,8 @@ net::awaitable<void> Session::run() {
     } else if (std::holds_alternative<next::StartTls>(next)) {
       if (!co_await flush()) break;
       lines_.clear();  // RFC 3207 §5: discard anything pipelined before the handshake
-      auto st = co_await stream_.start_tls(deps_.tls->current(), std::chrono::seconds(30));
+      auto context = deps_.tls->current();
+      auto st = co_await stream_.start_tls(context, std::chrono::seconds(30));
       if (st != IoStatus::Ok)
         log::info("event=tls_failed conn={} client={} error={}", conn_id_, stream_.remote_ip(), log::q(stream_.last_error()));
       step = engine_.on_tls(st == IoStatus::Ok);
@@ -285,6 +365,7 @@ net::awaitable<void> Session::run() {
       co_await flush();
       break;
     }
+    if (!engine_.in_transaction()) content_memory_.release();
   }
   co_await stream_.shutdown();
   auto secs = std::chrono::duration<double>(Clock::now() - started_).count();

@@ -2,6 +2,7 @@
 // One SMTP connection: a coroutine that reads, lets the Engine decide, and writes.
 #include <memory>
 
+#include "base/memory_budget.hpp"
 #include "net/asio.hpp"
 #include "net/listener.hpp"
 #include "net/tls.hpp"
@@ -20,6 +21,7 @@ struct ConnectionDeps {
   SmtpPolicy& policy;
   net::Connections& connections;
   net::TlsContexts* tls = nullptr;  // null: no certificate, no STARTTLS
+  MemoryBudget& memory;             // message content in flight, server-wide
 };
 
 net::awaitable<void> serve_connection(net::tcp::socket socket, std::shared_ptr<const ListenerConfig> config,

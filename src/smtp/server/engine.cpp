@@ -41,7 +41,7 @@ const Engine::CommandSpec* Engine::find(Verb v) {
       {Verb::Help, &E::cmd_help, kAnyPhase, ""},
       {Verb::Vrfy, &E::cmd_vrfy, kAnyPhase, ""},
       {Verb::Expn, &E::cmd_expn, kAnyPhase, ""},
-      {Verb::Starttls, &E::cmd_starttls, kConnected | kGreeted | kMail, ""},
+      {Verb::Starttls, &E::cmd_starttls, kConnected | kGreeted, "MAIL transaction in progress"},
       {Verb::Auth, &E::cmd_auth, kAnyPhase, ""},
   }};
   for (const auto& s : kTable)
@@ -169,6 +169,13 @@ Step Engine::cmd_rcpt(const Command& c) {
 Step Engine::on_rcpt_checked(const Reply& r, std::any route) {
   if (r.positive()) {
     tx_.recipients.push_back(Recipient{pending_rcpt_, std::move(route)});
+  } else if (++rcpt_refusals_ >= config_.limits.rcpt_refusals) {
+    // The refusal itself first (RFC 2920: one reply per command), then 421.
+    Step s = reply(r);
+    Step c = close_with(Reply(421, "4.7.0", fmt::format("{} Too many refused recipients, closing connection", config_.hostname)));
+    s.out += c.out;
+    s.next = std::move(c.next);
+    return s;
   }
   return reply(r);
 }
@@ -187,6 +194,7 @@ Step Engine::cmd_data(const Command&) {
 Step Engine::on_data(const proto::DataReader& reader) {
   tx_.message_size = reader.size();
   last_size_ = reader.size();
+  if (reader.dropped() || tx_.no_memory) return no_memory();
   if (reader.too_big()) {
     last_reply_ = "552 5.3.4";
     ++transactions_;
@@ -226,7 +234,7 @@ Step Engine::cmd_bdat(const Command& c) {
   } else {
     tx_.bdat = true;
   }
-  return Step{"", next::ReadChunk{c.chunk_size, c.last, keep && !tx_.too_big}};
+  return Step{"", next::ReadChunk{c.chunk_size, c.last, keep && !tx_.too_big && !tx_.no_memory}};
 }
 
 Step Engine::on_chunk(std::string_view bytes, bool kept_all) {
@@ -236,12 +244,26 @@ Step Engine::on_chunk(std::string_view bytes, bool kept_all) {
   }
   tx_.message_size += bdat_pending_;
   last_size_ = tx_.message_size;
-  if (!kept_all) tx_.too_big = true;
-  if (!tx_.too_big) tx_.message.append(bytes);
+  if (!kept_all && !tx_.no_memory) tx_.too_big = true;
+  if (tx_.no_memory) std::string().swap(tx_.message);
+  else if (!tx_.too_big) tx_.message.append(bytes);
   if (!bdat_last_) {
     if (tx_.too_big)  // keep reading chunks; the error comes with LAST
       return reply(Reply(250, "2.0.0", fmt::format("{} octets received (message too big, will be refused)", bdat_pending_)));
+    if (tx_.no_memory)
+      return reply(Reply(250, "2.0.0", fmt::format("{} octets received (server busy, will be deferred)", bdat_pending_)));
     return reply(Reply(250, "2.0.0", fmt::format("{} octets received", bdat_pending_)));
+  }
+  if (tx_.no_memory) return no_memory();
+  // BDAT content is length-delimited, so a bare CR or LF cannot end it; but unless the
+  // client declared BINARYMIME it is still a message of CRLF lines (RFC 3030 §3), and one
+  // with bare line ends is refused as in DATA, since forwarding it over DATA would
+  // reopen the smuggling hole.
+  if (!tx_.too_big && tx_.params.body != proto::BodyType::BinaryMime && proto::has_bare_newline(tx_.message)) {
+    last_reply_ = "550 5.6.0";
+    ++transactions_;
+    reset_tx();
+    return reply(Reply(550, "5.6.0", "Message contains a bare CR or LF; lines must end with CRLF"));
   }
   if (tx_.too_big) {
     last_reply_ = "552 5.3.4";
@@ -250,6 +272,14 @@ Step Engine::on_chunk(std::string_view bytes, bool kept_all) {
     return reply(Reply(552, "5.3.4", "Message size exceeds fixed maximum message size"));
   }
   return Step{"", next::Deliver{}};
+}
+
+// RFC 3463 4.3.1 "mail system full": a temporary condition, the sender retries later.
+Step Engine::no_memory() {
+  last_reply_ = "452 4.3.1";
+  ++transactions_;
+  reset_tx();
+  return reply(Reply(452, "4.3.1", "Insufficient system storage, try again later"));
 }
 
 Step Engine::on_delivered(const Reply& r) {

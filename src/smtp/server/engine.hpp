@@ -44,6 +44,7 @@ struct Transaction {
   std::string message;              // DATA (unstuffed) or the BDAT chunks so far
   std::uint64_t message_size = 0;   // octets seen, kept or not
   bool too_big = false;
+  bool no_memory = false;           // content dropped: the server's message memory is spent
   bool bdat = false;                // BDAT chunks have started
 };
 
@@ -98,6 +99,8 @@ class Engine {
   bool tls_active() const { return config_.tls_active; }
   const std::string& helo_name() const { return helo_; }
   std::size_t transactions() const { return transactions_; }
+  // Recipients refused in this session (address harvesting defence).
+  std::size_t rcpt_refusals() const { return rcpt_refusals_; }
   const EngineConfig& config() const { return config_; }
   void set_starttls_available(bool v) { config_.starttls_available = v; }
   void set_tls_active() { config_.tls_active = true; }
@@ -117,7 +120,7 @@ class Engine {
   Step close_with(Reply r);
   void reset_tx();
   std::vector<std::string> ehlo_lines() const;
-  Step finish_message();
+  Step no_memory();
 
   Step cmd_helo(const proto::Command& c);
   Step cmd_ehlo(const proto::Command& c);
@@ -142,6 +145,7 @@ class Engine {
   Transaction tx_;
   std::size_t errors_ = 0;
   std::size_t transactions_ = 0;
+  std::size_t rcpt_refusals_ = 0;
   std::uint64_t bdat_pending_ = 0;  // BDAT chunk being read
   bool bdat_last_ = false;
   bool bdat_keep_ = false;

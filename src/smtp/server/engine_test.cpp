@@ -38,6 +38,8 @@ class Harness {
   std::vector<std::string> delivered;
   std::vector<std::string> rcpts_checked;
   bool tls_started = false;
+  // Content octets the server may still hold (the message memory budget).
+  std::uint64_t memory = UINT64_MAX;
 
  private:
   void run(Step s) {
@@ -91,6 +93,10 @@ class Harness {
         std::string pending = lines_.take_pending() + input_;
         input_.clear();
         auto used = reader_->feed(pending);
+        if (reader_->content().size() > memory) {
+          reader_->drop();
+          engine_.tx().no_memory = true;
+        }
         if (!reader_->done()) return;
         lines_.feed(std::string_view(pending).substr(used));
         Step s = engine_.on_data(*reader_);
@@ -106,7 +112,12 @@ class Harness {
         }
         std::string chunk = pending.substr(0, c->size);
         lines_.feed(std::string_view(pending).substr(c->size));
-        run(engine_.on_chunk(c->keep ? chunk : std::string(), c->keep));
+        bool keep = c->keep;
+        if (keep && engine_.tx().message.size() + chunk.size() > memory) {
+          keep = false;
+          engine_.tx().no_memory = true;
+        }
+        run(engine_.on_chunk(keep ? chunk : std::string(), keep));
       } else {
         return;
       }
@@ -268,6 +279,15 @@ TEST(SmtpEngine, StartTlsDiscardsPipelinedAndResets) {
   EXPECT_EQ(codes(h.send("STARTTLS\r\n")), V{"503 5.5.1"});
 }
 
+TEST(SmtpEngine, StartTlsRefusedDuringTransaction) {
+  Harness h;
+  h.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\n");
+  EXPECT_EQ(codes(h.send("STARTTLS\r\n")), V{"503 5.5.1"});
+  EXPECT_FALSE(h.tls_started);
+  EXPECT_EQ(codes(h.send("RSET\r\nSTARTTLS\r\n")), (V{"250 2.0.0", "220 2.0.0"}));
+  EXPECT_TRUE(h.tls_started);
+}
+
 TEST(SmtpEngine, StartTlsUnavailable) {
   auto cfg = Harness::make_config();
   cfg.starttls_available = false;
@@ -315,6 +335,60 @@ TEST(SmtpEngine, BdatTooBig) {
   EXPECT_EQ(codes(h.send("BDAT 900 LAST\r\n" + chunk)), V{"552 5.3.4"});
   EXPECT_TRUE(h.delivered.empty());
   EXPECT_EQ(codes(h.send("DATA\r\n")), V{"503 5.5.1"});  // transaction ended
+}
+
+TEST(SmtpEngine, BdatBareNewlineRefusedUnlessBinaryMime) {
+  for (std::string bad : {"a\nb\r\n", "a\rb\r\n", "ab\r\n\r"}) {
+    Harness h;
+    h.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<ana@local.example>\r\n");
+    // Split across chunks: the check looks at the whole message.
+    EXPECT_EQ(codes(h.send("BDAT 1\r\n" + bad.substr(0, 1))), V{"250 2.0.0"});
+    auto rest = bad.substr(1);
+    EXPECT_EQ(codes(h.send("BDAT " + std::to_string(rest.size()) + " LAST\r\n" + rest)), V{"550 5.6.0"})
+        << testing::PrintToString(bad);
+    EXPECT_TRUE(h.delivered.empty());
+  }
+  Harness ok;  // a CRLF split over two chunks is fine
+  ok.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<ana@local.example>\r\n");
+  EXPECT_EQ(codes(ok.send("BDAT 3\r\nab\r")), V{"250 2.0.0"});
+  EXPECT_EQ(codes(ok.send("BDAT 1 LAST\r\n\n")), V{"250 2.0.0"});
+  EXPECT_EQ(ok.delivered, std::vector<std::string>{"ab\r\n"});
+}
+
+TEST(SmtpEngine, OutOfMemoryDefersData) {
+  Harness h;
+  h.memory = 10;
+  h.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<ana@local.example>\r\nDATA\r\n");
+  EXPECT_EQ(codes(h.send("Subject: longer than ten\r\n\r\nbody\r\n.\r\nNOOP\r\n")), (V{"452 4.3.1", "250 2.0.0"}));
+  EXPECT_TRUE(h.delivered.empty());
+  EXPECT_EQ(codes(h.send("DATA\r\n")), V{"503 5.5.1"});  // the transaction ended
+  h.memory = UINT64_MAX;  // memory again: the retry goes through
+  h.send("MAIL FROM:<a@b.example>\r\nRCPT TO:<ana@local.example>\r\nDATA\r\n");
+  EXPECT_EQ(codes(h.send("Subject: x\r\n\r\nbody\r\n.\r\n")), V{"250 2.0.0"});
+}
+
+TEST(SmtpEngine, OutOfMemoryDefersBdatAtLast) {
+  Harness h;
+  h.memory = 10;
+  h.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<ana@local.example>\r\n");
+  EXPECT_EQ(codes(h.send("BDAT 8\r\n12345678")), V{"250 2.0.0"});
+  EXPECT_EQ(codes(h.send("BDAT 8\r\n12345678")), V{"250 2.0.0"});  // read, not kept
+  EXPECT_EQ(codes(h.send("BDAT 2 LAST\r\n\r\n")), V{"452 4.3.1"});
+  EXPECT_TRUE(h.delivered.empty());
+}
+
+TEST(SmtpEngine, RefusedRecipientsEndTheSession) {
+  auto cfg = Harness::make_config();
+  cfg.limits.rcpt_refusals = 3;
+  cfg.limits.recipients_per_message = 100;
+  Harness h(cfg);
+  h.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\n");
+  EXPECT_EQ(codes(h.send("RCPT TO:<unknown@local.example>\r\n")), V{"550 5.1.1"});
+  EXPECT_EQ(codes(h.send("RCPT TO:<ana@local.example>\r\n")), V{"250 2.1.5"});  // accepted ones do not count
+  EXPECT_EQ(codes(h.send("RCPT TO:<x@elsewhere.example>\r\n")), V{"554 5.7.1"});
+  EXPECT_FALSE(h.closed());
+  EXPECT_EQ(codes(h.send("RCPT TO:<unknown@local.example>\r\nNOOP\r\n")), (V{"550 5.1.1", "421 4.7.0"}));
+  EXPECT_TRUE(h.closed());
 }
 
 TEST(SmtpEngine, DataAfterBdatRefused) {

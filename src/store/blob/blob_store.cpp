@@ -4,16 +4,34 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 namespace valija::store::blob {
 namespace {
+
+// Temp files are ".tmp.<process tag>.<n>". The tag is the pid plus a random nonce, so a
+// restarted server that reuses a dead one's pid (containers) still sees its leftovers
+// as a dead writer's.
+const std::string& process_tag() {
+  static const std::string tag = [] {
+    unsigned char r[6];
+    if (RAND_bytes(r, sizeof r) != 1) {
+      for (auto& b : r) b = static_cast<unsigned char>(::getpid() ^ reinterpret_cast<std::uintptr_t>(&b));
+    }
+    std::string hex;
+    for (auto b : r) hex += fmt::format("{:02x}", b);
+    return fmt::format("{}-{}", ::getpid(), hex);
+  }();
+  return tag;
+}
 
 Error io_error(std::string_view what, const std::string& path, int err) {
   Errc code = (err == ENOSPC || err == EDQUOT) ? Errc::Unavailable : Errc::Internal;
@@ -79,7 +97,7 @@ Result<void> BlobStore::put(const std::string& id, std::string_view bytes, std::
     return {};
   }
   static std::atomic<std::uint64_t> seq{0};
-  auto tmp = fmt::format("{}/.tmp.{}.{}", dir_of(id), ::getpid(), seq.fetch_add(1));
+  auto tmp = fmt::format("{}/{}{}", dir_of(id), temp_prefix(), seq.fetch_add(1));
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (fd < 0) return tl::unexpected(io_error("create", tmp, errno));
   std::size_t off = 0;
@@ -159,7 +177,7 @@ Result<void> BlobStore::remove(const std::string& id) {
 }
 
 Result<void> BlobStore::for_each_file(const std::function<void(const std::string&, bool)>& f) const {
-  auto own_prefix = fmt::format(".tmp.{}.", ::getpid());
+  const auto& own_prefix = temp_prefix();
   for (int i = 0; i < 256; ++i) {
     auto d = fmt::format("{}/{:02x}", root_, i);
     DIR* dir = ::opendir(d.c_str());
@@ -184,6 +202,11 @@ Result<void> BlobStore::for_each_file(const std::function<void(const std::string
     }
   }
   return {};
+}
+
+const std::string& BlobStore::temp_prefix() {
+  static const std::string prefix = fmt::format(".tmp.{}.", process_tag());
+  return prefix;
 }
 
 bool BlobStore::remove_file(const std::string& name) {

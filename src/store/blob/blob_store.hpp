@@ -32,6 +32,9 @@ class BlobStore {
   // Removes a temp file listed by for_each_file.
   bool remove_file(const std::string& name);
   std::string path(const std::string& id) const;
+  // ".tmp.<pid>-<nonce>." : this process's temp files start with it. The nonce tells a
+  // restarted server's files from those of a dead one that had the same pid.
+  static const std::string& temp_prefix();
   const std::string& root() const { return root_; }
 
  private:

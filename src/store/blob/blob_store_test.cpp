@@ -233,11 +233,14 @@ TEST_F(BlobStoreTest, ForEachFileListsBlobsAndDeadWritersTemps) {
   ASSERT_TRUE(put(a));
   ASSERT_TRUE(put(b));
   const std::string dead = ".tmp.999999999.1";                                   // no such pid
-  const std::string mine = ".tmp." + std::to_string(::getpid()) + ".2";          // in flight here
+  const std::string mine = BlobStore::temp_prefix() + "2";                        // in flight here
   const std::string prefix_pid = ".tmp." + std::to_string(::getpid()) + "0.3";   // another pid
+  // Our pid without our nonce: a dead server whose pid we reuse (containers).
+  const std::string same_pid = ".tmp." + std::to_string(::getpid()) + ".4";
   std::ofstream(blobs_.root() + "/ab/" + dead) << "x";
   std::ofstream(blobs_.root() + "/ab/" + mine) << "x";
   std::ofstream(blobs_.root() + "/ab/" + prefix_pid) << "x";
+  std::ofstream(blobs_.root() + "/ab/" + same_pid) << "x";
   std::ofstream(blobs_.root() + "/cd/notes.txt") << "x";
   // A valid id in the wrong shard is not a blob of ours.
   const std::string misplaced = content_id("misplaced");
@@ -250,7 +253,8 @@ TEST_F(BlobStoreTest, ForEachFileListsBlobsAndDeadWritersTemps) {
   });
   ASSERT_TRUE(r) << r.error().message();
   const std::set<std::pair<std::string, bool>> want{
-      {content_id(a), false}, {content_id(b), false}, {"ab/" + dead, true}, {"ab/" + prefix_pid, true}};
+      {content_id(a), false}, {content_id(b), false}, {"ab/" + dead, true}, {"ab/" + prefix_pid, true},
+      {"ab/" + same_pid, true}};
   EXPECT_EQ(seen, want);
 }
 

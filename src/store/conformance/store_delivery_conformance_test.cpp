@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "store/blob/blob_store.hpp"
 #include "store/conformance/store_conformance.hpp"
 
 namespace valija::store::conformance {
@@ -520,7 +521,7 @@ TYPED_TEST(StoreDelivery, SweepOrphansRemovesOnlyLeftovers) {
   auto& s2 = this->s();
   const fs::path dead_temp = *root / "ab" / ".tmp.999999999.3";  // no such pid (pid_max <= 2^22)
   std::ofstream(dead_temp) << "partial";
-  const fs::path live_temp = *root / "cd" / (".tmp." + std::to_string(::getpid()) + ".5");  // in flight
+  const fs::path live_temp = *root / "cd" / (store::blob::BlobStore::temp_prefix() + "5");  // in flight
   std::ofstream(live_temp) << "writing";
   const fs::path stray = *root / "ef" / "README";  // not ours to judge
   std::ofstream(stray) << "x";

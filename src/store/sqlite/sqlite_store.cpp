@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "base/clock.hpp"
+#include "base/log.hpp"
 #include "base/text.hpp"
 #include "store/blob/blob_store.hpp"
 #include "store/sqlite/db.hpp"
@@ -117,9 +118,19 @@ class SqliteStore final : public Store {
   // Checkpoints copy the WAL back into the database file (and fsync it). Done by the
   // committing connection, they would stall deliveries for that time; here a thread of
   // its own runs them (PASSIVE: never blocks the writer), woken when the WAL has grown.
+  // If its connection cannot be opened, the writer keeps SQLite's own automatic
+  // checkpoints (slower commits, but the WAL never grows without bound).
   void start_checkpointer() {
+    auto db = Db::open(dir_ + "/valija.db");
+    // A connection that has not read the database yet does not know it is in WAL mode
+    // (the checkpoint would be a no-op): make it look.
+    if (!db || !db->exec("PRAGMA journal_mode=WAL")) {
+      log::warn("event=checkpointer_unavailable error={} fallback=autocheckpoint",
+                log::q(db ? "journal_mode" : db.error().detail));
+      return;
+    }
     sqlite3_wal_hook(writer_.raw(), &SqliteStore::on_wal_commit, this);
-    ckpt_thread_ = std::thread([this] { checkpoint_loop(); });
+    ckpt_thread_ = std::thread([this, conn = std::make_shared<Db>(std::move(*db))] { checkpoint_loop(*conn); });
   }
 
   static int on_wal_commit(void* self, sqlite3*, const char*, int pages) {
@@ -134,18 +145,15 @@ class SqliteStore final : public Store {
     return SQLITE_OK;
   }
 
-  void checkpoint_loop() {
-    auto db = Db::open(dir_ + "/valija.db");
-    // A connection that has not read the database yet does not know it is in WAL mode
-    // (the checkpoint would be a no-op): make it look.
-    if (!db || !db->exec("PRAGMA journal_mode=WAL")) return;
+  void checkpoint_loop(Db& db) {
     std::unique_lock l(ckpt_mu_);
     while (!ckpt_stop_) {
       ckpt_cv_.wait_for(l, std::chrono::seconds(5), [this] { return ckpt_stop_ || ckpt_wanted_; });
       if (ckpt_stop_) break;
       ckpt_wanted_ = false;
       l.unlock();
-      sqlite3_wal_checkpoint_v2(db->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      int rc = sqlite3_wal_checkpoint_v2(db.raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY) log::warn("event=checkpoint_failed error={}", log::q(sqlite3_errstr(rc)));
       l.lock();
     }
   }
@@ -490,17 +498,30 @@ class SqliteStore final : public Store {
     ids.reserve(batch.size());
     // 1. Bodies not yet stored by put_blob(): written and fsynced, directories synced
     // once per batch.
+    // Bodies written here are pinned like put_blob()'s until committed, so an orphan
+    // sweep running beside us never takes them for garbage.
     struct Unpin {
       SqliteStore* s;
       std::span<const Delivery> batch;
-      ~Unpin() { s->unpin(batch); }
-    } unpin{this, batch};
+      std::vector<std::string> own;
+      ~Unpin() {
+        s->unpin(batch);
+        std::lock_guard l(s->pin_mu_);
+        for (const auto& id : own)
+          if (--s->pinned_[id] == 0) s->pinned_.erase(id);
+      }
+    } unpin{this, batch, {}};
     for (const auto& d : batch) {
       if (!d.blob_id.empty()) {
         ids.push_back(d.blob_id);
         continue;
       }
       ids.push_back(blob::content_id(d.body));
+      {
+        std::lock_guard l(pin_mu_);
+        ++pinned_[ids.back()];
+      }
+      unpin.own.push_back(ids.back());
       TRY(blobs_.put(ids.back(), d.body, dirty));
     }
     TRY(blobs_.sync_dirs(dirty));
@@ -518,6 +539,10 @@ class SqliteStore final : public Store {
       for (const auto& c : d.copies) {
         auto r = insert_copy(d, ids[i], c);
         if (r) ++stored;
+        // A full mailbox or an account removed since RCPT fails that copy alone. Any other
+        // error (I/O, a full disk) fails the whole batch: nothing is committed and every
+        // sender gets a temporary failure, rather than a success with a copy missing.
+        if (!r && r.error().code != Errc::Quota && r.error().code != Errc::NotFound) return tl::unexpected(r.error());
         results[i].push_back(std::move(r));
       }
       auto refs = writer_.cached("UPDATE blobs SET refs = refs + ? WHERE id = ?");
@@ -583,24 +608,37 @@ class SqliteStore final : public Store {
   }
 
   // After a crash: temp files of dead writers, and bodies written but never committed.
+  // Runs beside deliveries without stopping them: no writer lock, and the pin lock is
+  // held only while one file is judged. A file is garbage when nothing pins it (no
+  // write in flight) and no committed row names it; pins are dropped only after the
+  // commit, so a fresh read sees the row of any blob that was just delivered.
   Result<std::size_t> sweep_orphans() override {
-    std::lock_guard lock(write_mu_);
-    std::lock_guard pins(pin_mu_);
-    auto st = writer_.cached("SELECT 1 FROM blobs WHERE id = ?");
+    auto rd = reader();
+    TRY(rd);
+    auto st = rd->db().cached("SELECT 1 FROM blobs WHERE id = ?");
     TRY(st);
     std::size_t removed = 0;
+    std::optional<Error> failed;
     auto r = blobs_.for_each_file([&](const std::string& name, bool temp_of_dead_writer) {
+      if (failed) return;
       if (temp_of_dead_writer) {
         removed += blobs_.remove_file(name) ? 1 : 0;
         return;
       }
+      std::lock_guard pins(pin_mu_);
       if (pinned_.count(name)) return;
       st->reset();
       st->bind(1, name);
       auto row = st->step();
-      if (row && !*row && blobs_.remove(name)) ++removed;
+      st->reset();  // ends the read transaction: the next file gets a fresh snapshot
+      if (!row) {
+        failed = row.error();
+        return;
+      }
+      if (!*row && blobs_.remove(name)) ++removed;
     });
     TRY(r);
+    if (failed) return tl::unexpected(*failed);
     return removed;
   }
 
@@ -791,6 +829,8 @@ Result<std::unique_ptr<Store>> open_sqlite(const OpenOptions& o) {
   } else if (!S_ISDIR(st.st_mode)) {
     return fail(Errc::Invalid, fmt::format("{} is not a directory", o.data_dir));
   }
+  if (!o.create && ::stat((o.data_dir + "/valija.db").c_str(), &st) != 0)
+    return fail(Errc::NotFound, fmt::format("no valija data in {}", o.data_dir));
   auto db = Db::open(o.data_dir + "/valija.db");
   TRY(db);
   TRY(configure(*db));
