@@ -43,7 +43,7 @@ void add_alias_commands(CLI::App& app, Context& ctx) {
       if (!mb) { ctx.rc = error(mb.error().detail); return; }
       clean.push_back(mb->str());
     }
-    auto st = open_store(*data);
+    auto st = open_store(*data, true);
     if (!st) { ctx.rc = error(st.error().detail); return; }
     auto r = (*st)->add_alias(src->first, src->second, clean);
     if (!r) { ctx.rc = error(r.error().detail); return; }

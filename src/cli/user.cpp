@@ -26,7 +26,7 @@ void add_user_commands(CLI::App& app, Context& ctx) {
     if (!mb) { ctx.rc = error(mb.error().detail); return; }
     auto q = parse_size(*quota);
     if (!q) { ctx.rc = error(q.error().detail); return; }
-    auto st = open_store(*data);
+    auto st = open_store(*data, true);
     if (!st) { ctx.rc = error(st.error().detail); return; }
     auto dom = (*st)->find_domain(mb->domain);
     if (!dom) { ctx.rc = error(dom.error().detail); return; }

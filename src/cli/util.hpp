@@ -12,7 +12,7 @@ namespace valija::cli {
 
 // Prints "valija: error: ..." and returns 1 (usage errors return 2).
 int error(const std::string& message);
-// Only `domain add` (the first step of a setup) creates a missing data dir; every other
+// The `add` commands (the steps of a setup) create a missing data dir; every other
 // command says it is missing rather than leave an empty one behind.
 Result<std::unique_ptr<store::Store>> open_store(const std::string& data_dir, bool create = false);
 // Reads a password from stdin (first line) or, on a terminal, asks twice without echo.

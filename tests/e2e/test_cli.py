@@ -274,7 +274,8 @@ def test_mail_show_bad_uid(valija):
 
 
 @pytest.mark.parametrize("args", [("user", "list"), ("domain", "list"), ("alias", "list"),
-                                  ("user", "add", "a@example.org", "--password-stdin"),
+                                  ("user", "remove", "a@example.org"),
+                                  ("user", "passwd", "a@example.org", "--password-stdin"),
                                   ("mail", "list", "a@example.org")])
 def test_commands_do_not_create_a_missing_data_dir(tmp_path, args):
     v = Valija(tmp_path / "none")
