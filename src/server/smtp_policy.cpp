@@ -86,20 +86,22 @@ class InboundPolicy : public SmtpPolicy {
     std::string received = delivery::received_header(ri);
 
     auto body = std::make_shared<const std::string>(std::move(tx.message));
-    // The body is written and fsynced here, in parallel with other connections'; the
-    // writer then only commits metadata for the whole batch.
-    auto write_body = [this, body] { return d_.store.put_blob(*body); };
-    auto blob_id = co_await net::run_blocking(d_.blob_io, std::move(write_body));
-    if (!blob_id) {
-      log::error("event=deliver_failed trace={} error={}", tx.trace_id, log::q(blob_id.error().detail));
-      if (blob_id.error().code == Errc::Unavailable)
-        co_return Reply(452, "4.3.1", "Insufficient system storage, try again later");
-      co_return Reply(451, "4.3.0", "Local error in processing, try again later");
-    }
     delivery::Job job;
     job.body = body;
     job.delivery.body = *body;
-    job.delivery.blob_id = std::move(*blob_id);
+    if (body->size() > store::kPackedBodyMax) {
+      // A large body is written and fsynced here, in parallel with other connections';
+      // small ones go with their batch into a pack, written by the writer in one go.
+      auto write_body = [this, body] { return d_.store.put_blob(*body); };
+      auto blob_id = co_await net::run_blocking(d_.blob_io, std::move(write_body));
+      if (!blob_id) {
+        log::error("event=deliver_failed trace={} error={}", tx.trace_id, log::q(blob_id.error().detail));
+        if (blob_id.error().code == Errc::Unavailable)
+          co_return Reply(452, "4.3.1", "Insufficient system storage, try again later");
+        co_return Reply(451, "4.3.0", "Local error in processing, try again later");
+      }
+      job.delivery.blob_id = std::move(*blob_id);
+    }
     job.delivery.internal_date = now;
     job.delivery.trace_id = tx.trace_id;
     std::vector<std::string> addresses;

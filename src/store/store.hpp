@@ -79,10 +79,15 @@ struct Copy {
   bool allow_over_quota = false;  // quota grace for multi-recipient SMTP transactions
 };
 
+// Bodies up to this size are best left to deliver(), which appends a batch's bodies to a
+// pack file with one fsync; larger ones are written beforehand, in parallel, by
+// put_blob() as files of their own (a big body would hold up the writer).
+inline constexpr std::size_t kPackedBodyMax = 256 * 1024;
+
 struct Delivery {
   std::string_view body;  // the message as received (shared by every copy)
-  // Set when put_blob() already stored the body durably (the fast path: bodies are
-  // written and fsynced in parallel, outside the writer); empty: deliver() stores it.
+  // Set when put_blob() already stored the body (large bodies, written and fsynced in
+  // parallel outside the writer); empty: deliver() stores it in a pack.
   std::string blob_id;
   std::int64_t internal_date = 0;
   std::string trace_id;
@@ -164,6 +169,10 @@ struct OpenOptions {
   bool create = true;  // create the data dir and schema when missing
   // Long-running processes (the server) move WAL checkpoints off the writer.
   bool background_checkpoints = false;
+  // Pack files: a new one starts past pack_max octets; a full one whose live bodies fill
+  // less than half of it is compacted when at least compact_min octets.
+  std::uint64_t pack_max = 64ull << 20;
+  std::uint64_t compact_min = 1ull << 20;
 };
 
 // Opens the embedded engine (SQLite + blob files) in data_dir.

@@ -1,5 +1,8 @@
 #include "smtp/proto/data_reader.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 namespace valija::smtp::proto {
 
 void DataReader::emit(char c) {
@@ -36,9 +39,27 @@ void DataReader::mid(char c) {
   }
 }
 
+void DataReader::emit_run(std::string_view run) {
+  if (!dropped_ && size_ < max_) out_.append(run.data(), static_cast<std::size_t>(std::min<std::uint64_t>(max_ - size_, run.size())));
+  size_ += run.size();
+}
+
 std::size_t DataReader::feed(std::string_view in) {
   std::size_t i = 0;
   while (i < in.size() && state_ != State::Done) {
+    if (state_ == State::Mid) {
+      // Inside a line, everything up to the next CR is plain content: copy it at once.
+      // An LF in it has no CR before it: a bare LF.
+      const char* start = in.data() + i;
+      const void* cr = std::memchr(start, '\r', in.size() - i);
+      std::size_t n = cr ? static_cast<std::size_t>(static_cast<const char*>(cr) - start) : in.size() - i;
+      if (n > 0) {
+        if (std::memchr(start, '\n', n)) bare_lf_ = true;
+        emit_run(std::string_view(start, n));
+        i += n;
+        continue;
+      }
+    }
     char c = in[i++];
     switch (state_) {
       case State::LineStart:

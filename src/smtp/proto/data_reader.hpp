@@ -36,6 +36,7 @@ class DataReader {
  private:
   enum class State { LineStart, Mid, Cr, Dot, DotCr, Done };
   void emit(char c);
+  void emit_run(std::string_view run);
   void mid(char c);
 
   std::uint64_t max_;

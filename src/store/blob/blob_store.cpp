@@ -1,5 +1,7 @@
 #include "store/blob/blob_store.hpp"
 
+#include "store/blob/io.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -33,6 +35,14 @@ const std::string& process_tag() {
   return tag;
 }
 
+bool valid_id(const std::string& id) {
+  return id.size() == 64 && std::all_of(id.begin(), id.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+}  // namespace
+
 Error io_error(std::string_view what, const std::string& path, int err) {
   Errc code = (err == ENOSPC || err == EDQUOT) ? Errc::Unavailable : Errc::Internal;
   if (err == ENOENT) code = Errc::NotFound;
@@ -48,14 +58,6 @@ Result<void> fsync_path(const std::string& path, int flags) {
   if (rc != 0) return tl::unexpected(io_error("fsync", path, err));
   return {};
 }
-
-bool valid_id(const std::string& id) {
-  return id.size() == 64 && std::all_of(id.begin(), id.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
-}  // namespace
 
 std::string content_id(std::string_view bytes) {
   unsigned char md[EVP_MAX_MD_SIZE];

@@ -37,6 +37,20 @@ struct SqliteEngine {
   }
   // The directory holding the body shards, when the engine keeps bodies as files.
   static std::optional<fs::path> blob_root(const std::string& dir) { return fs::path(dir) / "data" / "blobs"; }
+  // Whether a body's octets are still kept (a file of its own, or a pack file holding
+  // it and a row saying where), when the engine can tell.
+  static std::optional<bool> blob_stored(const std::string& dir, const std::string& id) {
+    auto db = sqlite::Db::open(dir + "/data/valija.db");
+    if (!db) return std::nullopt;
+    auto st = db->prepare("SELECT pack_id FROM blobs WHERE id = ?");
+    if (!st) return std::nullopt;
+    st->bind(1, id);
+    auto row = st->step();
+    if (!row) return std::nullopt;
+    if (*row && !st->is_null(0))
+      return fs::exists(fs::path(dir) / "data" / "packs" / ("pack-" + std::to_string(st->i64(0))));
+    return fs::exists(*blob_file(dir, id));
+  }
   // The stored reference count of a blob, when the engine can tell.
   static std::optional<std::int64_t> blob_refs(const std::string& dir, const std::string& id) {
     auto db = sqlite::Db::open(dir + "/data/valija.db");
@@ -94,6 +108,7 @@ class StoreFixture : public testing::Test {
   }
   std::optional<fs::path> blob_file(const std::string& id) { return Engine::blob_file(dir_.path(), id); }
   std::optional<std::int64_t> blob_refs(const std::string& id) { return Engine::blob_refs(dir_.path(), id); }
+  std::optional<bool> blob_stored(const std::string& id) { return Engine::blob_stored(dir_.path(), id); }
   std::optional<fs::path> blob_root() { return Engine::blob_root(dir_.path()); }
 
   // One delivery of body to each (account, mailbox), prefix per copy. With blob_id, the

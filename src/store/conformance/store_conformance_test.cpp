@@ -117,8 +117,8 @@ TYPED_TEST(StoreDirectory, DomainForceRemovesAccountsAliasesAndMail) {
   auto gc = s.collect_garbage();
   ASSERT_TRUE(gc);
   EXPECT_EQ(*gc, 1u);
-  if (auto f = this->blob_file(blob_id)) {
-    EXPECT_FALSE(fs::exists(*f));
+  if (auto stored = this->blob_stored(blob_id)) {
+    EXPECT_FALSE(*stored);
   }
   EXPECT_EQ(s.stats()->blobs, 1u);
 

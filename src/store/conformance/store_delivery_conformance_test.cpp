@@ -53,8 +53,8 @@ TYPED_TEST(StoreDelivery, DeliverSeveralCopiesShareOneBlob) {
   if (auto refs = this->blob_refs(ma[0].blob_id)) {
     EXPECT_EQ(*refs, 3);
   }
-  if (auto f = this->blob_file(ma[0].blob_id)) {
-    EXPECT_TRUE(fs::exists(*f)) << *f;
+  if (auto stored = this->blob_stored(ma[0].blob_id)) {
+    EXPECT_TRUE(*stored);
   }
 
   EXPECT_EQ(*s.read_message(ma[0]), pa + std::string(kBody));
@@ -316,11 +316,11 @@ TYPED_TEST(StoreDelivery, RemoveAccountReleasesBlobsAndGarbageCollects) {
   ASSERT_TRUE(gc);
   EXPECT_EQ(*gc, 1u);
   EXPECT_EQ(s.stats()->blobs, 1u);
-  if (auto f = this->blob_file(only_ana)) {
-    EXPECT_FALSE(fs::exists(*f)) << *f;
+  if (auto stored = this->blob_stored(only_ana)) {
+    EXPECT_FALSE(*stored);
   }
-  if (auto f = this->blob_file(shared)) {
-    EXPECT_TRUE(fs::exists(*f)) << *f;
+  if (auto stored = this->blob_stored(shared)) {
+    EXPECT_TRUE(*stored);
   }
   auto left = this->messages(bob.id, "INBOX");
   ASSERT_EQ(left.size(), 1u);
@@ -336,8 +336,8 @@ TYPED_TEST(StoreDelivery, RemoveAccountReleasesBlobsAndGarbageCollects) {
   gc = s.collect_garbage();
   ASSERT_TRUE(gc);
   EXPECT_EQ(*gc, 1u);
-  if (auto f = this->blob_file(shared)) {
-    EXPECT_FALSE(fs::exists(*f)) << *f;
+  if (auto stored = this->blob_stored(shared)) {
+    EXPECT_FALSE(*stored);
   }
   EXPECT_EQ(s.stats()->blobs, 0u);
 }
@@ -359,8 +359,8 @@ TYPED_TEST(StoreDelivery, RefusedCopiesHoldNoBlobReference) {
   auto gc = s.collect_garbage();
   ASSERT_TRUE(gc);
   EXPECT_EQ(*gc, 1u);
-  if (auto f = this->blob_file(id)) {
-    EXPECT_FALSE(fs::exists(*f));
+  if (auto stored = this->blob_stored(id)) {
+    EXPECT_FALSE(*stored);
   }
 }
 
@@ -378,8 +378,8 @@ TYPED_TEST(StoreDelivery, RedeliveryBeforeCollectionRevivesBlob) {
   auto gc = s.collect_garbage();
   ASSERT_TRUE(gc);
   EXPECT_EQ(*gc, 0u);
-  if (auto f = this->blob_file(id)) {
-    EXPECT_TRUE(fs::exists(*f));
+  if (auto stored = this->blob_stored(id)) {
+    EXPECT_TRUE(*stored);
   }
   auto msgs = this->messages(bob.id, "INBOX");
   ASSERT_EQ(msgs.size(), 1u);
@@ -533,8 +533,8 @@ TYPED_TEST(StoreDelivery, SweepOrphansRemovesOnlyLeftovers) {
   EXPECT_FALSE(fs::exists(dead_temp));
   EXPECT_TRUE(fs::exists(live_temp));
   EXPECT_TRUE(fs::exists(stray));
-  EXPECT_TRUE(fs::exists(*this->blob_file(live)));
-  EXPECT_TRUE(fs::exists(*this->blob_file(unreferenced)));  // the collector's, not the sweep's
+  EXPECT_EQ(this->blob_stored(live), true);
+  EXPECT_EQ(this->blob_stored(unreferenced), true);  // the collector's, not the sweep's
   EXPECT_EQ(*s2.read_message(this->messages(ana.id, "INBOX").at(0)), "live\r\n");
 
   auto again = s2.sweep_orphans();

@@ -8,7 +8,7 @@ namespace valija::store::sqlite {
 namespace {
 
 // Never edit a released migration: add a new one.
-constexpr std::array<std::string_view, 1> kMigrations{
+constexpr std::array<std::string_view, 2> kMigrations{
     // 0 -> 1: directory, mailboxes, messages, blobs, expunge log.
     R"sql(
 CREATE TABLE domains(
@@ -71,6 +71,17 @@ CREATE TABLE expunged(
   uid INTEGER NOT NULL,
   modseq INTEGER NOT NULL,
   PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;
+)sql",
+    // 1 -> 2: small bodies live in pack files (store/blob/pack_files.hpp). A blob with
+    // pack_id NULL is a file of its own, blobs/<2 hex>/<id>, as every blob of version 1.
+    R"sql(
+ALTER TABLE blobs ADD COLUMN pack_id INTEGER;
+ALTER TABLE blobs ADD COLUMN pack_offset INTEGER;
+CREATE INDEX blobs_by_pack ON blobs(pack_id) WHERE pack_id IS NOT NULL;
+CREATE TABLE packs(
+  id INTEGER PRIMARY KEY,
+  size INTEGER NOT NULL,
+  live INTEGER NOT NULL);
 )sql",
 };
 

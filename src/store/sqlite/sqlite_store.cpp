@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <optional>
 #include <cerrno>
 #include <cstring>
 #include <chrono>
@@ -20,6 +22,7 @@
 #include "base/log.hpp"
 #include "base/text.hpp"
 #include "store/blob/blob_store.hpp"
+#include "store/blob/pack_files.hpp"
 #include "store/sqlite/db.hpp"
 #include "store/sqlite/schema.hpp"
 #include "store/store.hpp"
@@ -102,7 +105,13 @@ auto collect(Stmt& st, F from) -> Result<std::vector<decltype(from(st))>> {
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(std::string dir, Db writer) : dir_(std::move(dir)), writer_(std::move(writer)), blobs_(dir_ + "/blobs") {}
+  SqliteStore(const OpenOptions& o, Db writer)
+      : dir_(o.data_dir),
+        writer_(std::move(writer)),
+        blobs_(dir_ + "/blobs"),
+        packs_(dir_ + "/packs"),
+        pack_max_(o.pack_max),
+        compact_min_(o.compact_min) {}
 
   ~SqliteStore() override {
     {
@@ -113,7 +122,28 @@ class SqliteStore final : public Store {
     if (ckpt_thread_.joinable()) ckpt_thread_.join();
   }
 
-  Result<void> init() { return blobs_.init(); }
+  Result<void> init() {
+    TRY(blobs_.init());
+    TRY(packs_.init());
+    // Appends continue in the newest committed pack while it has room; otherwise (and
+    // past any pack file a crash left uncommitted) a new one starts.
+    auto files = packs_.list();
+    TRY(files);
+    std::uint64_t newest_file = files->empty() ? 0 : files->back();
+    auto st = writer_.cached("SELECT id, size FROM packs ORDER BY id DESC LIMIT 1");
+    TRY(st);
+    auto row = st->step();
+    TRY(row);
+    std::uint64_t newest = 0, size = 0;
+    if (*row) {
+      newest = static_cast<std::uint64_t>(st->i64(0));
+      size = static_cast<std::uint64_t>(st->i64(1));
+    }
+    st->reset();
+    if (newest > 0 && newest >= newest_file && size < pack_max_) current_pack_ = newest;
+    else current_pack_ = std::max(newest, newest_file) + 1;
+    return {};
+  }
 
   // Checkpoints copy the WAL back into the database file (and fsync it). Done by the
   // committing connection, they would stall deliveries for that time; here a thread of
@@ -469,72 +499,123 @@ class SqliteStore final : public Store {
   }
 
   Result<std::string> read_message(const MessageInfo& m) override {
-    std::string out;
-    {
-      auto rd = reader();
-      TRY(rd);
-      auto st = rd->db().cached("SELECT prefix FROM messages WHERE id = ?");
-      TRY(st);
-      st->bind(1, m.id);
-      auto row = st->step();
-      TRY(row);
-      if (!*row) return fail(Errc::NotFound, "message no longer exists");
-      out = st->str(0);
+    // A compaction may move the body between our lookup and our read: look again once.
+    for (int attempt = 0;; ++attempt) {
+      std::string out;
+      std::optional<std::uint64_t> pack;
+      std::uint64_t offset = 0, size = 0;
+      {
+        auto rd = reader();
+        TRY(rd);
+        auto st = rd->db().cached(
+            "SELECT m.prefix, b.pack_id, b.pack_offset, b.size FROM messages m JOIN blobs b ON b.id = m.blob_id "
+            "WHERE m.id = ?");
+        TRY(st);
+        st->bind(1, m.id);
+        auto row = st->step();
+        if (!row) {
+          st->reset();
+          return tl::unexpected(row.error());
+        }
+        if (!*row) {
+          st->reset();
+          return fail(Errc::NotFound, "message no longer exists");
+        }
+        out = st->str(0);
+        if (!st->is_null(1)) pack = static_cast<std::uint64_t>(st->i64(1));
+        offset = static_cast<std::uint64_t>(st->i64(2));
+        size = static_cast<std::uint64_t>(st->i64(3));
+        st->reset();
+      }
+      auto body = pack ? packs_.read(*pack, offset, size) : blobs_.get(m.blob_id);
+      if (body) {
+        out += *body;
+        return out;
+      }
+      if (body.error().code != Errc::NotFound) return tl::unexpected(body.error());
+      if (attempt == 1) return fail(Errc::Corrupt, fmt::format("message body {} is missing", m.blob_id));
     }
-    auto body = blobs_.get(m.blob_id);
-    if (!body) {
-      if (body.error().code == Errc::NotFound)
-        return fail(Errc::Corrupt, fmt::format("message body {} is missing", m.blob_id));
-      return tl::unexpected(body.error());
-    }
-    out += *body;
-    return out;
   }
 
   Result<std::vector<std::vector<CopyResult>>> deliver(std::span<const Delivery> batch) override {
     std::lock_guard lock(write_mu_);
-    std::vector<std::string> ids;
-    std::vector<std::string> dirty;
-    ids.reserve(batch.size());
-    // 1. Bodies not yet stored by put_blob(): written and fsynced, directories synced
-    // once per batch.
-    // Bodies written here are pinned like put_blob()'s until committed, so an orphan
-    // sweep running beside us never takes them for garbage.
     struct Unpin {
       SqliteStore* s;
       std::span<const Delivery> batch;
-      std::vector<std::string> own;
-      ~Unpin() {
-        s->unpin(batch);
-        std::lock_guard l(s->pin_mu_);
-        for (const auto& id : own)
-          if (--s->pinned_[id] == 0) s->pinned_.erase(id);
-      }
-    } unpin{this, batch, {}};
-    for (const auto& d : batch) {
+      ~Unpin() { s->unpin(batch); }
+    } unpin{this, batch};
+    // 1. Bodies not stored by put_blob() go to the current pack: new ones (not already
+    // stored, not twice in this batch) appended together, one fdatasync for all.
+    std::vector<std::string> ids(batch.size());
+    std::vector<std::string_view> fresh;
+    std::vector<std::size_t> fresh_of(batch.size(), SIZE_MAX);  // index into fresh
+    std::unordered_map<std::string_view, std::size_t> in_batch;
+    auto exists = writer_.cached("SELECT 1 FROM blobs WHERE id = ?");
+    TRY(exists);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const auto& d = batch[i];
       if (!d.blob_id.empty()) {
-        ids.push_back(d.blob_id);
+        ids[i] = d.blob_id;
         continue;
       }
-      ids.push_back(blob::content_id(d.body));
-      {
-        std::lock_guard l(pin_mu_);
-        ++pinned_[ids.back()];
-      }
-      unpin.own.push_back(ids.back());
-      TRY(blobs_.put(ids.back(), d.body, dirty));
+      ids[i] = blob::content_id(d.body);
+      if (auto it = in_batch.find(ids[i]); it != in_batch.end()) continue;
+      exists->reset();
+      exists->bind(1, ids[i]);
+      auto row = exists->step();
+      exists->reset();
+      TRY(row);
+      if (*row) continue;  // stored before: one more reference
+      in_batch.emplace(ids[i], fresh.size());
+      fresh_of[i] = fresh.size();
+      fresh.push_back(d.body);
     }
-    TRY(blobs_.sync_dirs(dirty));
+    std::vector<std::uint64_t> offsets;
+    std::uint64_t fresh_bytes = 0;
+    if (!fresh.empty()) {
+      if (!packs_.is_open()) TRY(packs_.open(current_pack_));
+      auto appended = packs_.append(fresh);
+      if (appended) {
+        auto synced = packs_.sync();
+        if (!synced) appended = tl::unexpected(synced.error());
+      }
+      if (!appended) {
+        next_pack();  // never append to a pack whose write or sync failed
+        return tl::unexpected(appended.error());
+      }
+      offsets = std::move(*appended);
+      for (auto b : fresh) fresh_bytes += b.size();
+    }
     // 2. Metadata: every copy of every delivery in one transaction (group commit).
     auto tx = Tx::begin(writer_);
     TRY(tx);
+    if (!fresh.empty()) {
+      auto pack_row = writer_.cached(
+          "INSERT INTO packs(id, size, live) VALUES(?, ?, ?) "
+          "ON CONFLICT(id) DO UPDATE SET size = excluded.size, live = live + excluded.live");
+      TRY(pack_row);
+      TRY(pack_row->bind(1, static_cast<std::int64_t>(current_pack_.load()))
+              .bind(2, static_cast<std::int64_t>(packs_.end()))
+              .bind(3, static_cast<std::int64_t>(fresh_bytes))
+              .run());
+    }
     std::vector<std::vector<CopyResult>> results(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const auto& d = batch[i];
       // The blob row comes first (messages reference it); refs counts the stored copies.
-      auto blob_row = writer_.cached("INSERT INTO blobs(id, size, refs) VALUES(?, ?, 0) ON CONFLICT(id) DO NOTHING");
-      TRY(blob_row);
-      TRY(blob_row->bind(1, ids[i]).bind(2, static_cast<std::int64_t>(d.body.size())).run());
+      if (fresh_of[i] != SIZE_MAX) {
+        auto blob_row = writer_.cached("INSERT INTO blobs(id, size, refs, pack_id, pack_offset) VALUES(?, ?, 0, ?, ?)");
+        TRY(blob_row);
+        TRY(blob_row->bind(1, ids[i])
+                .bind(2, static_cast<std::int64_t>(d.body.size()))
+                .bind(3, static_cast<std::int64_t>(current_pack_.load()))
+                .bind(4, static_cast<std::int64_t>(offsets[fresh_of[i]]))
+                .run());
+      } else if (!d.blob_id.empty()) {  // a file of its own, from put_blob()
+        auto blob_row = writer_.cached("INSERT INTO blobs(id, size, refs) VALUES(?, ?, 0) ON CONFLICT(id) DO NOTHING");
+        TRY(blob_row);
+        TRY(blob_row->bind(1, ids[i]).bind(2, static_cast<std::int64_t>(d.body.size())).run());
+      }
       std::int64_t stored = 0;
       for (const auto& c : d.copies) {
         auto r = insert_copy(d, ids[i], c);
@@ -550,7 +631,14 @@ class SqliteStore final : public Store {
       TRY(refs->bind(1, stored).bind(2, ids[i]).run());
     }
     TRY(tx->commit());
+    if (packs_.end() >= pack_max_) next_pack();
     return results;
+  }
+
+  // The next appends go to a new pack (the current one is full, or failed).
+  void next_pack() {
+    packs_.close();
+    ++current_pack_;
   }
 
   Result<std::string> put_blob(std::string_view body) override {
@@ -579,35 +667,161 @@ class SqliteStore final : public Store {
 
   // Holding pin_mu_ from the decision to the unlink: a put_blob() of the same content
   // either pinned it first (we skip it) or starts after the file is gone (it rewrites it).
+  // Bodies in packs are dropped from the metadata; a pack left with no live body is
+  // deleted, and one mostly dead is compacted (its live bodies copied to the current
+  // pack, then the file deleted).
   Result<std::size_t> collect_garbage() override {
     std::lock_guard lock(write_mu_);
-    std::lock_guard pins(pin_mu_);
-    std::vector<std::string> ids;
+    std::vector<std::string> loose;
+    std::vector<std::uint64_t> empty_packs;
+    std::size_t removed = 0;
     {
+      std::lock_guard pins(pin_mu_);
       auto tx = Tx::begin(writer_);
       TRY(tx);
-      auto st = writer_.cached("SELECT id FROM blobs WHERE refs <= 0");
+      struct Dead {
+        std::string id;
+        std::optional<std::int64_t> pack;
+        std::int64_t size;
+      };
+      std::vector<Dead> dead;
+      auto st = writer_.cached("SELECT id, pack_id, size FROM blobs WHERE refs <= 0");
       TRY(st);
       while (true) {
         auto row = st->step();
         TRY(row);
         if (!*row) break;
         auto id = st->str(0);
-        if (!pinned_.count(id)) ids.push_back(std::move(id));  // in flight: next time
+        if (pinned_.count(id)) continue;  // in flight: next time
+        dead.push_back(Dead{std::move(id), st->is_null(1) ? std::nullopt : std::optional(st->i64(1)), st->i64(2)});
       }
+      st->reset();
       auto del = writer_.cached("DELETE FROM blobs WHERE id = ? AND refs <= 0");
       TRY(del);
-      for (const auto& id : ids) {
+      auto live = writer_.cached("UPDATE packs SET live = live - ? WHERE id = ?");
+      TRY(live);
+      for (const auto& d : dead) {
         del->reset();
-        TRY(del->bind(1, id).run());
+        TRY(del->bind(1, d.id).run());
+        if (d.pack) {
+          live->reset();
+          TRY(live->bind(1, d.size).bind(2, *d.pack).run());
+        } else {
+          loose.push_back(d.id);
+        }
+      }
+      auto empty = writer_.cached("SELECT id FROM packs WHERE live <= 0 AND id != ?");
+      TRY(empty);
+      empty->bind(1, static_cast<std::int64_t>(current_pack_.load()));
+      while (true) {
+        auto row = empty->step();
+        TRY(row);
+        if (!*row) break;
+        empty_packs.push_back(static_cast<std::uint64_t>(empty->i64(0)));
+      }
+      empty->reset();
+      auto drop = writer_.cached("DELETE FROM packs WHERE id = ?");
+      TRY(drop);
+      for (auto id : empty_packs) {
+        drop->reset();
+        TRY(drop->bind(1, static_cast<std::int64_t>(id)).run());
       }
       TRY(tx->commit());
+      removed = dead.size();
     }
-    for (const auto& id : ids) (void)blobs_.remove(id);
-    return ids.size();
+    for (const auto& id : loose) (void)blobs_.remove(id);
+    for (auto id : empty_packs) (void)packs_.remove(id);
+    TRY(compact_packs());
+    return removed;
   }
 
-  // After a crash: temp files of dead writers, and bodies written but never committed.
+  // Packs other than the current one whose live bodies fill less than half of them.
+  Result<void> compact_packs() {
+    std::vector<std::uint64_t> sparse;
+    {
+      auto st = writer_.cached("SELECT id FROM packs WHERE id != ? AND size >= ? AND live * 2 < size ORDER BY id");
+      TRY(st);
+      st->bind(1, static_cast<std::int64_t>(current_pack_.load())).bind(2, static_cast<std::int64_t>(compact_min_));
+      while (true) {
+        auto row = st->step();
+        TRY(row);
+        if (!*row) break;
+        sparse.push_back(static_cast<std::uint64_t>(st->i64(0)));
+      }
+      st->reset();
+    }
+    for (auto id : sparse) TRY(compact_pack(id));
+    return {};
+  }
+
+  Result<void> compact_pack(std::uint64_t old) {
+    struct Body {
+      std::string id;
+      std::uint64_t offset, size;
+      std::string bytes;
+    };
+    std::vector<Body> bodies;
+    {
+      auto st = writer_.cached("SELECT id, pack_offset, size FROM blobs WHERE pack_id = ?");
+      TRY(st);
+      st->bind(1, static_cast<std::int64_t>(old));
+      while (true) {
+        auto row = st->step();
+        TRY(row);
+        if (!*row) break;
+        bodies.push_back(Body{st->str(0), static_cast<std::uint64_t>(st->i64(1)), static_cast<std::uint64_t>(st->i64(2)), {}});
+      }
+      st->reset();
+    }
+    std::vector<std::string_view> views;
+    std::uint64_t bytes = 0;
+    for (auto& b : bodies) {
+      auto r = packs_.read(old, b.offset, b.size);
+      TRY(r);
+      b.bytes = std::move(*r);
+      views.push_back(b.bytes);
+      bytes += b.size;
+    }
+    std::vector<std::uint64_t> offsets;
+    if (!views.empty()) {
+      if (!packs_.is_open()) TRY(packs_.open(current_pack_));
+      auto appended = packs_.append(views);
+      if (appended) {
+        auto synced = packs_.sync();
+        if (!synced) appended = tl::unexpected(synced.error());
+      }
+      if (!appended) {
+        next_pack();
+        return tl::unexpected(appended.error());
+      }
+      offsets = std::move(*appended);
+    }
+    auto tx = Tx::begin(writer_);
+    TRY(tx);
+    auto to = static_cast<std::int64_t>(current_pack_.load());
+    if (!views.empty()) {
+      auto pack_row = writer_.cached(
+          "INSERT INTO packs(id, size, live) VALUES(?, ?, ?) "
+          "ON CONFLICT(id) DO UPDATE SET size = excluded.size, live = live + excluded.live");
+      TRY(pack_row);
+      TRY(pack_row->bind(1, to).bind(2, static_cast<std::int64_t>(packs_.end())).bind(3, static_cast<std::int64_t>(bytes)).run());
+    }
+    auto move = writer_.cached("UPDATE blobs SET pack_id = ?, pack_offset = ? WHERE id = ?");
+    TRY(move);
+    for (std::size_t i = 0; i < bodies.size(); ++i) {
+      move->reset();
+      TRY(move->bind(1, to).bind(2, static_cast<std::int64_t>(offsets[i])).bind(3, bodies[i].id).run());
+    }
+    auto drop = writer_.cached("DELETE FROM packs WHERE id = ?");
+    TRY(drop);
+    TRY(drop->bind(1, static_cast<std::int64_t>(old)).run());
+    TRY(tx->commit());
+    log::info("event=pack_compacted pack={} bodies={} bytes={} into={}", old, bodies.size(), bytes, to);
+    (void)packs_.remove(old);
+    if (packs_.end() >= pack_max_) next_pack();
+    return {};
+  }
+
   // Runs beside deliveries without stopping them: no writer lock, and the pin lock is
   // held only while one file is judged. A file is garbage when nothing pins it (no
   // write in flight) and no committed row names it; pins are dropped only after the
@@ -615,7 +829,9 @@ class SqliteStore final : public Store {
   Result<std::size_t> sweep_orphans() override {
     auto rd = reader();
     TRY(rd);
-    auto st = rd->db().cached("SELECT 1 FROM blobs WHERE id = ?");
+    // A body file is garbage when no row names it, or when its row says the body lives
+    // in a pack (the same content was packed while this file was being written).
+    auto st = rd->db().cached("SELECT 1 FROM blobs WHERE id = ? AND pack_id IS NULL");
     TRY(st);
     std::size_t removed = 0;
     std::optional<Error> failed;
@@ -639,6 +855,21 @@ class SqliteStore final : public Store {
     });
     TRY(r);
     if (failed) return tl::unexpected(*failed);
+    // Pack files older than the current one that no row knows: created, then the commit
+    // naming them never came (a crash).
+    auto files = packs_.list();
+    TRY(files);
+    auto known = rd->db().cached("SELECT 1 FROM packs WHERE id = ?");
+    TRY(known);
+    for (auto id : *files) {
+      if (id >= current_pack_.load()) continue;
+      known->reset();
+      known->bind(1, static_cast<std::int64_t>(id));
+      auto row = known->step();
+      known->reset();
+      TRY(row);
+      if (!*row && packs_.remove(id)) ++removed;
+    }
     return removed;
   }
 
@@ -805,6 +1036,12 @@ class SqliteStore final : public Store {
   std::mutex write_mu_;
   Db writer_;
   blob::BlobStore blobs_;
+  // Packs: appended by the writer (under write_mu_); the current id is read by the
+  // orphan sweep, which leaves it and newer ones alone.
+  blob::PackFiles packs_;
+  std::atomic<std::uint64_t> current_pack_{1};
+  const std::uint64_t pack_max_;     // a new pack after this size
+  const std::uint64_t compact_min_;  // smaller packs are not worth compacting
   std::mutex pool_mu_;
   std::vector<Db> pool_;
   std::mutex pin_mu_;
@@ -835,7 +1072,7 @@ Result<std::unique_ptr<Store>> open_sqlite(const OpenOptions& o) {
   TRY(db);
   TRY(configure(*db));
   TRY(sqlite::migrate(*db));
-  auto s = std::make_unique<SqliteStore>(o.data_dir, std::move(*db));
+  auto s = std::make_unique<SqliteStore>(o, std::move(*db));
   TRY(s->init());
   if (o.background_checkpoints) s->start_checkpointer();
   return std::unique_ptr<Store>(std::move(s));

@@ -1,0 +1,61 @@
+#pragma once
+// Pack files: many small message bodies appended to one file, packs/pack-<n>. Each body
+// keeps its content address (SHA-256, the blob id); the metadata database records where
+// it lies (pack, offset, size). One append and one fdatasync store a whole group-commit
+// batch, where a file per body would cost a new inode, its fsync and a directory fsync
+// each. Bytes appended but never committed (a crash between the sync and the commit)
+// are dead space, reclaimed when the pack is compacted.
+//
+// Appending is single-threaded (the store's writer); reads may run on any thread.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace valija::store::blob {
+
+class PackFiles {
+ public:
+  explicit PackFiles(std::string root) : root_(std::move(root)) {}
+  PackFiles(const PackFiles&) = delete;
+  PackFiles& operator=(const PackFiles&) = delete;
+  ~PackFiles() { close(); }
+
+  Result<void> init();  // creates the directory
+  std::string path(std::uint64_t pack) const;
+  const std::string& root() const { return root_; }
+
+  // --- appending (the writer) ---
+  // Opens pack `id` for appending, creating it if missing; appends go after its current
+  // end, past any dead bytes a crash left.
+  Result<void> open(std::uint64_t id);
+  bool is_open() const { return fd_ >= 0; }
+  std::uint64_t current() const { return id_; }
+  std::uint64_t end() const { return end_; }
+  // Writes the bodies one after the other at the end; returns each one's offset. Not
+  // durable until sync().
+  Result<std::vector<std::uint64_t>> append(std::span<const std::string_view> bodies);
+  // fdatasync, and the directory once after the pack was created. After a failed
+  // append or sync the pack is closed for good (what the kernel kept of it is unknown).
+  Result<void> sync();
+  void close();
+
+  // --- reading and removing (any thread) ---
+  Result<std::string> read(std::uint64_t pack, std::uint64_t offset, std::uint64_t size) const;
+  Result<void> remove(std::uint64_t pack) const;
+  // Ids of the pack files present.
+  Result<std::vector<std::uint64_t>> list() const;
+
+ private:
+  void fail_closed();
+  std::string root_;
+  int fd_ = -1;
+  std::uint64_t id_ = 0;
+  std::uint64_t end_ = 0;
+  bool new_file_ = false;  // the directory entry still needs its fsync
+};
+
+}  // namespace valija::store::blob
