@@ -70,6 +70,8 @@ class Session {
   // `idle`: between transactions, so a shutdown may interrupt the wait. Message content
   // (DATA, BDAT) is read to its end even during shutdown, so the transaction can finish.
   net::awaitable<bool> fill(Step& step, std::chrono::seconds timeout, bool idle, bool in_content = false);
+  // As fill(), but leaves the n bytes read in buf_ for the caller.
+  net::awaitable<bool> read_more(Step& step, std::chrono::seconds timeout, bool idle, bool in_content, std::size_t& n);
   net::awaitable<Step> read_data();
   void keep_within_budget(proto::DataReader& reader);
   void out_of_memory();
@@ -94,7 +96,8 @@ class Session {
   std::uint64_t messages_ = 0;
   std::optional<net::ConnectionSlot> slot_;
   MemoryReservation content_memory_;  // the current message's share of the budget
-  char buf_[4096];
+  // Touched only as far as reads fill it, so an idle connection keeps one page resident.
+  char buf_[16384];
 };
 
 void Session::trace_out(std::string_view bytes) {
@@ -117,6 +120,14 @@ net::awaitable<bool> Session::flush() {
 }
 
 net::awaitable<bool> Session::fill(Step& step, std::chrono::seconds timeout, bool idle, bool in_content) {
+  std::size_t n = 0;
+  if (!co_await read_more(step, timeout, idle, in_content, n)) co_return false;
+  lines_.feed(std::string_view(buf_, n));
+  co_return true;
+}
+
+net::awaitable<bool> Session::read_more(Step& step, std::chrono::seconds timeout, bool idle, bool in_content,
+                                        std::size_t& n) {
   if (!co_await flush()) {
     step = Step{"", next::Close{}};  // the client is gone: never go on parsing its content as commands
     co_return false;
@@ -134,12 +145,10 @@ net::awaitable<bool> Session::fill(Step& step, std::chrono::seconds timeout, boo
   }
   timeout = std::min(timeout, left);
   slot_->idle(idle);
-  std::size_t n = 0;
   auto st = co_await stream_.read_some(buf_, sizeof buf_, n, timeout);
   slot_->idle(false);
   switch (st) {
     case IoStatus::Ok:
-      lines_.feed(std::string_view(buf_, n));
       co_return true;
     case IoStatus::Timeout:
       log::info("event=smtp_timeout conn={} client={}", conn_id_, stream_.remote_ip());
@@ -162,13 +171,16 @@ net::awaitable<Step> Session::read_data() {
   std::size_t used = reader.feed(pending);
   if (reader.done()) lines_.feed(std::string_view(pending).substr(used));
   keep_within_budget(reader);
+  // Content goes from the read buffer straight into the reader; what follows the end
+  // of data (pipelined commands) goes back to the line splitter.
   while (!reader.done()) {
     Step s;
-    if (!co_await fill(s, limits().smtp_data_block, false, true)) co_return s;
-    pending = lines_.take_pending();
-    used = reader.feed(pending);
+    std::size_t n = 0;
+    if (!co_await read_more(s, limits().smtp_data_block, false, true, n)) co_return s;
+    std::string_view got(buf_, n);
+    used = reader.feed(got);
     keep_within_budget(reader);
-    if (reader.done()) lines_.feed(std::string_view(pending).substr(used));
+    if (reader.done()) lines_.feed(got.substr(used));
   }
   Step s = engine_.on_data(reader);
   if (std::holds_alternative<next::Deliver>(s.next)) engine_.tx().message = std::move(reader.content());
