@@ -34,16 +34,16 @@ class InboundPolicy : public SmtpPolicy {
     auto route = co_await net::run_blocking(d_.workers, std::move(resolve));
     if (!route) {
       const auto& e = route.error();
-      log::info("event=rcpt_refused conn={} trace={} to={} reason={}", s.conn_id, tx.trace_id, log::q("<" + to.str() + ">"), log::q(e.detail));
+      log::info("event=rcpt_refused conn={} trace={} to={} reason={}", s.conn_id, tx.trace_id, log::q("<" + target.str() + ">"), log::q(e.detail));
       switch (e.kind) {
         case delivery::RouteFailure::NotLocal:
-          co_return RcptAnswer{Reply(554, "5.7.1", fmt::format("<{}>: Relay access denied", to.str())), {}};
+          co_return RcptAnswer{Reply(554, "5.7.1", fmt::format("<{}>: Relay access denied", target.str())), {}};
         case delivery::RouteFailure::Unknown:
-          co_return RcptAnswer{Reply(550, "5.1.1", fmt::format("<{}>: User unknown", to.str())), {}};
+          co_return RcptAnswer{Reply(550, "5.1.1", fmt::format("<{}>: User unknown", target.str())), {}};
         case delivery::RouteFailure::Loop:
-          co_return RcptAnswer{Reply(550, "5.4.6", fmt::format("<{}>: Alias loop", to.str())), {}};
+          co_return RcptAnswer{Reply(550, "5.4.6", fmt::format("<{}>: Alias loop", target.str())), {}};
         case delivery::RouteFailure::FanOut:
-          co_return RcptAnswer{Reply(550, "5.2.4", fmt::format("<{}>: Alias expands to too many mailboxes", to.str())), {}};
+          co_return RcptAnswer{Reply(550, "5.2.4", fmt::format("<{}>: Alias expands to too many mailboxes", target.str())), {}};
         case delivery::RouteFailure::Temporary:
           co_return RcptAnswer{Reply(451, "4.3.0", "Temporary lookup failure, try again later"), {}};
       }
@@ -52,8 +52,8 @@ class InboundPolicy : public SmtpPolicy {
       // Redirects to other domains need the outbound queue (not in this version):
       // defer rather than drop that part of the mail.
       log::warn("event=rcpt_deferred conn={} trace={} to={} reason=external_redirect targets={}", s.conn_id,
-                tx.trace_id, log::q("<" + to.str() + ">"), route->external.size());
-      co_return RcptAnswer{Reply(451, "4.4.0", fmt::format("<{}>: Redirect to another domain is not available yet, try again later", to.str())), {}};
+                tx.trace_id, log::q("<" + target.str() + ">"), route->external.size());
+      co_return RcptAnswer{Reply(451, "4.4.0", fmt::format("<{}>: Redirect to another domain is not available yet, try again later", target.str())), {}};
     }
     // Quota: refuse at RCPT when the only mailbox is already full (or would be with SIZE).
     std::uint64_t declared = tx.params.size.value_or(0);
@@ -61,10 +61,10 @@ class InboundPolicy : public SmtpPolicy {
       const auto& a = route->accounts.front();
       if ((a.quota_bytes && a.used_bytes + declared > a.quota_bytes) ||
           (a.quota_messages && a.used_messages + 1 > a.quota_messages))
-        co_return RcptAnswer{Reply(552, "5.2.2", fmt::format("<{}>: Mailbox full", to.str())), {}};
+        co_return RcptAnswer{Reply(552, "5.2.2", fmt::format("<{}>: Mailbox full", target.str())), {}};
     }
-    log::debug("event=rcpt_route trace={} to={} steps={}", tx.trace_id, log::q("<" + to.str() + ">"), log::q(fmt::format("{}", fmt::join(route->steps, " -> "))));
-    co_return RcptAnswer{Reply(250, "2.1.5", fmt::format("<{}>: Recipient OK", to.str())), std::move(*route)};
+    log::debug("event=rcpt_route trace={} to={} steps={}", tx.trace_id, log::q("<" + target.str() + ">"), log::q(fmt::format("{}", fmt::join(route->steps, " -> "))));
+    co_return RcptAnswer{Reply(250, "2.1.5", fmt::format("<{}>: Recipient OK", target.str())), std::move(*route)};
   }
 
   net::awaitable<Reply> deliver(const SessionInfo& s, Transaction& tx) override {

@@ -231,7 +231,7 @@ def test_postmaster_without_domain(valija):
         c.greeting()
         c.ehlo()
         c.expect("MAIL FROM:<a@example.org>", "250 2.1.0")
-        c.expect("RCPT TO:<postmaster>", "250")
+        assert c.expect("RCPT TO:<postmaster>", "250") == "250 2.1.5 <postmaster@localhost>: Recipient OK"
         c.expect("RCPT TO:<Postmaster>", "250")
         c.expect("DATA", "354")
         c.send(dot_stuff(msg))
