@@ -1,0 +1,290 @@
+#include "auth/sasl.hpp"
+
+#include <array>
+#include <cstdint>
+
+#include "base/text.hpp"
+
+namespace valija::auth {
+namespace {
+
+constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+constexpr std::array<std::int8_t, 256> make_decode_table() {
+  std::array<std::int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (std::size_t i = 0; i < kAlphabet.size(); ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::int8_t>(i);
+  return t;
+}
+constexpr auto kDecode = make_decode_table();
+
+// UTF-8 well-formedness (RFC 3629): no overlongs, no surrogates, nothing past U+10FFFF.
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n;
+    std::uint32_t cp;
+    if (c < 0x80) { ++i; continue; }
+    if (c >= 0xC2 && c <= 0xDF) { n = 1; cp = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { n = 2; cp = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { n = 3; cp = c & 0x07; }
+    else return false;
+    if (s.size() - i <= n) return false;
+    for (std::size_t k = 1; k <= n; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+sasl::Failed malformed(std::string reason) { return sasl::Failed{SaslErrc::Malformed, std::move(reason)}; }
+
+}  // namespace
+
+// --- Base64 ---
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    std::uint32_t v = (static_cast<unsigned char>(bytes[i]) << 16) | (static_cast<unsigned char>(bytes[i + 1]) << 8) |
+                      static_cast<unsigned char>(bytes[i + 2]);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  std::size_t rest = bytes.size() - i;
+  if (rest == 1) {
+    std::uint32_t v = static_cast<unsigned char>(bytes[i]) << 16;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += "==";
+  } else if (rest == 2) {
+    std::uint32_t v = (static_cast<unsigned char>(bytes[i]) << 16) | (static_cast<unsigned char>(bytes[i + 1]) << 8);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+std::string_view base64_error_text(Base64Error e) {
+  switch (e) {
+    case Base64Error::Length: return "base64 length is not a multiple of 4";
+    case Base64Error::Character: return "invalid base64 character";
+    case Base64Error::Padding: return "invalid base64 padding";
+    case Base64Error::TooLong: return "base64 data too long";
+  }
+  return "invalid base64";
+}
+
+tl::expected<std::string, Base64Error> base64_decode(std::string_view text, std::size_t max_decoded) {
+  if (text.size() % 4 != 0) return tl::unexpected(Base64Error::Length);
+  std::size_t pad = 0;
+  if (!text.empty() && text.back() == '=') pad = text.size() >= 2 && text[text.size() - 2] == '=' ? 2 : 1;
+  // Bounded before allocating: the size is known from the length and the padding.
+  std::size_t decoded = text.size() / 4 * 3 - pad;
+  if (decoded > max_decoded) return tl::unexpected(Base64Error::TooLong);
+  std::string out;
+  out.reserve(decoded);
+  std::size_t body = text.size() - pad;
+  std::uint32_t acc = 0;
+  for (std::size_t i = 0; i < body; ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c == '=') return tl::unexpected(Base64Error::Padding);  // "=" inside the data
+    std::int8_t v = kDecode[c];
+    if (v < 0) return tl::unexpected(Base64Error::Character);
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    if (i % 4 == 3) {
+      out += static_cast<char>((acc >> 16) & 0xFF);
+      out += static_cast<char>((acc >> 8) & 0xFF);
+      out += static_cast<char>(acc & 0xFF);
+      acc = 0;
+    }
+  }
+  // RFC 4648 §3.5: the bits the padding leaves over must be zero, so that one byte
+  // string has exactly one encoding.
+  if (pad == 1) {
+    if (acc & 0x3) return tl::unexpected(Base64Error::Padding);
+    out += static_cast<char>((acc >> 10) & 0xFF);
+    out += static_cast<char>((acc >> 2) & 0xFF);
+  } else if (pad == 2) {
+    if (acc & 0xF) return tl::unexpected(Base64Error::Padding);
+    out += static_cast<char>((acc >> 4) & 0xFF);
+  }
+  return out;
+}
+
+// --- Mechanisms ---
+
+namespace {
+struct MechEntry {
+  std::string_view name;
+  SaslMechanism mech;
+  bool sends_password;
+};
+// Listing order: strongest first once SCRAM-SHA-256 joins; PLAIN before LOGIN (LOGIN is
+// only for old clients, draft-murchison-sasl-login §1).
+constexpr std::array<MechEntry, 2> kMechs{{
+    {"PLAIN", SaslMechanism::Plain, true},
+    {"LOGIN", SaslMechanism::Login, true},
+}};
+}  // namespace
+
+std::optional<SaslMechanism> parse_sasl_mechanism(std::string_view name) {
+  for (const auto& m : kMechs)
+    if (text::iequals(name, m.name)) return m.mech;
+  return std::nullopt;
+}
+
+std::string_view sasl_mechanism_name(SaslMechanism m) {
+  for (const auto& e : kMechs)
+    if (e.mech == m) return e.name;
+  return "?";
+}
+
+bool sasl_sends_password(SaslMechanism m) {
+  for (const auto& e : kMechs)
+    if (e.mech == m) return e.sends_password;
+  return true;
+}
+
+std::vector<SaslMechanism> sasl_mechanisms(bool cleartext_allowed) {
+  std::vector<SaslMechanism> out;
+  for (const auto& e : kMechs)
+    if (cleartext_allowed || !e.sends_password) out.push_back(e.mech);
+  return out;
+}
+
+std::size_t sasl_line_limit(const SaslLimits& limits) { return (limits.max_response + 2) / 3 * 4; }
+
+class SaslServer::Exchange {
+ public:
+  virtual ~Exchange() = default;
+  // The first step; `response` is the decoded initial response, nullopt when none.
+  virtual SaslStep start(std::optional<std::string_view> response) = 0;
+  virtual SaslStep next(std::string_view response) = 0;
+};
+
+namespace {
+
+// RFC 4616 §2: message = [authzid] UTF8NUL authcid UTF8NUL passwd
+class PlainExchange final : public SaslServer::Exchange {
+ public:
+  SaslStep start(std::optional<std::string_view> response) override {
+    if (!response) return sasl::Challenge{""};  // RFC 4422 §5: empty challenge, client sends the message
+    return next(*response);
+  }
+  SaslStep next(std::string_view msg) override {
+    auto first = msg.find('\0');
+    if (first == std::string_view::npos) return malformed("PLAIN response without NUL separators");
+    auto second = msg.find('\0', first + 1);
+    if (second == std::string_view::npos) return malformed("PLAIN response with one NUL separator");
+    if (msg.find('\0', second + 1) != std::string_view::npos) return malformed("PLAIN response with more than two NULs");
+    SaslCredentials c;
+    c.authzid.assign(msg.substr(0, first));
+    c.authcid.assign(msg.substr(first + 1, second - first - 1));
+    c.password.assign(msg.substr(second + 1));
+    // RFC 4616 §2: authcid and passwd are 1*SAFE; identities are UTF-8. The password is
+    // left as bytes (some clients still send Latin-1); the store compares hashes.
+    if (c.authcid.empty()) return malformed("PLAIN response with an empty user name");
+    if (c.password.empty()) return malformed("PLAIN response with an empty password");
+    if (!valid_utf8(c.authcid) || !valid_utf8(c.authzid)) return malformed("PLAIN identity is not UTF-8");
+    return sasl::Done{std::move(c)};
+  }
+};
+
+// draft-murchison-sasl-login-00: "Username:" then "Password:", each answered on its own
+// line. An initial response is taken as the user name, as most servers do.
+class LoginExchange final : public SaslServer::Exchange {
+ public:
+  SaslStep start(std::optional<std::string_view> response) override {
+    if (!response) return sasl::Challenge{"Username:"};
+    return next(*response);
+  }
+  SaslStep next(std::string_view response) override {
+    if (!have_user_) {
+      if (response.empty()) return malformed("LOGIN with an empty user name");
+      if (response.find('\0') != std::string_view::npos) return malformed("LOGIN user name contains NUL");
+      if (!valid_utf8(response)) return malformed("LOGIN user name is not UTF-8");
+      user_.assign(response);
+      have_user_ = true;
+      return sasl::Challenge{"Password:"};
+    }
+    if (response.empty()) return malformed("LOGIN with an empty password");
+    if (response.find('\0') != std::string_view::npos) return malformed("LOGIN password contains NUL");
+    SaslCredentials c;
+    c.authcid = std::move(user_);
+    c.password.assign(response);
+    return sasl::Done{std::move(c)};
+  }
+
+ private:
+  std::string user_;
+  bool have_user_ = false;
+};
+
+std::unique_ptr<SaslServer::Exchange> make_exchange(SaslMechanism m) {
+  switch (m) {
+    case SaslMechanism::Plain: return std::make_unique<PlainExchange>();
+    case SaslMechanism::Login: return std::make_unique<LoginExchange>();
+  }
+  return std::make_unique<PlainExchange>();
+}
+
+}  // namespace
+
+SaslServer::SaslServer(SaslMechanism mechanism, SaslLimits limits)
+    : mechanism_(mechanism), limits_(limits), exchange_(make_exchange(mechanism)) {}
+
+std::optional<SaslServer> SaslServer::create(std::string_view mechanism_name, SaslLimits limits) {
+  auto m = parse_sasl_mechanism(mechanism_name);
+  if (!m) return std::nullopt;
+  return SaslServer(*m, limits);
+}
+
+SaslServer::SaslServer(SaslServer&&) noexcept = default;
+SaslServer& SaslServer::operator=(SaslServer&&) noexcept = default;
+SaslServer::~SaslServer() = default;
+
+SaslStep SaslServer::finish(SaslStep s) {
+  if (!std::holds_alternative<sasl::Challenge>(s)) finished_ = true;
+  return s;
+}
+
+SaslStep SaslServer::start(std::optional<std::string_view> initial_response) {
+  if (started_ || finished_) return finish(sasl::Failed{SaslErrc::Finished, "exchange already started"});
+  started_ = true;
+  if (!initial_response) return finish(exchange_->start(std::nullopt));
+  if (*initial_response == "=") return finish(exchange_->start(std::string_view()));
+  if (initial_response->empty())  // "AUTH PLAIN " with nothing after: not base64 "=" form
+    return finish(sasl::Failed{SaslErrc::Encoding, "empty initial response must be sent as \"=\""});
+  auto decoded = base64_decode(*initial_response, limits_.max_response);
+  if (!decoded) {
+    if (decoded.error() == Base64Error::TooLong) return finish(sasl::Failed{SaslErrc::TooLong, "initial response too long"});
+    return finish(sasl::Failed{SaslErrc::Encoding, std::string(base64_error_text(decoded.error()))});
+  }
+  return finish(exchange_->start(std::string_view(*decoded)));
+}
+
+SaslStep SaslServer::on_response(std::string_view line) {
+  if (!started_ || finished_) return finish(sasl::Failed{SaslErrc::Finished, "no exchange in progress"});
+  if (line == "*") return finish(sasl::Cancelled{});
+  auto decoded = base64_decode(line, limits_.max_response);
+  if (!decoded) {
+    if (decoded.error() == Base64Error::TooLong) return finish(sasl::Failed{SaslErrc::TooLong, "response too long"});
+    return finish(sasl::Failed{SaslErrc::Encoding, std::string(base64_error_text(decoded.error()))});
+  }
+  return finish(exchange_->next(*decoded));
+}
+
+}  // namespace valija::auth

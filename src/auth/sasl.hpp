@@ -1,0 +1,127 @@
+#pragma once
+// Server side of SASL (RFC 4422), shared by SMTP AUTH (RFC 4954), POP3 AUTH (RFC 5034)
+// and IMAP AUTHENTICATE (RFC 9051 §6.2.2, SASL-IR RFC 4959). Pure: no I/O, no store,
+// no password check. The protocol layer frames the exchange; this module only turns the
+// client's base64 lines into challenges and, at the end, the credentials it received.
+//
+//   auto sasl = SaslServer::create("PLAIN");          // nullopt: unknown mechanism
+//   SaslStep s = sasl->start(initial_response);      // nullopt / "=" (empty) / base64
+//   while (auto* c = std::get_if<sasl::Challenge>(&s))
+//     s = sasl->on_response(read_line());            // base64, or "*" to cancel
+//   // Done: the caller verifies the credentials against the store.
+//
+// Extension point (SCRAM-SHA-256, RFC 7677): a mechanism that needs the user's stored
+// keys mid-exchange will return a new step `sasl::NeedCredentials{authcid}`; the caller
+// looks them up (worker pool) and feeds them with `on_credentials(...)`, and `Done` then
+// carries `verified = true` plus the server-final message. Each mechanism is one class
+// behind `SaslServer::Exchange` in sasl.cpp, so adding one touches no caller of PLAIN/LOGIN.
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tl/expected.hpp>
+#include <variant>
+#include <vector>
+
+namespace valija::auth {
+
+// --- Base64 (RFC 4648 §4), as SASL profiles use it: padded, no line breaks. ---
+std::string base64_encode(std::string_view bytes);
+
+enum class Base64Error {
+  Length,     // not a multiple of 4 characters
+  Character,  // outside A-Z a-z 0-9 + / (whitespace included)
+  Padding,    // '=' anywhere but the last one or two places, or non-zero pad bits (RFC 4648 §3.5)
+  TooLong,    // would decode to more than the caller's bound
+};
+std::string_view base64_error_text(Base64Error e);
+
+// Strict decoder: rejects anything another decoder might read differently. The empty
+// string decodes to the empty string. `max_decoded` is checked before any allocation.
+tl::expected<std::string, Base64Error> base64_decode(std::string_view text, std::size_t max_decoded);
+
+// --- Mechanisms ---
+enum class SaslMechanism { Plain, Login };
+
+struct SaslLimits {
+  // Decoded octets of one client response (or initial response). PLAIN carries two
+  // identities and a password, so 8 KiB leaves room for long tokens; the base64 line
+  // is then at most 10,924 octets (sasl_line_limit).
+  std::size_t max_response = 8192;
+};
+
+// Case-insensitive (RFC 4422 §3.1 names are upper case; clients vary). nullopt: unknown.
+std::optional<SaslMechanism> parse_sasl_mechanism(std::string_view name);
+std::string_view sasl_mechanism_name(SaslMechanism m);
+// True when the mechanism puts the password itself on the wire (PLAIN, LOGIN): such a
+// mechanism is offered only over TLS, or where cleartext is allowed (loopback, config).
+bool sasl_sends_password(SaslMechanism m);
+// The mechanisms to offer, in the order to list them (CAPA SASL, EHLO AUTH, IMAP
+// CAPABILITY AUTH=): those that send the password only when `cleartext_allowed`.
+std::vector<SaslMechanism> sasl_mechanisms(bool cleartext_allowed);
+// Longest client response line (base64, without CRLF) a protocol must accept to honour
+// `limits`; the line reader is sized from this.
+std::size_t sasl_line_limit(const SaslLimits& limits);
+
+struct SaslCredentials {
+  std::string authzid;   // authorization identity; empty: same as authcid
+  std::string authcid;   // authentication identity (the user name)
+  std::string password;
+};
+
+enum class SaslErrc {
+  Encoding,   // the response is not valid base64
+  TooLong,    // the response exceeds SaslLimits::max_response
+  Malformed,  // decoded, but not what the mechanism expects
+  Finished,   // a response after the exchange ended (a caller bug, or a confused client)
+};
+
+namespace sasl {
+struct Challenge {
+  std::string data;  // raw bytes; the protocol base64-encodes them ("+ " / "334 ")
+};
+struct Done {
+  SaslCredentials credentials;  // not verified: the caller checks them against the store
+};
+struct Failed {
+  SaslErrc code;
+  std::string reason;  // for the log; never echoes secrets
+};
+struct Cancelled {};  // the client sent "*" (RFC 4954 §4, RFC 5034 §4, RFC 9051 §6.2.2)
+}  // namespace sasl
+
+using SaslStep = std::variant<sasl::Challenge, sasl::Done, sasl::Failed, sasl::Cancelled>;
+
+class SaslServer {
+ public:
+  explicit SaslServer(SaslMechanism mechanism, SaslLimits limits = {});
+  static std::optional<SaslServer> create(std::string_view mechanism_name, SaslLimits limits = {});
+  SaslServer(SaslServer&&) noexcept;
+  SaslServer& operator=(SaslServer&&) noexcept;
+  ~SaslServer();
+
+  // The first step. `initial_response`: nullopt when the command carried none, "=" for
+  // an empty one (RFC 4954 §4, RFC 5034 §4, RFC 4959 §3), else base64. "*" here is not a
+  // cancellation but bad base64.
+  SaslStep start(std::optional<std::string_view> initial_response);
+  // One client line (without CRLF) after a Challenge: base64 (possibly empty), or "*".
+  SaslStep on_response(std::string_view line);
+
+  SaslMechanism mechanism() const { return mechanism_; }
+  // Done, Failed or Cancelled has been returned; further input gives Failed{Finished}.
+  bool finished() const { return finished_; }
+
+  class Exchange;  // one implementation per mechanism (sasl.cpp)
+
+ private:
+  SaslStep finish(SaslStep s);
+
+  SaslMechanism mechanism_;
+  SaslLimits limits_;
+  std::unique_ptr<Exchange> exchange_;
+  bool started_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace valija::auth
