@@ -101,6 +101,8 @@ class InboundPolicy : public SmtpPolicy {
         co_return Reply(451, "4.3.0", "Local error in processing, try again later");
       }
       job.delivery.blob_id = std::move(*blob_id);
+    } else {
+      job.delivery.content_id = store::content_id(*body);  // here, not in the one writer thread
     }
     job.delivery.internal_date = now;
     job.delivery.trace_id = tx.trace_id;

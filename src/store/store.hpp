@@ -79,6 +79,9 @@ struct Copy {
   bool allow_over_quota = false;  // quota grace for multi-recipient SMTP transactions
 };
 
+// A body's id: the lower-case hex SHA-256 of its octets.
+std::string content_id(std::string_view body);
+
 // Bodies up to this size are best left to deliver(), which appends a batch's bodies to a
 // pack file with one fsync; larger ones are written beforehand, in parallel, by
 // put_blob() as files of their own (a big body would hold up the writer).
@@ -89,6 +92,9 @@ struct Delivery {
   // Set when put_blob() already stored the body (large bodies, written and fsynced in
   // parallel outside the writer); empty: deliver() stores it in a pack.
   std::string blob_id;
+  // content_id(body), when the caller computed it already (off the writer thread, which
+  // then only has to store); empty: deliver() computes it.
+  std::string content_id;
   std::int64_t internal_date = 0;
   std::string trace_id;
   std::vector<Copy> copies;

@@ -558,7 +558,7 @@ class SqliteStore final : public Store {
         ids[i] = d.blob_id;
         continue;
       }
-      ids[i] = blob::content_id(d.body);
+      ids[i] = d.content_id.empty() ? blob::content_id(d.body) : d.content_id;
       if (auto it = in_batch.find(ids[i]); it != in_batch.end()) continue;
       exists->reset();
       exists->bind(1, ids[i]);
@@ -1054,6 +1054,8 @@ class SqliteStore final : public Store {
 };
 
 }  // namespace
+
+std::string content_id(std::string_view body) { return blob::content_id(body); }
 
 int sqlite_schema_version() { return sqlite::current_version(); }
 
