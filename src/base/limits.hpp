@@ -44,6 +44,14 @@ struct Limits {
   // Mailboxes one recipient may expand to.
   std::size_t alias_fanout = 1000;
 
+  // --- Authentication (every protocol that takes a password) ---
+  // Failed logins from one client address within auth_window before it is locked out
+  // for auth_lockout (even with the right password). Each failure is answered after a
+  // delay that doubles from half a second up to 8 s.
+  std::size_t auth_failures = 10;
+  std::chrono::seconds auth_window{900};
+  std::chrono::seconds auth_lockout{900};
+
   // --- Connections ---
   std::size_t connections_total = 10000;
   std::size_t connections_per_ip = 100;

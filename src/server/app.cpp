@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include <cstdio>
+#include <functional>
 
 #include "auth/password.hpp"
 #include "base/clock.hpp"
@@ -21,6 +22,7 @@
 #include "net/tls.hpp"
 #include "server/config.hpp"
 #include "server/smtp_policy.hpp"
+#include "pop3/server/connection.hpp"
 #include "smtp/server/connection.hpp"
 #include "store/store.hpp"
 
@@ -134,6 +136,7 @@ tl::expected<void, StartError> lock_data_dir(const std::string& dir) {
 }
 
 bool is_smtp_role(Role r) { return r == Role::Smtp || r == Role::Submission || r == Role::Submissions; }
+bool is_pop3_role(Role r) { return r == Role::Pop3 || r == Role::Pop3s; }
 
 class Server {
  public:
@@ -150,6 +153,7 @@ class Server {
         committer_(*store_),
         connections_(cfg_.limits.connections_total, cfg_.limits.connections_per_ip),
         memory_(cfg_.limits.message_memory),
+        throttle_(throttle_limits(cfg_.limits)),
         signals_(io_, SIGTERM, SIGINT, SIGHUP),
         drain_timer_(io_),
         gc_timer_(io_) {
@@ -161,20 +165,30 @@ class Server {
 
   tl::expected<void, StartError> bind() {
     for (const auto& spec : cfg_.listeners) {
-      if (!is_smtp_role(spec.role)) {
+      if (!is_smtp_role(spec.role) && !is_pop3_role(spec.role)) {
         log::warn("event=listener_skipped role={} port={} reason=\"{} is not implemented in this version\"",
                   role_name(spec.role), spec.port, role_name(spec.role));
         continue;
       }
       auto l = net::Listener::bind(io_, spec.address, spec.port);
       if (!l) return tl::unexpected(StartError{1, fmt::format("{} listener: {}", role_name(spec.role), l.error().detail)});
-      auto slot = std::make_shared<std::shared_ptr<const smtp::server::ListenerConfig>>(listener_config(spec));
-      smtp::server::SmtpPolicy& policy = spec.role == Role::Smtp ? *inbound_ : *submission_;
-      smtp::server::ConnectionDeps deps{policy, connections_, &tls_, memory_};
-      // Each connection takes the listener's config as it is at accept time (SIGHUP may replace it).
-      (*l)->start([slot, deps](net::tcp::socket s) { return smtp::server::serve_connection(std::move(s), *slot, deps); });
+      // Each connection takes the listener's config as it is at accept time (SIGHUP
+      // replaces it through `refresh`).
+      std::function<void()> refresh;
+      if (is_smtp_role(spec.role)) {
+        auto slot = std::make_shared<std::shared_ptr<const smtp::server::ListenerConfig>>(listener_config(spec));
+        smtp::server::SmtpPolicy& policy = spec.role == Role::Smtp ? *inbound_ : *submission_;
+        smtp::server::ConnectionDeps deps{policy, connections_, &tls_, memory_};
+        (*l)->start([slot, deps](net::tcp::socket s) { return smtp::server::serve_connection(std::move(s), *slot, deps); });
+        refresh = [this, slot, spec] { *slot = listener_config(spec); };
+      } else {
+        auto slot = std::make_shared<std::shared_ptr<const pop3::server::ListenerConfig>>(pop3_config(spec));
+        pop3::server::ConnectionDeps deps{*store_, workers_, connections_, &tls_, throttle_, maildrop_locks_, memory_};
+        (*l)->start([slot, deps](net::tcp::socket s) { return pop3::server::serve_connection(std::move(s), *slot, deps); });
+        refresh = [this, slot, spec] { *slot = pop3_config(spec); };
+      }
       ready_ += fmt::format(" {}={}:{}", role_name(spec.role), spec.address, (*l)->port());
-      listeners_.push_back(Bound{spec, std::move(*l), slot});
+      listeners_.push_back(Bound{spec, std::move(*l), std::move(refresh)});
     }
     return {};
   }
@@ -217,8 +231,28 @@ class Server {
   struct Bound {
     ListenerSpec spec;
     std::unique_ptr<net::Listener> listener;
-    std::shared_ptr<std::shared_ptr<const smtp::server::ListenerConfig>> config;
+    std::function<void()> refresh;  // takes the current config for new connections
   };
+
+  std::shared_ptr<const pop3::server::ListenerConfig> pop3_config(const ListenerSpec& spec) const {
+    auto pc = std::make_shared<pop3::server::ListenerConfig>();
+    pc->service = std::string(role_name(spec.role));
+    pc->implicit_tls = spec.role == Role::Pop3s;
+    pc->hostname = cfg_.hostname;
+    pc->cleartext_always = cfg_.pop3.cleartext == Cleartext::Always;
+    pc->cleartext_loopback = cfg_.pop3.cleartext == Cleartext::Loopback;
+    pc->idle_timeout = cfg_.pop3.idle_timeout;
+    pc->limits = cfg_.limits;
+    return pc;
+  }
+
+  static auth::ThrottleLimits throttle_limits(const Limits& l) {
+    auth::ThrottleLimits t;
+    t.failures = l.auth_failures;
+    t.window = l.auth_window;
+    t.lockout = l.auth_lockout;
+    return t;
+  }
 
   std::shared_ptr<const smtp::server::ListenerConfig> listener_config(const ListenerSpec& spec) const {
     auto lc = std::make_shared<smtp::server::ListenerConfig>();
@@ -301,7 +335,9 @@ class Server {
       check_postmasters(*store_, c);
       log::info("event=reload domains=ok");
     });
-    for (auto& b : listeners_) *b.config = listener_config(b.spec);
+    throttle_.set_limits(throttle_limits(kept));
+    cfg_.pop3 = c.pop3;
+    for (auto& b : listeners_) b.refresh();
     log::info("event=reload config=ok file={}", log::q(*config_file_));
   }
 
@@ -340,6 +376,8 @@ class Server {
   delivery::GroupCommitter committer_;
   net::Connections connections_;
   MemoryBudget memory_;
+  auth::Throttle throttle_;
+  pop3::server::MaildropLocks maildrop_locks_;
   std::unique_ptr<smtp::server::SmtpPolicy> inbound_, submission_;
   // Destroyed before everything above: ~io_context destroys suspended connection
   // coroutines, which still use the connection registry, policies and store.

@@ -78,13 +78,22 @@ Result<void> parse_limits(const Parser& p, const toml::table& t, Limits& l) {
   auto r = p.known(t, "limits.",
                    {"message_size", "recipients_per_message", "messages_per_connection", "smtp_errors", "hop_count",
                     "command_timeout", "data_timeout", "session_timeout", "alias_depth", "alias_fanout",
-                    "connections_total", "connections_per_ip", "message_memory", "rcpt_refusals"});
+                    "connections_total", "connections_per_ip", "message_memory", "rcpt_refusals", "auth_failures",
+                    "auth_window", "auth_lockout"});
   if (!r) return r;
   constexpr std::uint64_t kMax = 1ull << 40;
   TRY_ASSIGN(l.message_size, p.num(t, "message_size", "limits.message_size", l.message_size, 1024, kMax));
   l.bdat_chunk = l.message_size;
   TRY_ASSIGN(l.message_memory, p.num(t, "message_memory", "limits.message_memory", l.message_memory, 1024 * 1024, kMax));
   TRY_ASSIGN(l.rcpt_refusals, p.num(t, "rcpt_refusals", "limits.rcpt_refusals", l.rcpt_refusals, 1, 100000));
+  TRY_ASSIGN(l.auth_failures, p.num(t, "auth_failures", "limits.auth_failures", l.auth_failures, 1, 100000));
+  {
+    std::uint64_t s = 0;
+    TRY_ASSIGN(s, p.num(t, "auth_window", "limits.auth_window", l.auth_window.count(), 1, 7 * 86400));
+    l.auth_window = std::chrono::seconds(s);
+    TRY_ASSIGN(s, p.num(t, "auth_lockout", "limits.auth_lockout", l.auth_lockout.count(), 1, 7 * 86400));
+    l.auth_lockout = std::chrono::seconds(s);
+  }
   TRY_ASSIGN(l.recipients_per_message, p.num(t, "recipients_per_message", "limits.recipients_per_message", l.recipients_per_message, 1, 100000));
   TRY_ASSIGN(l.messages_per_connection, p.num(t, "messages_per_connection", "limits.messages_per_connection", l.messages_per_connection, 1, 1000000));
   TRY_ASSIGN(l.smtp_errors, p.num(t, "smtp_errors", "limits.smtp_errors", l.smtp_errors, 1, 1000));
@@ -145,7 +154,7 @@ Result<Config> load_config(const std::string& path) {
   const toml::table& t = parsed.table();
   Config c;
   c.source = path;
-  auto r = p.known(t, "", {"hostname", "data_dir", "domains", "log_level", "tls", "listener", "limits"});
+  auto r = p.known(t, "", {"hostname", "data_dir", "domains", "log_level", "tls", "listener", "limits", "pop3"});
   if (!r) return tl::unexpected(r.error());
   TRY_ASSIGN(c.hostname, p.str(t, "hostname", "hostname", "localhost"));
   if (!mail::is_domain(c.hostname, false)) return tl::unexpected(p.err(t.get("hostname"), "hostname", "not a valid host name"));
@@ -178,6 +187,21 @@ Result<Config> load_config(const std::string& path) {
     if (!lt) return tl::unexpected(p.err(n, "limits", "expected a table"));
     auto lr = parse_limits(p, *lt, c.limits);
     if (!lr) return tl::unexpected(lr.error());
+  }
+  if (const toml::node* n = t.get("pop3")) {
+    const toml::table* pt = n->as_table();
+    if (!pt) return tl::unexpected(p.err(n, "pop3", "expected a table"));
+    auto k = p.known(*pt, "pop3.", {"cleartext", "idle_timeout"});
+    if (!k) return tl::unexpected(k.error());
+    std::string mode;
+    TRY_ASSIGN(mode, p.str(*pt, "cleartext", "pop3.cleartext", "loopback"));
+    if (mode == "never") c.pop3.cleartext = Cleartext::Never;
+    else if (mode == "loopback") c.pop3.cleartext = Cleartext::Loopback;
+    else if (mode == "always") c.pop3.cleartext = Cleartext::Always;
+    else return tl::unexpected(p.err(pt->get("cleartext"), "pop3.cleartext", "expected never, loopback or always"));
+    std::uint64_t secs = 0;
+    TRY_ASSIGN(secs, p.num(*pt, "idle_timeout", "pop3.idle_timeout", c.pop3.idle_timeout.count(), 1, 86400));
+    c.pop3.idle_timeout = std::chrono::seconds(secs);
   }
   const toml::node* ln = t.get("listener");
   if (!ln) return fail(Errc::Invalid, fmt::format("{}: listener: at least one [[listener]] is required", path));

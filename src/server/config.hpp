@@ -1,5 +1,6 @@
 #pragma once
 // The server's configuration: from a TOML file (--config) or local mode defaults.
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,6 +21,14 @@ struct ListenerSpec {
   Role role = Role::Smtp;
 };
 
+// When USER/PASS and password SASL mechanisms are accepted without TLS.
+enum class Cleartext { Never, Loopback, Always };
+
+struct Pop3Settings {
+  Cleartext cleartext = Cleartext::Loopback;
+  std::chrono::seconds idle_timeout{600};  // RFC 1939 §3: at least 10 minutes
+};
+
 struct Config {
   bool local_mode = false;
   std::string hostname = "localhost";
@@ -29,6 +38,7 @@ struct Config {
   std::vector<std::string> domains;
   std::string log_level = "info";
   Limits limits;
+  Pop3Settings pop3;
   std::string source;              // file the config came from, for messages
 };
 

@@ -151,6 +151,10 @@ class Store {
   virtual Result<std::vector<MessageInfo>> list_messages(MailboxId mailbox) = 0;
   // The whole message: stored prefix followed by the body blob.
   virtual Result<std::string> read_message(const MessageInfo& message) = 0;
+  // Removes these messages (by UID) from the mailbox in one durable commit: each gets a
+  // new MODSEQ in the expunge log (for IMAP's VANISHED and QRESYNC), the account's usage
+  // and the blob references drop. UIDs already gone are skipped. Returns how many went.
+  virtual Result<std::size_t> expunge(MailboxId mailbox, std::span<const std::uint32_t> uids) = 0;
 
   // Stores the body once and every copy, durably (blob fsynced, metadata committed)
   // before returning. Several deliveries share one commit (group commit). Results are

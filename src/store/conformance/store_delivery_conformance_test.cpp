@@ -344,6 +344,47 @@ TYPED_TEST(StoreDelivery, RemoveAccountReleasesBlobsAndGarbageCollects) {
 
 // A copy refused for quota holds no reference: once the stored copy is gone, the
 // body is garbage.
+// POP3 QUIT and IMAP EXPUNGE: messages go in one step, usage and references drop, each
+// expunge is a change (MODSEQ), and a body shared with another mailbox stays.
+TYPED_TEST(StoreDelivery, ExpungeRemovesMessagesDurably) {
+  auto& s = this->s();
+  this->domain("example.org");
+  auto ana = this->account("ana", "example.org");
+  auto bob = this->account("bob", "example.org");
+  ASSERT_TRUE(this->deliver("one\r\n", {this->copy(ana.id, "P1\r\n")}).at(0));
+  ASSERT_TRUE(this->deliver("two\r\n", {this->copy(ana.id, "P2\r\n"), this->copy(bob.id)}).at(0));
+  ASSERT_TRUE(this->deliver("three\r\n", {this->copy(ana.id, "P3\r\n")}).at(0));
+  auto inbox = s.find_mailbox(ana.id, "INBOX").value().value();
+  auto before = this->reload(ana);
+  std::vector<std::uint32_t> uids{1, 2, 99};  // 99: no such message, skipped
+  auto n = s.expunge(inbox.id, uids);
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, 2u);
+  auto left = this->messages(ana.id, "INBOX");
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].uid, 3u);
+  EXPECT_EQ(*s.read_message(left[0]), "P3\r\nthree\r\n");
+  auto after = this->reload(ana);
+  EXPECT_EQ(after.used_messages, before.used_messages - 2);
+  EXPECT_EQ(after.used_bytes, before.used_bytes - (4 + 5) - (4 + 5));
+  auto mb = s.find_mailbox(ana.id, "INBOX").value().value();
+  EXPECT_EQ(mb.messages, 1u);
+  EXPECT_EQ(mb.highest_modseq, inbox.highest_modseq + 2);
+  EXPECT_EQ(mb.uidnext, inbox.uidnext);  // UIDs are never reused
+  // Again: nothing left to remove.
+  n = s.expunge(inbox.id, uids);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 0u);
+  // "one" is garbage now; "two" is still bob's.
+  auto gc = s.collect_garbage();
+  ASSERT_TRUE(gc);
+  EXPECT_EQ(*gc, 1u);
+  EXPECT_EQ(*s.read_message(this->messages(bob.id, "INBOX").at(0)), "two\r\n");
+  // It survives a reopen (durable).
+  this->reopen();
+  EXPECT_EQ(this->messages(ana.id, "INBOX").size(), 1u);
+}
+
 TYPED_TEST(StoreDelivery, RefusedCopiesHoldNoBlobReference) {
   auto& s = this->s();
   this->domain("example.org");

@@ -537,6 +537,57 @@ class SqliteStore final : public Store {
     }
   }
 
+  Result<std::size_t> expunge(MailboxId mailbox, std::span<const std::uint32_t> uids) override {
+    std::lock_guard lock(write_mu_);
+    auto tx = Tx::begin(writer_);
+    TRY(tx);
+    auto find = writer_.cached("SELECT id, size, blob_id FROM messages WHERE mailbox_id = ? AND uid = ?");
+    TRY(find);
+    auto del = writer_.cached("DELETE FROM messages WHERE id = ?");
+    TRY(del);
+    auto refs = writer_.cached("UPDATE blobs SET refs = refs - 1 WHERE id = ?");
+    TRY(refs);
+    auto modseq = writer_.cached("UPDATE mailboxes SET highest_modseq = highest_modseq + 1, messages = messages - 1 "
+                                 "WHERE id = ? RETURNING account_id, highest_modseq");
+    TRY(modseq);
+    auto log = writer_.cached("INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES(?, ?, ?)");
+    TRY(log);
+    auto usage = writer_.cached("UPDATE accounts SET used_bytes = max(used_bytes - ?, 0), "
+                                "used_messages = max(used_messages - 1, 0) WHERE id = ?");
+    TRY(usage);
+    std::size_t removed = 0;
+    for (auto uid : uids) {
+      find->reset();
+      find->bind(1, mailbox).bind(2, static_cast<std::int64_t>(uid));
+      auto row = find->step();
+      TRY(row);
+      if (!*row) continue;
+      auto id = find->i64(0);
+      auto size = find->i64(1);
+      auto blob = find->str(2);
+      find->reset();
+      del->reset();
+      TRY(del->bind(1, id).run());
+      refs->reset();
+      TRY(refs->bind(1, blob).run());
+      modseq->reset();
+      modseq->bind(1, mailbox);
+      auto m = modseq->step();
+      TRY(m);
+      if (!*m) return fail(Errc::NotFound, "mailbox no longer exists");
+      auto account = modseq->i64(0);
+      auto seq = modseq->i64(1);
+      modseq->reset();
+      log->reset();
+      TRY(log->bind(1, mailbox).bind(2, static_cast<std::int64_t>(uid)).bind(3, seq).run());
+      usage->reset();
+      TRY(usage->bind(1, size).bind(2, account).run());
+      ++removed;
+    }
+    TRY(tx->commit());
+    return removed;
+  }
+
   Result<std::vector<std::vector<CopyResult>>> deliver(std::span<const Delivery> batch) override {
     std::lock_guard lock(write_mu_);
     struct Unpin {

@@ -1,0 +1,65 @@
+#include "auth/throttle.hpp"
+
+#include <algorithm>
+#include <vector>
+
+namespace valija::auth {
+
+bool Throttle::locked(const std::string& address, Clock::time_point now) {
+  std::lock_guard l(mu_);
+  auto it = entries_.find(address);
+  return it != entries_.end() && it->second.locked_until > now;
+}
+
+std::chrono::milliseconds Throttle::failed(const std::string& address, Clock::time_point now, bool& now_locked) {
+  std::lock_guard l(mu_);
+  now_locked = false;
+  if (entries_.size() >= limits_.max_addresses && !entries_.count(address)) prune(now);
+  auto& e = entries_[address];
+  if (e.failures == 0 || now - e.first > limits_.window) {
+    e.failures = 0;
+    e.first = now;
+  }
+  ++e.failures;
+  e.last = now;
+  if (e.failures >= limits_.failures && e.locked_until <= now) {
+    e.locked_until = now + limits_.lockout;
+    now_locked = true;
+  }
+  auto delay = limits_.base_delay;
+  for (std::size_t i = 1; i < e.failures && delay < limits_.max_delay; ++i) delay *= 2;
+  return std::min(delay, limits_.max_delay);
+}
+
+void Throttle::set_limits(ThrottleLimits limits) {
+  std::lock_guard l(mu_);
+  limits_ = limits;
+}
+
+std::size_t Throttle::tracked() const {
+  std::lock_guard l(mu_);
+  return entries_.size();
+}
+
+// Drops entries whose window and lockout are over; if that is not enough, the half
+// that failed longest ago (a flood of addresses must not grow memory without bound).
+void Throttle::prune(Clock::time_point now) {
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    const auto& e = it->second;
+    if (now - e.last > limits_.window && e.locked_until <= now) it = entries_.erase(it);
+    else ++it;
+  }
+  if (entries_.size() < limits_.max_addresses) return;
+  std::vector<Clock::time_point> lasts;
+  lasts.reserve(entries_.size());
+  for (const auto& [_, e] : entries_) lasts.push_back(e.last);
+  auto mid = lasts.begin() + static_cast<std::ptrdiff_t>(lasts.size() / 2);
+  std::nth_element(lasts.begin(), mid, lasts.end());
+  auto cutoff = *mid;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (it->second.last <= cutoff) it = entries_.erase(it);
+    else ++it;
+  }
+}
+
+}  // namespace valija::auth

@@ -1,0 +1,61 @@
+#include "auth/throttle.hpp"
+
+#include <gtest/gtest.h>
+
+namespace valija::auth {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Throttle, DelaysGrowThenLockout) {
+  ThrottleLimits l;
+  l.failures = 4;
+  l.base_delay = 100ms;
+  l.max_delay = 300ms;
+  Throttle t(l);
+  auto now = Throttle::Clock::time_point{} + 1h;
+  bool locked = false;
+  EXPECT_FALSE(t.locked("192.0.2.1", now));
+  EXPECT_EQ(t.failed("192.0.2.1", now, locked), 100ms);
+  EXPECT_FALSE(locked);
+  EXPECT_EQ(t.failed("192.0.2.1", now, locked), 200ms);
+  EXPECT_EQ(t.failed("192.0.2.1", now, locked), 300ms);  // capped
+  EXPECT_FALSE(t.locked("192.0.2.1", now));
+  EXPECT_EQ(t.failed("192.0.2.1", now, locked), 300ms);
+  EXPECT_TRUE(locked);
+  EXPECT_TRUE(t.locked("192.0.2.1", now + 899s));
+  EXPECT_FALSE(t.locked("192.0.2.2", now));  // other addresses are not affected
+  EXPECT_FALSE(t.locked("192.0.2.1", now + 901s));
+}
+
+TEST(Throttle, WindowForgetsOldFailures) {
+  ThrottleLimits l;
+  l.failures = 3;
+  l.window = 60s;
+  Throttle t(l);
+  auto now = Throttle::Clock::time_point{} + 1h;
+  bool locked = false;
+  t.failed("a", now, locked);
+  t.failed("a", now + 10s, locked);
+  // The window started at the first failure; 61 s later it starts over.
+  EXPECT_EQ(t.failed("a", now + 61s, locked), l.base_delay);
+  EXPECT_FALSE(locked);
+  t.failed("a", now + 62s, locked);
+  t.failed("a", now + 63s, locked);
+  EXPECT_TRUE(locked);
+}
+
+TEST(Throttle, MemoryIsBounded) {
+  ThrottleLimits l;
+  l.max_addresses = 100;
+  Throttle t(l);
+  auto now = Throttle::Clock::time_point{} + 1h;
+  bool locked = false;
+  for (int i = 0; i < 1000; ++i) t.failed("10.0.0." + std::to_string(i), now + std::chrono::milliseconds(i), locked);
+  EXPECT_LE(t.tracked(), 100u);
+  // The newest are the ones kept.
+  EXPECT_EQ(t.failed("10.0.0.999", now + 2s, locked), l.base_delay * 2);
+}
+
+}  // namespace
+}  // namespace valija::auth

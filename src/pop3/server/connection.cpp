@@ -1,0 +1,392 @@
+#include "pop3/server/connection.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "auth/password.hpp"
+#include "base/clock.hpp"
+#include "base/line_splitter.hpp"
+#include "base/log.hpp"
+#include "base/text.hpp"
+#include "net/blocking.hpp"
+#include "net/stream.hpp"
+#include "pop3/proto/engine.hpp"
+#include "pop3/proto/stuffing.hpp"
+
+namespace valija::pop3::server {
+namespace {
+
+using net::IoStatus;
+using proto::LoginResult;
+using proto::Step;
+namespace next = proto::next;
+using Clock = std::chrono::steady_clock;
+
+// Longest line the splitter keeps: the engine's own limit is checked per line (it is
+// longer during an AUTH exchange than for commands).
+constexpr std::size_t kMaxLine = 16 * 1024;
+constexpr std::size_t kSendChunk = 64 * 1024;
+
+bool is_loopback(const std::string& ip) { return ip.rfind("127.", 0) == 0 || ip == "::1"; }
+
+// RFC 1939 §7 UIDL: stable across sessions, and the same pair IMAP reports.
+std::string uidl_of(const store::MailboxInfo& mb, const store::MessageInfo& m) {
+  return fmt::format("{:08x}{:08x}", mb.uidvalidity, m.uid);
+}
+
+// What a login needs from the store, looked up on a worker.
+struct Login {
+  LoginResult result = LoginResult::TempFail;
+  std::string reason;  // for the log
+  store::AccountId account = 0;
+  store::MailboxInfo inbox;
+  std::vector<store::MessageInfo> messages;
+};
+
+// A hash to verify against when the account does not exist, so that an unknown user
+// costs the same time as a wrong password (no user enumeration by timing).
+const std::string& dummy_hash() {
+  static const std::string h = auth::hash_password("valija-no-such-user").value_or("");
+  return h;
+}
+
+Login check_login(store::Store& store, const std::string& user, const std::string& password) {
+  Login out;
+  auto at = user.rfind('@');
+  std::optional<store::Account> account;
+  if (at != std::string::npos && at > 0 && at + 1 < user.size()) {
+    auto found = store.find_account(std::string_view(user).substr(0, at), std::string_view(user).substr(at + 1));
+    if (!found) {
+      out.reason = found.error().detail;
+      return out;  // TempFail
+    }
+    account = *found;
+  }
+  if (!account) {
+    (void)auth::verify_password(password, dummy_hash());
+    out.result = LoginResult::BadCredentials;
+    out.reason = "unknown user";
+    return out;
+  }
+  if (!auth::verify_password(password, account->password_hash)) {
+    out.result = LoginResult::BadCredentials;
+    out.reason = "wrong password";
+    return out;
+  }
+  out.account = account->id;
+  auto inbox = store.find_mailbox(account->id, "INBOX");
+  if (!inbox || !*inbox) {
+    out.reason = inbox ? "account has no INBOX" : inbox.error().detail;
+    return out;
+  }
+  out.inbox = **inbox;
+  auto list = store.list_messages(out.inbox.id);
+  if (!list) {
+    out.reason = list.error().detail;
+    return out;
+  }
+  out.messages = std::move(*list);
+  out.result = LoginResult::Ok;
+  return out;
+}
+
+class Session {
+ public:
+  Session(net::tcp::socket socket, std::shared_ptr<const ListenerConfig> config, ConnectionDeps deps)
+      : stream_(std::move(socket)),
+        config_(std::move(config)),
+        deps_(deps),
+        engine_(engine_config()),
+        lines_(kMaxLine),
+        conn_id_(clock::random_id(10)),
+        started_(Clock::now()),
+        send_memory_(deps_.memory) {}
+
+  ~Session() {
+    if (locked_) deps_.locks.unlock(account_);
+  }
+
+  net::awaitable<void> run();
+
+ private:
+  proto::EngineConfig engine_config() const {
+    proto::EngineConfig c;
+    c.hostname = config_->hostname;
+    c.stls_available = deps_.tls != nullptr;
+    c.tls_active = false;
+    c.cleartext_auth = config_->cleartext_always || (config_->cleartext_loopback && is_loopback(stream_.remote_ip()));
+    if (config_->implicit_tls) {  // the handshake comes before any command
+      c.tls_active = true;
+      c.stls_available = false;
+    }
+    return c;
+  }
+  net::awaitable<bool> flush();
+  net::awaitable<bool> fill(Step& step);
+  net::awaitable<Step> next_command();
+  net::awaitable<Step> login(const next::CheckLogin& c);
+  net::awaitable<Step> send(Step step, const next::Send& s);
+  net::awaitable<Step> commit(const next::Commit& c);
+  net::awaitable<void> pause(std::chrono::milliseconds d);
+
+  net::Stream stream_;
+  std::shared_ptr<const ListenerConfig> config_;
+  ConnectionDeps deps_;
+  proto::Engine engine_;
+  LineSplitter lines_;
+  std::string out_;
+  std::string conn_id_;
+  Clock::time_point started_;
+  std::optional<net::ConnectionSlot> slot_;
+  MemoryReservation send_memory_;
+  bool locked_ = false;
+  store::AccountId account_ = 0;
+  store::MailboxInfo inbox_;
+  std::vector<store::MessageInfo> messages_;  // the maildrop as listed at login
+  std::string user_;
+  std::uint64_t sent_octets_ = 0;
+  char buf_[16384];
+};
+
+net::awaitable<bool> Session::flush() {
+  if (out_.empty()) co_return true;
+  auto st = co_await stream_.write_all(out_, config_->idle_timeout);
+  out_.clear();
+  co_return st == IoStatus::Ok;
+}
+
+net::awaitable<bool> Session::fill(Step& step) {
+  if (!co_await flush()) {
+    step = Step{"", next::Close{}};
+    co_return false;
+  }
+  if (slot_->entry().stopping) {
+    step = engine_.on_shutdown();
+    co_return false;
+  }
+  slot_->idle(true);
+  std::size_t n = 0;
+  auto st = co_await stream_.read_some(buf_, sizeof buf_, n, config_->idle_timeout);
+  slot_->idle(false);
+  switch (st) {
+    case IoStatus::Ok:
+      lines_.feed(std::string_view(buf_, n));
+      co_return true;
+    case IoStatus::Timeout:
+      log::info("event=pop3_timeout conn={} client={} user={}", conn_id_, stream_.remote_ip(), log::q(user_));
+      step = engine_.on_timeout();
+      co_return false;
+    case IoStatus::Cancelled:
+      step = engine_.on_shutdown();
+      co_return false;
+    case IoStatus::Eof:
+    case IoStatus::Error:
+      step = Step{"", next::Close{}};
+      co_return false;
+  }
+  co_return false;
+}
+
+net::awaitable<Step> Session::next_command() {
+  std::string line;
+  auto st = lines_.next(line);
+  if (st == LineSplitter::Status::NeedMore) {
+    Step step{"", next::ReadCommand{}};
+    if (!co_await fill(step) && std::holds_alternative<next::ReadCommand>(step.next)) step.next = next::Close{};
+    co_return step;
+  }
+  if (st == LineSplitter::Status::TooLong || line.size() + 2 > engine_.line_limit()) {
+    log::info("event=pop3_line_too_long conn={} client={}", conn_id_, stream_.remote_ip());
+    co_return engine_.on_line_too_long();
+  }
+  co_return engine_.on_line(line);
+}
+
+net::awaitable<void> Session::pause(std::chrono::milliseconds d) {
+  if (!co_await flush()) co_return;
+  auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer t(executor, d);
+  auto [ec] = co_await t.async_wait(net::use_tuple);
+  (void)ec;
+}
+
+net::awaitable<Step> Session::login(const next::CheckLogin& c) {
+  const auto& ip = stream_.remote_ip();
+  if (deps_.throttle.locked(ip, Clock::now())) {
+    log::warn("event=pop3_login_failed conn={} client={} user={} method={} reason=locked_out", conn_id_, ip,
+              log::q(c.user), c.method);
+    co_return engine_.on_login(LoginResult::TempFail);
+  }
+  auto check = [&store = deps_.store, user = c.user, password = c.password] { return check_login(store, user, password); };
+  auto result = co_await net::run_blocking(deps_.workers, std::move(check));
+  if (result.result == LoginResult::BadCredentials) {
+    bool now_locked = false;
+    auto delay = deps_.throttle.failed(ip, Clock::now(), now_locked);
+    log::warn("event=pop3_login_failed conn={} client={} user={} method={} reason={}", conn_id_, ip, log::q(c.user),
+              c.method, log::q(result.reason));
+    if (now_locked)
+      log::warn("event=auth_lockout client={} service=pop3 seconds={} reason=\"too many failed logins\"", ip,
+                config_->limits.auth_lockout.count());
+    co_await pause(delay);
+    co_return engine_.on_login(LoginResult::BadCredentials);
+  }
+  if (result.result != LoginResult::Ok) {
+    log::error("event=pop3_login_failed conn={} client={} user={} method={} reason={}", conn_id_, ip, log::q(c.user),
+               c.method, log::q(result.reason));
+    co_return engine_.on_login(result.result);
+  }
+  if (!deps_.locks.try_lock(result.account)) {
+    log::info("event=pop3_login_failed conn={} client={} user={} method={} reason=in_use", conn_id_, ip,
+              log::q(c.user), c.method);
+    co_return engine_.on_login(LoginResult::InUse);
+  }
+  locked_ = true;
+  account_ = result.account;
+  inbox_ = result.inbox;
+  messages_ = std::move(result.messages);
+  user_ = c.user;
+  std::vector<proto::MaildropEntry> drop;
+  drop.reserve(messages_.size());
+  for (const auto& m : messages_) drop.push_back(proto::MaildropEntry{m.size, uidl_of(inbox_, m)});
+  log::info("event=pop3_login conn={} client={} user={} method={} tls={} messages={}", conn_id_, ip, log::q(user_),
+            c.method, stream_.tls() ? log::q(stream_.tls_description()) : "no", messages_.size());
+  co_return engine_.on_login(LoginResult::Ok, std::move(drop));
+}
+
+// RETR and TOP: the message is read first, so a missing body gets a clean -ERR instead
+// of a broken +OK response; then it goes out in chunks, byte-stuffed.
+net::awaitable<Step> Session::send(Step step, const next::Send& s) {
+  const auto& m = messages_.at(s.index);
+  if (!send_memory_.grow_to(m.size)) {
+    log::warn("event=pop3_memory_full conn={} user={} uid={} size={}", conn_id_, log::q(user_), m.uid, m.size);
+    co_return engine_.on_send_failed();
+  }
+  auto read = [&store = deps_.store, m] { return store.read_message(m); };
+  auto body = co_await net::run_blocking(deps_.workers, std::move(read));
+  if (!body) {
+    send_memory_.release();
+    log::error("event=pop3_read_failed conn={} user={} uid={} trace={} error={}", conn_id_, log::q(user_), m.uid,
+               m.trace_id, log::q(body.error().detail));
+    co_return engine_.on_send_failed();
+  }
+  out_ += step.out;
+  proto::DotStuffer stuffer;
+  std::optional<proto::TopCutter> cut;
+  if (s.top_lines) cut.emplace(*s.top_lines);
+  std::string_view rest(*body);
+  bool ok = true;
+  while (!rest.empty() && ok) {
+    auto chunk = rest.substr(0, kSendChunk);
+    rest.remove_prefix(chunk.size());
+    std::size_t keep = cut ? cut->feed(chunk) : chunk.size();
+    stuffer.feed(chunk.substr(0, keep), out_);
+    if (cut && cut->done()) break;
+    if (out_.size() >= kSendChunk) ok = co_await flush();
+  }
+  if (ok) {
+    stuffer.finish(out_);
+    ok = co_await flush();
+  }
+  send_memory_.release();
+  if (!ok) co_return Step{"", next::Close{}};
+  if (!s.top_lines) {
+    sent_octets_ += body->size();
+    log::info("event=pop3_retr conn={} user={} uid={} trace={} size={}", conn_id_, log::q(user_), m.uid, m.trace_id,
+              body->size());
+  }
+  co_return engine_.on_sent();
+}
+
+net::awaitable<Step> Session::commit(const next::Commit& c) {
+  std::vector<std::uint32_t> uids;
+  uids.reserve(c.deleted.size());
+  for (auto i : c.deleted) uids.push_back(messages_.at(i).uid);
+  auto expunge = [&store = deps_.store, mailbox = inbox_.id, uids] { return store.expunge(mailbox, uids); };
+  auto done = co_await net::run_blocking(deps_.workers, std::move(expunge));
+  if (!done) {
+    log::error("event=pop3_expunge_failed conn={} user={} count={} error={}", conn_id_, log::q(user_), uids.size(),
+               log::q(done.error().detail));
+    co_return engine_.on_commit(false);
+  }
+  for (auto i : c.deleted)
+    log::info("event=pop3_dele conn={} user={} uid={} trace={}", conn_id_, log::q(user_), messages_[i].uid,
+              messages_[i].trace_id);
+  co_return engine_.on_commit(true);
+}
+
+net::awaitable<void> Session::run() {
+  auto admitted = deps_.connections.admit(stream_);
+  if (!admitted) {
+    log::warn("event=pop3_refused client={} reason={}", stream_.remote_ip(), log::q(admitted.error().detail));
+    if (!config_->implicit_tls) {
+      out_ = fmt::format("-ERR [SYS/TEMP] {}, try again later\r\n", admitted.error().detail);
+      co_await flush();
+    }
+    co_await stream_.shutdown();
+    co_return;
+  }
+  slot_.emplace(deps_.connections, *admitted);
+  log::info("event=pop3_connect conn={} client={}:{} service={}", conn_id_, stream_.remote_ip(), stream_.remote_port(),
+            config_->service);
+  if (config_->implicit_tls) {  // RFC 8314: TLS from the first byte
+    IoStatus st = IoStatus::Error;
+    if (deps_.tls) {
+      auto context = deps_.tls->current();
+      st = co_await stream_.start_tls(context, std::chrono::seconds(30));
+    }
+    if (st != IoStatus::Ok) {
+      log::info("event=tls_failed conn={} client={} error={}", conn_id_, stream_.remote_ip(), log::q(stream_.last_error()));
+      co_await stream_.shutdown();
+      co_return;
+    }
+  }
+
+  auto token = clock::random_id(16);
+  Step step = engine_.start(token);
+  while (true) {
+    proto::Next next = std::move(step.next);
+    if (auto* s = std::get_if<next::Send>(&next)) {
+      step = co_await send(std::move(step), *s);  // its +OK line only once the message is readable
+      continue;
+    }
+    out_ += step.out;
+    if (std::holds_alternative<next::ReadCommand>(next)) {
+      step = co_await next_command();
+    } else if (auto* c = std::get_if<next::CheckLogin>(&next)) {
+      step = co_await login(*c);
+    } else if (std::holds_alternative<next::CheckApop>(next)) {
+      step = engine_.on_login(LoginResult::BadCredentials);  // APOP is not configured in this version
+    } else if (std::holds_alternative<next::StartTls>(next)) {
+      if (!co_await flush()) break;
+      lines_.clear();  // RFC 2595 §4: nothing read before the handshake is used after it
+      auto context = deps_.tls->current();
+      auto st = co_await stream_.start_tls(context, std::chrono::seconds(30));
+      if (st != IoStatus::Ok)
+        log::info("event=tls_failed conn={} client={} error={}", conn_id_, stream_.remote_ip(), log::q(stream_.last_error()));
+      step = engine_.on_tls(st == IoStatus::Ok);
+    } else if (auto* cm = std::get_if<next::Commit>(&next)) {
+      step = co_await commit(*cm);
+    } else {  // Close
+      co_await flush();
+      break;
+    }
+  }
+  co_await stream_.shutdown();
+  auto secs = std::chrono::duration<double>(Clock::now() - started_).count();
+  if (engine_.authenticated())
+    log::info("event=pop3_logout conn={} client={} user={} retrieved={} deleted={} bytes={} seconds={:.1f}", conn_id_,
+              stream_.remote_ip(), log::q(user_), engine_.retrieved(), engine_.expunged(), sent_octets_, secs);
+  else
+    log::info("event=pop3_disconnect conn={} client={} seconds={:.1f}", conn_id_, stream_.remote_ip(), secs);
+}
+
+}  // namespace
+
+net::awaitable<void> serve_connection(net::tcp::socket socket, std::shared_ptr<const ListenerConfig> config,
+                                      ConnectionDeps deps) {
+  Session s(std::move(socket), std::move(config), deps);
+  co_await s.run();
+}
+
+}  // namespace valija::pop3::server

@@ -1,0 +1,64 @@
+#pragma once
+// One POP3 connection (RFC 1939): a coroutine that reads lines, lets the pure Engine
+// (pop3/proto/engine.hpp) decide, and does what it asks: check a login (on the worker
+// pool: Argon2id is slow by design), take the account's maildrop lock, stream a message
+// with byte-stuffing, expunge on QUIT in one durable step.
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+
+#include "auth/throttle.hpp"
+#include "base/limits.hpp"
+#include "base/memory_budget.hpp"
+#include "net/asio.hpp"
+#include "net/listener.hpp"
+#include "net/tls.hpp"
+#include "store/store.hpp"
+
+namespace valija::pop3::server {
+
+// RFC 1939 §8 exclusive-access lock on each account's maildrop, for this process (one
+// server per data dir). A second POP3 session gets -ERR [IN-USE]; IMAP does not take it.
+class MaildropLocks {
+ public:
+  bool try_lock(store::AccountId account) {
+    std::lock_guard l(mu_);
+    return held_.insert(account).second;
+  }
+  void unlock(store::AccountId account) {
+    std::lock_guard l(mu_);
+    held_.erase(account);
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_set<store::AccountId> held_;
+};
+
+struct ListenerConfig {
+  std::string service = "pop3";  // pop3 | pop3s
+  bool implicit_tls = false;
+  std::string hostname = "localhost";
+  // USER/PASS and password SASL mechanisms without TLS: always, or from loopback only.
+  bool cleartext_always = false;
+  bool cleartext_loopback = true;
+  std::chrono::seconds idle_timeout{600};
+  Limits limits;
+};
+
+struct ConnectionDeps {
+  store::Store& store;
+  asio::thread_pool& workers;  // store reads, password checks, expunges
+  net::Connections& connections;
+  net::TlsContexts* tls = nullptr;  // null: no certificate, no STLS
+  auth::Throttle& throttle;
+  MaildropLocks& locks;
+  MemoryBudget& memory;  // messages held while being sent
+};
+
+net::awaitable<void> serve_connection(net::tcp::socket socket, std::shared_ptr<const ListenerConfig> config,
+                                      ConnectionDeps deps);
+
+}  // namespace valija::pop3::server
