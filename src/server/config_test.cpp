@@ -173,6 +173,37 @@ TEST_F(ConfigTest, UnknownTopLevelTable) {
   fails_at(std::string(kListener) + "\n[smtpd]\nbanner = \"hi\"\n", 4, "smtpd");
 }
 
+TEST_F(ConfigTest, Pop3SettingsAndAuthLimits) {
+  auto c = load_config(write(std::string(kListener)));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->pop3.cleartext, Cleartext::Loopback);
+  EXPECT_EQ(c->pop3.idle_timeout, std::chrono::seconds(600));
+  EXPECT_EQ(c->limits.auth_failures, 10u);
+  c = load_config(write("[pop3]\ncleartext = \"never\"\nidle_timeout = 900\n[limits]\nauth_failures = 3\n"
+                        "auth_window = 60\nauth_lockout = 120\nmessage_memory = 2097152\nrcpt_refusals = 5\n" +
+                        std::string(kListener)));
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->pop3.cleartext, Cleartext::Never);
+  EXPECT_EQ(c->pop3.idle_timeout, std::chrono::seconds(900));
+  EXPECT_EQ(c->limits.auth_failures, 3u);
+  EXPECT_EQ(c->limits.auth_window, std::chrono::seconds(60));
+  EXPECT_EQ(c->limits.auth_lockout, std::chrono::seconds(120));
+  EXPECT_EQ(c->limits.message_memory, 2097152u);
+  EXPECT_EQ(c->limits.rcpt_refusals, 5u);
+  c = load_config(write("[pop3]\ncleartext = \"always\"\n" + std::string(kListener)));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->pop3.cleartext, Cleartext::Always);
+}
+
+TEST_F(ConfigTest, Pop3Errors) {
+  auto msg = fails_at("[pop3]\ncleartext = \"sometimes\"\n" + std::string(kListener), 2, "pop3.cleartext");
+  EXPECT_NE(msg.find("never, loopback or always"), std::string::npos) << msg;
+  fails_at("[pop3]\nidle_timeout = 0\n" + std::string(kListener), 2, "pop3.idle_timeout");
+  fails_at("[pop3]\napop = true\n" + std::string(kListener), 2, "pop3.apop");
+  fails_at("[limits]\nauth_failures = 0\n" + std::string(kListener), 2, "limits.auth_failures");
+  fails_at("[limits]\nmessage_memory = 1000\n" + std::string(kListener), 2, "limits.message_memory");
+}
+
 TEST_F(ConfigTest, UnknownKeyInLimits) {
   auto msg = fails_at("[limits]\nmessage_size = 1048576\nmax_bananas = 3\n" + std::string(kListener), 3,
                       "limits.max_bananas");
