@@ -183,7 +183,8 @@ class Server {
         refresh = [this, slot, spec] { *slot = listener_config(spec); };
       } else {
         auto slot = std::make_shared<std::shared_ptr<const pop3::server::ListenerConfig>>(pop3_config(spec));
-        pop3::server::ConnectionDeps deps{*store_, workers_, connections_, &tls_, throttle_, maildrop_locks_, memory_};
+        pop3::server::ConnectionDeps deps{*store_,    workers_,        passwords_, connections_, &tls_,
+                                          throttle_, maildrop_locks_, memory_};
         (*l)->start([slot, deps](net::tcp::socket s) { return pop3::server::serve_connection(std::move(s), *slot, deps); });
         refresh = [this, slot, spec] { *slot = pop3_config(spec); };
       }
@@ -201,6 +202,7 @@ class Server {
     io_.run();
     committer_.stop();
     workers_.join();
+    passwords_.join();
     blob_io_.join();
     log::info("event=stopped");
     return 0;
@@ -370,6 +372,8 @@ class Server {
   net::TlsFiles tls_files_;
   net::TlsContexts tls_;
   asio::thread_pool workers_{2};
+  // Password verification (Argon2id) only, apart from the lookups above.
+  asio::thread_pool passwords_{2};
   // fsync waits on the disk, not the CPU: several in flight let the filesystem merge
   // them into one journal commit.
   asio::thread_pool blob_io_{8};

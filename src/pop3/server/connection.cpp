@@ -219,7 +219,7 @@ net::awaitable<Step> Session::login(const next::CheckLogin& c) {
     co_return engine_.on_login(LoginResult::TempFail);
   }
   auto check = [&store = deps_.store, user = c.user, password = c.password] { return check_login(store, user, password); };
-  auto result = co_await net::run_blocking(deps_.workers, std::move(check));
+  auto result = co_await net::run_blocking(deps_.passwords, std::move(check));
   if (result.result == LoginResult::BadCredentials) {
     bool now_locked = false;
     auto delay = deps_.throttle.failed(ip, Clock::now(), now_locked);

@@ -50,7 +50,10 @@ struct ListenerConfig {
 
 struct ConnectionDeps {
   store::Store& store;
-  asio::thread_pool& workers;  // store reads, password checks, expunges
+  asio::thread_pool& workers;  // store reads, expunges
+  // Argon2id verifications (tens of milliseconds of CPU each, by design): a pool of
+  // their own, so a burst of logins never delays SMTP's recipient lookups.
+  asio::thread_pool& passwords;
   net::Connections& connections;
   net::TlsContexts* tls = nullptr;  // null: no certificate, no STLS
   auth::Throttle& throttle;
