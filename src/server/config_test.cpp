@@ -190,9 +190,12 @@ TEST_F(ConfigTest, Pop3SettingsAndAuthLimits) {
   EXPECT_EQ(c->limits.auth_lockout, std::chrono::seconds(120));
   EXPECT_EQ(c->limits.message_memory, 2097152u);
   EXPECT_EQ(c->limits.rcpt_refusals, 5u);
-  c = load_config(write("[pop3]\ncleartext = \"always\"\n" + std::string(kListener)));
-  ASSERT_TRUE(c);
+  c = load_config(write("[pop3]\ncleartext = \"always\"\nlogin_delay = 300\nexpire = \"never\"\n" + std::string(kListener)));
+  ASSERT_TRUE(c) << c.error().message();
   EXPECT_EQ(c->pop3.cleartext, Cleartext::Always);
+  EXPECT_EQ(c->pop3.login_delay, std::chrono::seconds(300));
+  EXPECT_TRUE(c->pop3.expire_never);
+  EXPECT_FALSE(load_config(write(std::string(kListener)))->pop3.login_delay);
 }
 
 TEST_F(ConfigTest, Pop3Errors) {
@@ -200,6 +203,8 @@ TEST_F(ConfigTest, Pop3Errors) {
   EXPECT_NE(msg.find("never, loopback or always"), std::string::npos) << msg;
   fails_at("[pop3]\nidle_timeout = 0\n" + std::string(kListener), 2, "pop3.idle_timeout");
   fails_at("[pop3]\napop = true\n" + std::string(kListener), 2, "pop3.apop");
+  fails_at("[pop3]\nexpire = \"30\"\n" + std::string(kListener), 2, "pop3.expire");
+  fails_at("[pop3]\nlogin_delay = 0\n" + std::string(kListener), 2, "pop3.login_delay");
   fails_at("[limits]\nauth_failures = 0\n" + std::string(kListener), 2, "limits.auth_failures");
   fails_at("[limits]\nmessage_memory = 1000\n" + std::string(kListener), 2, "limits.message_memory");
 }

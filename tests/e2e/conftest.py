@@ -29,7 +29,7 @@ STOP_TIMEOUT = 20.0
 CLI_TIMEOUT = 30.0
 NET_TIMEOUT = 20.0
 
-ROLE_OFFSETS = {"smtp": 25, "submission": 587, "submissions": 465}
+ROLE_OFFSETS = {"smtp": 25, "submission": 587, "submissions": 465, "pop3": 110, "pop3s": 995}
 
 
 def _ports_free(base, offsets=(25, 587, 465)):
@@ -105,7 +105,8 @@ class Valija:
         """Start the server.
 
         `config`, when given, is TOML text where `$smtp_port`, `$submission_port`,
-        `$submissions_port`, `$data` and `$workdir` are substituted. Without it
+        `$submissions_port`, `$pop3_port`, `$pop3s_port`, `$data` and `$workdir`
+        are substituted. Without it
         the server runs in local mode on `port_base` (random free base if None).
         Retries on a port collision when the base was chosen here. With
         data_arg=False, no --data is passed (the config's data_dir is used).
@@ -137,6 +138,8 @@ class Valija:
                 smtp_port=self.ports["smtp"],
                 submission_port=self.ports["submission"],
                 submissions_port=self.ports["submissions"],
+                pop3_port=self.ports["pop3"],
+                pop3s_port=self.ports["pop3s"],
                 data=str(self.data),
                 workdir=str(self.workdir),
             )

@@ -116,6 +116,8 @@ class Session {
     c.stls_available = deps_.tls != nullptr;
     c.tls_active = false;
     c.cleartext_auth = config_->cleartext_always || (config_->cleartext_loopback && is_loopback(stream_.remote_ip()));
+    if (config_->login_delay) c.login_delay = static_cast<std::uint32_t>(config_->login_delay->count());
+    if (config_->expire_never) c.expire = proto::ExpirePolicy{true, 0};
     if (config_->implicit_tls) {  // the handshake comes before any command
       c.tls_active = true;
       c.stls_available = false;
@@ -235,6 +237,11 @@ net::awaitable<Step> Session::login(const next::CheckLogin& c) {
     log::error("event=pop3_login_failed conn={} client={} user={} method={} reason={}", conn_id_, ip, log::q(c.user),
                c.method, log::q(result.reason));
     co_return engine_.on_login(result.result);
+  }
+  if (config_->login_delay && !deps_.locks.login_allowed(result.account, *config_->login_delay, Clock::now())) {
+    log::info("event=pop3_login_failed conn={} client={} user={} method={} reason=login_delay", conn_id_, ip,
+              log::q(c.user), c.method);
+    co_return engine_.on_login(LoginResult::LoginDelay);
   }
   if (!deps_.locks.try_lock(result.account)) {
     log::info("event=pop3_login_failed conn={} client={} user={} method={} reason=in_use", conn_id_, ip,

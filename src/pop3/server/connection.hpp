@@ -6,7 +6,9 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "auth/throttle.hpp"
@@ -21,8 +23,10 @@ namespace valija::pop3::server {
 
 // RFC 1939 §8 exclusive-access lock on each account's maildrop, for this process (one
 // server per data dir). A second POP3 session gets -ERR [IN-USE]; IMAP does not take it.
+// It also remembers each account's last login, for LOGIN-DELAY (RFC 2449 §6.8).
 class MaildropLocks {
  public:
+  using Clock = std::chrono::steady_clock;
   bool try_lock(store::AccountId account) {
     std::lock_guard l(mu_);
     return held_.insert(account).second;
@@ -31,10 +35,20 @@ class MaildropLocks {
     std::lock_guard l(mu_);
     held_.erase(account);
   }
+  // True (and the login recorded) unless the last one was less than `delay` ago.
+  bool login_allowed(store::AccountId account, std::chrono::seconds delay, Clock::time_point now) {
+    std::lock_guard l(mu_);
+    auto [it, fresh] = last_login_.try_emplace(account, now);
+    if (!fresh && now - it->second < delay) return false;
+    it->second = now;
+    if (last_login_.size() > 1'000'000) last_login_.clear();  // bounded; forgetting only relaxes the delay
+    return true;
+  }
 
  private:
   std::mutex mu_;
   std::unordered_set<store::AccountId> held_;
+  std::unordered_map<store::AccountId, Clock::time_point> last_login_;
 };
 
 struct ListenerConfig {
@@ -45,6 +59,10 @@ struct ListenerConfig {
   bool cleartext_always = false;
   bool cleartext_loopback = true;
   std::chrono::seconds idle_timeout{600};
+  // RFC 2449: LOGIN-DELAY is enforced (per account); EXPIRE NEVER is only announced
+  // (valija never deletes mail on its own).
+  std::optional<std::chrono::seconds> login_delay;
+  bool expire_never = false;
   Limits limits;
 };
 

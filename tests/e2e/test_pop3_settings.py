@@ -1,0 +1,94 @@
+"""POP3 settings from the config file: LOGIN-DELAY enforced, EXPIRE NEVER announced,
+cleartext policy and auth limits reloaded on SIGHUP."""
+import poplib
+import signal
+
+from conftest import Valija  # noqa: F401 (fixtures come from conftest)
+
+CONFIG = """
+hostname = "localhost"
+domains = ["localhost"]
+
+[[listener]]
+address = "127.0.0.1"
+port = $smtp_port
+role = "smtp"
+
+[[listener]]
+address = "127.0.0.1"
+port = $pop3_port
+role = "pop3"
+
+[pop3]
+login_delay = 3600
+expire = "never"
+"""
+
+
+def login(v, user="ana@localhost", password="pw-of-ana"):
+    p = poplib.POP3("127.0.0.1", v.ports["pop3"], timeout=20)
+    p.user(user)
+    return p, p.pass_(password)
+
+
+def test_login_delay_and_expire_never(valija_factory):
+    v = valija_factory()
+    v.start(config=CONFIG)
+    v.add_user("ana@localhost", "pw-of-ana")
+    p, reply = login(v)
+    caps = p.capa()
+    assert caps.get("LOGIN-DELAY") == ["3600"], caps
+    assert caps.get("EXPIRE") == ["NEVER"], caps
+    assert reply.startswith(b"+OK")
+    p.quit()
+    # A second login within the delay is refused with the response code (RFC 2449 §8.1.1).
+    p = poplib.POP3("127.0.0.1", v.ports["pop3"], timeout=20)
+    p.user("ana@localhost")
+    try:
+        p.pass_("pw-of-ana")
+        raise AssertionError("second login within LOGIN-DELAY accepted")
+    except poplib.error_proto as e:
+        assert str(e).startswith("b'-ERR [LOGIN-DELAY]"), e
+    p.quit()
+    v.wait_log(r"event=pop3_login_failed .*reason=login_delay")
+    # A wrong password within the delay is still a wrong password, not a delay hint.
+    p = poplib.POP3("127.0.0.1", v.ports["pop3"], timeout=20)
+    p.user("ana@localhost")
+    try:
+        p.pass_("wrong")
+        raise AssertionError("wrong password accepted")
+    except poplib.error_proto as e:
+        assert "[AUTH]" in str(e), e
+    p.quit()
+
+
+def test_sighup_applies_cleartext_policy(valija_factory):
+    v = valija_factory()
+    v.start(config=CONFIG.replace("login_delay = 3600\n", ""))
+    v.add_user("ana@localhost", "pw-of-ana")
+    p, reply = login(v)
+    assert reply.startswith(b"+OK")
+    p.quit()
+    v.config_path.write_text(v.config_path.read_text().replace('expire = "never"', 'cleartext = "never"'))
+    mark = v.log_mark()
+    v.signal(signal.SIGHUP)
+    v.wait_log(r"event=reload config=ok", since=mark)
+    p = poplib.POP3("127.0.0.1", v.ports["pop3"], timeout=20)
+    assert "USER" not in p.capa()
+    try:
+        p.user("ana@localhost")
+        raise AssertionError("USER accepted without TLS after cleartext = never")
+    except poplib.error_proto as e:
+        assert "[AUTH]" in str(e), e
+    p.stls(context=_insecure())
+    p.user("ana@localhost")
+    assert p.pass_("pw-of-ana").startswith(b"+OK")
+    p.quit()
+
+
+def _insecure():
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
