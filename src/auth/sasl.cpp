@@ -18,31 +18,6 @@ constexpr std::array<std::int8_t, 256> make_decode_table() {
 }
 constexpr auto kDecode = make_decode_table();
 
-// UTF-8 well-formedness (RFC 3629): no overlongs, no surrogates, nothing past U+10FFFF.
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n;
-    std::uint32_t cp;
-    if (c < 0x80) { ++i; continue; }
-    if (c >= 0xC2 && c <= 0xDF) { n = 1; cp = c & 0x1F; }
-    else if (c >= 0xE0 && c <= 0xEF) { n = 2; cp = c & 0x0F; }
-    else if (c >= 0xF0 && c <= 0xF4) { n = 3; cp = c & 0x07; }
-    else return false;
-    if (s.size() - i <= n) return false;
-    for (std::size_t k = 1; k <= n; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
-    i += n + 1;
-  }
-  return true;
-}
-
 sasl::Failed malformed(std::string reason) { return sasl::Failed{SaslErrc::Malformed, std::move(reason)}; }
 
 }  // namespace
@@ -198,7 +173,7 @@ class PlainExchange final : public SaslServer::Exchange {
     // left as bytes (some clients still send Latin-1); the store compares hashes.
     if (c.authcid.empty()) return malformed("PLAIN response with an empty user name");
     if (c.password.empty()) return malformed("PLAIN response with an empty password");
-    if (!valid_utf8(c.authcid) || !valid_utf8(c.authzid)) return malformed("PLAIN identity is not UTF-8");
+    if (!text::valid_utf8(c.authcid) || !text::valid_utf8(c.authzid)) return malformed("PLAIN identity is not UTF-8");
     return sasl::Done{std::move(c)};
   }
 };
@@ -215,7 +190,7 @@ class LoginExchange final : public SaslServer::Exchange {
     if (!have_user_) {
       if (response.empty()) return malformed("LOGIN with an empty user name");
       if (response.find('\0') != std::string_view::npos) return malformed("LOGIN user name contains NUL");
-      if (!valid_utf8(response)) return malformed("LOGIN user name is not UTF-8");
+      if (!text::valid_utf8(response)) return malformed("LOGIN user name is not UTF-8");
       user_.assign(response);
       have_user_ = true;
       return sasl::Challenge{"Password:"};

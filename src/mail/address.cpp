@@ -32,32 +32,6 @@ bool has_non_ascii(std::string_view s) {
   return false;
 }
 
-// UTF-8 well-formedness (RFC 3629): no overlongs, no surrogates, nothing past U+10FFFF.
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    std::size_t n;
-    std::uint32_t cp;
-    if (c < 0x80) { ++i; continue; }
-    if ((c >> 5) == 6) { n = 1; cp = c & 0x1f; }
-    else if ((c >> 4) == 14) { n = 2; cp = c & 0x0f; }
-    else if ((c >> 3) == 30) { n = 3; cp = c & 0x07; }
-    else return false;
-    if (i + n >= s.size()) return false;  // truncated sequence
-    for (std::size_t k = 1; k <= n; ++k) {
-      unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc >> 6) != 2) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-      return false;
-    if (cp >= 0xd800 && cp <= 0xdfff) return false;
-    i += n + 1;
-  }
-  return true;
-}
-
 bool is_ipv4(std::string_view s) {
   int parts = 0;
   while (true) {
@@ -236,7 +210,7 @@ tl::expected<Mailbox, AddressError> parse_mailbox(std::string_view in, bool allo
     mb.domain = text::to_lower(domain);
   }
   mb.utf8 = has_non_ascii(mb.local) || has_non_ascii(mb.domain);
-  if (mb.utf8 && (!valid_utf8(mb.local) || !valid_utf8(mb.domain)))
+  if (mb.utf8 && (!text::valid_utf8(mb.local) || !text::valid_utf8(mb.domain)))
     return tl::unexpected(AddressError::Syntax);
   return mb;
 }

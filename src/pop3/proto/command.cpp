@@ -49,37 +49,12 @@ tl::unexpected<ParseError> err(ParseErrc code, std::string text, std::optional<V
   return tl::unexpected(ParseError{code, std::move(text), verb});
 }
 
-// UTF-8 well-formedness (RFC 3629): no overlongs, no surrogates, nothing past U+10FFFF.
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n;
-    std::uint32_t cp;
-    if (c < 0x80) { ++i; continue; }
-    if (c >= 0xC2 && c <= 0xDF) { n = 1; cp = c & 0x1F; }
-    else if (c >= 0xE0 && c <= 0xEF) { n = 2; cp = c & 0x0F; }
-    else if (c >= 0xF0 && c <= 0xF4) { n = 3; cp = c & 0x07; }
-    else return false;
-    if (s.size() - i <= n) return false;
-    for (std::size_t k = 1; k <= n; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
-    i += n + 1;
-  }
-  return true;
-}
-
 // A user name: printable, no space, UTF-8 allowed (RFC 6856 §2).
 bool is_name(std::string_view s) {
   if (s.empty()) return false;
   for (unsigned char c : s)
     if (c <= 0x20 || c == 0x7F) return false;
-  return valid_utf8(s);
+  return text::valid_utf8(s);
 }
 
 // RFC 4422 §3.1: sasl-mech = 1*20 (ALPHA / DIGIT / "-" / "_"); lower case tolerated.

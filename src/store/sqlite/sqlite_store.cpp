@@ -624,32 +624,15 @@ class SqliteStore final : public Store {
     std::vector<std::uint64_t> offsets;
     std::uint64_t fresh_bytes = 0;
     if (!fresh.empty()) {
-      if (!packs_.is_open()) TRY(packs_.open(current_pack_));
-      auto appended = packs_.append(fresh);
-      if (appended) {
-        auto synced = packs_.sync();
-        if (!synced) appended = tl::unexpected(synced.error());
-      }
-      if (!appended) {
-        next_pack();  // never append to a pack whose write or sync failed
-        return tl::unexpected(appended.error());
-      }
+      auto appended = append_to_pack(fresh);
+      TRY(appended);
       offsets = std::move(*appended);
       for (auto b : fresh) fresh_bytes += b.size();
     }
     // 2. Metadata: every copy of every delivery in one transaction (group commit).
     auto tx = Tx::begin(writer_);
     TRY(tx);
-    if (!fresh.empty()) {
-      auto pack_row = writer_.cached(
-          "INSERT INTO packs(id, size, live) VALUES(?, ?, ?) "
-          "ON CONFLICT(id) DO UPDATE SET size = excluded.size, live = live + excluded.live");
-      TRY(pack_row);
-      TRY(pack_row->bind(1, static_cast<std::int64_t>(current_pack_.load()))
-              .bind(2, static_cast<std::int64_t>(packs_.end()))
-              .bind(3, static_cast<std::int64_t>(fresh_bytes))
-              .run());
-    }
+    if (!fresh.empty()) TRY(record_pack_growth(fresh_bytes));
     std::vector<std::vector<CopyResult>> results(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const auto& d = batch[i];
@@ -684,6 +667,31 @@ class SqliteStore final : public Store {
     TRY(tx->commit());
     if (packs_.end() >= pack_max_) next_pack();
     return results;
+  }
+
+  // Appends bodies to the current pack (opening it if needed) and fsyncs them.
+  Result<std::vector<std::uint64_t>> append_to_pack(std::span<const std::string_view> bodies) {
+    if (!packs_.is_open()) TRY(packs_.open(current_pack_));
+    auto appended = packs_.append(bodies);
+    if (appended) {
+      auto synced = packs_.sync();
+      if (!synced) appended = tl::unexpected(synced.error());
+    }
+    if (!appended) next_pack();  // never append to a pack whose write or sync failed
+    return appended;
+  }
+
+  // Inside the writer's transaction: the current pack's row (created with its first
+  // bodies) gets its new end and `added` more live octets.
+  Result<void> record_pack_growth(std::uint64_t added) {
+    auto row = writer_.cached(
+        "INSERT INTO packs(id, size, live) VALUES(?, ?, ?) "
+        "ON CONFLICT(id) DO UPDATE SET size = excluded.size, live = live + excluded.live");
+    TRY(row);
+    return row->bind(1, static_cast<std::int64_t>(current_pack_.load()))
+        .bind(2, static_cast<std::int64_t>(packs_.end()))
+        .bind(3, static_cast<std::int64_t>(added))
+        .run();
   }
 
   // The next appends go to a new pack (the current one is full, or failed).
@@ -835,28 +843,14 @@ class SqliteStore final : public Store {
     }
     std::vector<std::uint64_t> offsets;
     if (!views.empty()) {
-      if (!packs_.is_open()) TRY(packs_.open(current_pack_));
-      auto appended = packs_.append(views);
-      if (appended) {
-        auto synced = packs_.sync();
-        if (!synced) appended = tl::unexpected(synced.error());
-      }
-      if (!appended) {
-        next_pack();
-        return tl::unexpected(appended.error());
-      }
+      auto appended = append_to_pack(views);
+      TRY(appended);
       offsets = std::move(*appended);
     }
     auto tx = Tx::begin(writer_);
     TRY(tx);
     auto to = static_cast<std::int64_t>(current_pack_.load());
-    if (!views.empty()) {
-      auto pack_row = writer_.cached(
-          "INSERT INTO packs(id, size, live) VALUES(?, ?, ?) "
-          "ON CONFLICT(id) DO UPDATE SET size = excluded.size, live = live + excluded.live");
-      TRY(pack_row);
-      TRY(pack_row->bind(1, to).bind(2, static_cast<std::int64_t>(packs_.end())).bind(3, static_cast<std::int64_t>(bytes)).run());
-    }
+    if (!views.empty()) TRY(record_pack_growth(bytes));
     auto move = writer_.cached("UPDATE blobs SET pack_id = ?, pack_offset = ? WHERE id = ?");
     TRY(move);
     for (std::size_t i = 0; i < bodies.size(); ++i) {
