@@ -103,8 +103,11 @@ class Session {
         started_(Clock::now()),
         send_memory_(deps_.memory) {}
 
-  ~Session() {
+  ~Session() { release_lock(); }
+
+  void release_lock() {
     if (locked_) deps_.locks.unlock(account_);
+    locked_ = false;
   }
 
   net::awaitable<void> run();
@@ -375,10 +378,15 @@ net::awaitable<void> Session::run() {
     } else if (auto* cm = std::get_if<next::Commit>(&next)) {
       step = co_await commit(*cm);
     } else {  // Close
+      // RFC 1939 §6: UPDATE is done (committed) before the lock goes, and the lock goes
+      // before the final +OK is sent and the TLS close (which may wait for the client),
+      // so a client may log in again as soon as it has the +OK.
+      release_lock();
       co_await flush();
       break;
     }
   }
+  release_lock();
   co_await stream_.shutdown();
   auto secs = std::chrono::duration<double>(Clock::now() - started_).count();
   if (engine_.authenticated())
