@@ -51,6 +51,10 @@ struct Limits {
   std::size_t auth_failures = 10;
   std::chrono::seconds auth_window{900};
   std::chrono::seconds auth_lockout{900};
+  // A password verified against its Argon2id hash is remembered (as an HMAC under a
+  // per-process key) this long, so frequent logins skip the deliberately slow hash.
+  // 0: every login pays Argon2id.
+  std::chrono::seconds auth_cache_ttl{3600};
 
   // --- Connections ---
   std::size_t connections_total = 10000;

@@ -154,6 +154,7 @@ class Server {
         connections_(cfg_.limits.connections_total, cfg_.limits.connections_per_ip),
         memory_(cfg_.limits.message_memory),
         throttle_(throttle_limits(cfg_.limits)),
+        verified_(cfg_.limits.auth_cache_ttl),
         signals_(io_, SIGTERM, SIGINT, SIGHUP),
         drain_timer_(io_),
         gc_timer_(io_) {
@@ -183,8 +184,9 @@ class Server {
         refresh = [this, slot, spec] { *slot = listener_config(spec); };
       } else {
         auto slot = std::make_shared<std::shared_ptr<const pop3::server::ListenerConfig>>(pop3_config(spec));
-        pop3::server::ConnectionDeps deps{*store_,    workers_,        passwords_, connections_, &tls_,
-                                          throttle_, maildrop_locks_, memory_};
+        pop3::server::ConnectionDeps deps{*store_, workers_,          passwords_,      connections_,
+                                          &tls_,   throttle_,         verified_,       maildrop_locks_,
+                                          memory_};
         (*l)->start([slot, deps](net::tcp::socket s) { return pop3::server::serve_connection(std::move(s), *slot, deps); });
         refresh = [this, slot, spec] { *slot = pop3_config(spec); };
       }
@@ -340,6 +342,7 @@ class Server {
       log::info("event=reload domains=ok");
     });
     throttle_.set_limits(throttle_limits(kept));
+    verified_.set_ttl(kept.auth_cache_ttl);
     cfg_.pop3 = c.pop3;
     for (auto& b : listeners_) b.refresh();
     log::info("event=reload config=ok file={}", log::q(*config_file_));
@@ -383,6 +386,7 @@ class Server {
   net::Connections connections_;
   MemoryBudget memory_;
   auth::Throttle throttle_;
+  auth::VerifiedCache verified_;
   pop3::server::MaildropLocks maildrop_locks_;
   std::unique_ptr<smtp::server::SmtpPolicy> inbound_, submission_;
   // Destroyed before everything above: ~io_context destroys suspended connection

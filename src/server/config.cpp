@@ -79,7 +79,7 @@ Result<void> parse_limits(const Parser& p, const toml::table& t, Limits& l) {
                    {"message_size", "recipients_per_message", "messages_per_connection", "smtp_errors", "hop_count",
                     "command_timeout", "data_timeout", "session_timeout", "alias_depth", "alias_fanout",
                     "connections_total", "connections_per_ip", "message_memory", "rcpt_refusals", "auth_failures",
-                    "auth_window", "auth_lockout"});
+                    "auth_window", "auth_lockout", "auth_cache_ttl"});
   if (!r) return r;
   constexpr std::uint64_t kMax = 1ull << 40;
   TRY_ASSIGN(l.message_size, p.num(t, "message_size", "limits.message_size", l.message_size, 1024, kMax));
@@ -93,6 +93,8 @@ Result<void> parse_limits(const Parser& p, const toml::table& t, Limits& l) {
     l.auth_window = std::chrono::seconds(s);
     TRY_ASSIGN(s, p.num(t, "auth_lockout", "limits.auth_lockout", l.auth_lockout.count(), 1, 7 * 86400));
     l.auth_lockout = std::chrono::seconds(s);
+    TRY_ASSIGN(s, p.num(t, "auth_cache_ttl", "limits.auth_cache_ttl", l.auth_cache_ttl.count(), 0, 7 * 86400));
+    l.auth_cache_ttl = std::chrono::seconds(s);
   }
   TRY_ASSIGN(l.recipients_per_message, p.num(t, "recipients_per_message", "limits.recipients_per_message", l.recipients_per_message, 1, 100000));
   TRY_ASSIGN(l.messages_per_connection, p.num(t, "messages_per_connection", "limits.messages_per_connection", l.messages_per_connection, 1, 1000000));

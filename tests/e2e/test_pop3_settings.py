@@ -92,3 +92,27 @@ def _insecure():
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     return ctx
+
+
+def test_password_change_ends_the_verified_cache_entry(valija):
+    """A login verified once is cached; changing the password from the CLI (another
+    process) must make the old password fail at once and the new one work."""
+    v = valija
+    v.add_user("ana@localhost", "old-password")
+    p = poplib.POP3("127.0.0.1", v.ports["pop3"], timeout=20)
+    p.user("ana@localhost")
+    assert p.pass_("old-password").startswith(b"+OK")
+    p.quit()
+    v.cli_ok("user", "passwd", "ana@localhost", "--password-stdin", input="new-password\n")
+    p = poplib.POP3("127.0.0.1", v.ports["pop3"], timeout=20)
+    p.user("ana@localhost")
+    try:
+        p.pass_("old-password")
+        raise AssertionError("old password accepted after the change")
+    except poplib.error_proto as e:
+        assert "[AUTH]" in str(e), e
+    p.quit()
+    p = poplib.POP3("127.0.0.1", v.ports["pop3"], timeout=20)
+    p.user("ana@localhost")
+    assert p.pass_("new-password").startswith(b"+OK")
+    p.quit()

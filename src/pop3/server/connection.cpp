@@ -51,7 +51,8 @@ const std::string& dummy_hash() {
   return h;
 }
 
-Login check_login(store::Store& store, const std::string& user, const std::string& password) {
+Login check_login(store::Store& store, auth::VerifiedCache& verified, const std::string& user,
+                  const std::string& password) {
   Login out;
   auto at = user.rfind('@');
   std::optional<store::Account> account;
@@ -69,10 +70,14 @@ Login check_login(store::Store& store, const std::string& user, const std::strin
     out.reason = "unknown user";
     return out;
   }
-  if (!auth::verify_password(password, account->password_hash)) {
-    out.result = LoginResult::BadCredentials;
-    out.reason = "wrong password";
-    return out;
+  auto now = auth::VerifiedCache::Clock::now();
+  if (!verified.hit(account->password_hash, password, now)) {
+    if (!auth::verify_password(password, account->password_hash)) {
+      out.result = LoginResult::BadCredentials;
+      out.reason = "wrong password";
+      return out;
+    }
+    verified.remember(account->password_hash, password, now);
   }
   out.account = account->id;
   auto inbox = store.find_mailbox(account->id, "INBOX");
@@ -223,7 +228,9 @@ net::awaitable<Step> Session::login(const next::CheckLogin& c) {
               log::q(c.user), c.method);
     co_return engine_.on_login(LoginResult::TempFail);
   }
-  auto check = [&store = deps_.store, user = c.user, password = c.password] { return check_login(store, user, password); };
+  auto check = [&store = deps_.store, &verified = deps_.verified, user = c.user, password = c.password] {
+    return check_login(store, verified, user, password);
+  };
   auto result = co_await net::run_blocking(deps_.passwords, std::move(check));
   if (result.result == LoginResult::BadCredentials) {
     bool now_locked = false;

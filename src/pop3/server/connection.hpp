@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "auth/throttle.hpp"
+#include "auth/verified_cache.hpp"
 #include "base/limits.hpp"
 #include "base/memory_budget.hpp"
 #include "net/asio.hpp"
@@ -75,6 +76,7 @@ struct ConnectionDeps {
   net::Connections& connections;
   net::TlsContexts* tls = nullptr;  // null: no certificate, no STLS
   auth::Throttle& throttle;
+  auth::VerifiedCache& verified;
   MaildropLocks& locks;
   MemoryBudget& memory;  // messages held while being sent
 };
