@@ -1,6 +1,8 @@
 #include "auth/password.hpp"
 
 #include <argon2.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <vector>
@@ -24,6 +26,26 @@ Result<std::string> hash_password(std::string_view password, const Argon2Params&
 bool verify_password(std::string_view password, const std::string& encoded) {
   if (encoded.rfind("$argon2id$", 0) != 0) return false;
   return argon2id_verify(encoded.c_str(), password.data(), password.size()) == ARGON2_OK;
+}
+
+bool verify_apop(std::string_view timestamp, std::string_view secret, std::string_view digest) {
+  if (secret.empty() || digest.size() != 32) return false;
+  std::string msg(timestamp);
+  msg.append(secret);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  bool ok = EVP_Digest(msg.data(), msg.size(), md, &len, EVP_md5(), nullptr) == 1 && len == 16;
+  OPENSSL_cleanse(msg.data(), msg.size());
+  if (!ok) return false;
+  static constexpr char kHex[] = "0123456789abcdef";
+  char want[32];
+  for (unsigned i = 0; i < 16; ++i) {
+    want[2 * i] = kHex[md[i] >> 4];
+    want[2 * i + 1] = kHex[md[i] & 15];
+  }
+  char got[32];
+  for (std::size_t i = 0; i < 32; ++i) got[i] = (digest[i] >= 'A' && digest[i] <= 'F') ? static_cast<char>(digest[i] + 32) : digest[i];
+  return CRYPTO_memcmp(want, got, 32) == 0;
 }
 
 }  // namespace valija::auth

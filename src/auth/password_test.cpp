@@ -122,5 +122,17 @@ TEST(Password, SaltMakesHashesDiffer) {
   EXPECT_TRUE(verify_password("same password", *b));
 }
 
+// RFC 1939 §7's own example.
+TEST(Apop, Rfc1939Example) {
+  const std::string ts = "<1896.697170952@dbc.mtview.ca.us>";
+  EXPECT_TRUE(verify_apop(ts, "tanstaaf", "c4c9334bac560ecc979e58001b3e22fb"));
+  EXPECT_TRUE(verify_apop(ts, "tanstaaf", "C4C9334BAC560ECC979E58001B3E22FB"));
+  EXPECT_FALSE(verify_apop(ts, "tanstaaf", "c4c9334bac560ecc979e58001b3e22fc"));
+  EXPECT_FALSE(verify_apop(ts, "tanstaag", "c4c9334bac560ecc979e58001b3e22fb"));
+  EXPECT_FALSE(verify_apop("<other@dbc.mtview.ca.us>", "tanstaaf", "c4c9334bac560ecc979e58001b3e22fb"));
+  EXPECT_FALSE(verify_apop(ts, "", "d41d8cd98f00b204e9800998ecf8427e"));  // no secret: never
+  EXPECT_FALSE(verify_apop(ts, "tanstaaf", "c4c9334bac560ecc979e58001b3e22f"));
+}
+
 }  // namespace
 }  // namespace valija::auth

@@ -62,6 +62,29 @@ void add_user_commands(CLI::App& app, Context& ctx) {
     fmt::print("password changed for {}\n", mb->str());
   });
 
+  auto remove_apop = std::make_shared<bool>(false);
+  auto* apop = noun->add_subcommand("apop", "Set (or --remove) an account's APOP secret, stored in the clear");
+  apop->add_option("ADDRESS", *address, "name@domain")->required();
+  apop->add_flag("--password-stdin", *from_stdin, "Read the secret from the first line of standard input");
+  apop->add_flag("--remove", *remove_apop, "Remove the secret (APOP logins for the account stop working)");
+  add_data_option(apop, *data);
+  apop->callback([&ctx, data, address, from_stdin, remove_apop] {
+    auto mb = parse_address(*address);
+    if (!mb) { ctx.rc = error(mb.error().detail); return; }
+    auto st = open_store(*data);
+    if (!st) { ctx.rc = error(st.error().detail); return; }
+    std::string secret;
+    if (!*remove_apop) {
+      auto pw = read_password(*from_stdin);
+      if (!pw) { ctx.rc = error(pw.error().detail); return; }
+      secret = std::move(*pw);
+    }
+    auto r = (*st)->set_apop_secret(mb->local, mb->domain, secret);
+    if (!r) { ctx.rc = error(r.error().detail); return; }
+    if (*remove_apop) fmt::print("APOP secret removed for {}\n", mb->str());
+    else fmt::print("APOP secret set for {} (stored in the clear; use a secret different from the password)\n", mb->str());
+  });
+
   auto* list = noun->add_subcommand("list", "List accounts with usage and quota");
   list->add_option("DOMAIN", *domain, "Only this domain");
   add_data_option(list, *data);

@@ -45,6 +45,9 @@ class CountingStore final : public store::Store {
   Result<std::vector<store::Account>> list_accounts(std::optional<std::string_view> d) override {
     return s_.list_accounts(d);
   }
+  Result<void> set_apop_secret(std::string_view l, std::string_view d, std::string_view s) override {
+    return s_.set_apop_secret(l, d, s);
+  }
   Result<void> set_password(std::string_view l, std::string_view d, std::string_view h) override {
     return s_.set_password(l, d, h);
   }

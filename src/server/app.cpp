@@ -248,6 +248,7 @@ class Server {
     pc->idle_timeout = cfg_.pop3.idle_timeout;
     pc->login_delay = cfg_.pop3.login_delay;
     pc->expire_never = cfg_.pop3.expire_never;
+    pc->apop = cfg_.pop3.apop;
     pc->limits = cfg_.limits;
     return pc;
   }

@@ -193,7 +193,7 @@ Result<Config> load_config(const std::string& path) {
   if (const toml::node* n = t.get("pop3")) {
     const toml::table* pt = n->as_table();
     if (!pt) return tl::unexpected(p.err(n, "pop3", "expected a table"));
-    auto k = p.known(*pt, "pop3.", {"cleartext", "idle_timeout", "login_delay", "expire"});
+    auto k = p.known(*pt, "pop3.", {"cleartext", "idle_timeout", "login_delay", "expire", "apop"});
     if (!k) return tl::unexpected(k.error());
     std::string mode;
     TRY_ASSIGN(mode, p.str(*pt, "cleartext", "pop3.cleartext", "loopback"));
@@ -215,6 +215,11 @@ Result<Config> load_config(const std::string& path) {
         return tl::unexpected(p.err(pt->get("expire"), "pop3.expire",
                                     "only \"never\" is supported (valija does not delete retrieved mail by itself)"));
       c.pop3.expire_never = true;
+    }
+    if (const toml::node* a = pt->get("apop")) {
+      auto v = a->value_exact<bool>();
+      if (!v) return tl::unexpected(p.err(a, "pop3.apop", "expected true or false"));
+      c.pop3.apop = *v;
     }
   }
   const toml::node* ln = t.get("listener");

@@ -195,6 +195,8 @@ TEST_F(ConfigTest, Pop3SettingsAndAuthLimits) {
   EXPECT_EQ(c->pop3.cleartext, Cleartext::Always);
   EXPECT_EQ(c->pop3.login_delay, std::chrono::seconds(300));
   EXPECT_TRUE(c->pop3.expire_never);
+  EXPECT_FALSE(c->pop3.apop);
+  EXPECT_TRUE(load_config(write("[pop3]\napop = true\n" + std::string(kListener)))->pop3.apop);
   EXPECT_FALSE(load_config(write(std::string(kListener)))->pop3.login_delay);
 }
 
@@ -202,7 +204,7 @@ TEST_F(ConfigTest, Pop3Errors) {
   auto msg = fails_at("[pop3]\ncleartext = \"sometimes\"\n" + std::string(kListener), 2, "pop3.cleartext");
   EXPECT_NE(msg.find("never, loopback or always"), std::string::npos) << msg;
   fails_at("[pop3]\nidle_timeout = 0\n" + std::string(kListener), 2, "pop3.idle_timeout");
-  fails_at("[pop3]\napop = true\n" + std::string(kListener), 2, "pop3.apop");
+  fails_at("[pop3]\napop = \"yes\"\n" + std::string(kListener), 2, "pop3.apop");
   fails_at("[pop3]\nexpire = \"30\"\n" + std::string(kListener), 2, "pop3.expire");
   fails_at("[pop3]\nlogin_delay = 0\n" + std::string(kListener), 2, "pop3.login_delay");
   fails_at("[limits]\nauth_failures = 0\n" + std::string(kListener), 2, "limits.auth_failures");

@@ -28,6 +28,7 @@ struct Account {
   std::string local;
   std::string domain;
   std::string password_hash;
+  std::string apop_secret;           // empty: no APOP for this account
   std::uint64_t quota_bytes = 0;     // 0: unlimited
   std::uint64_t quota_messages = 0;  // 0: unlimited
   std::uint64_t used_bytes = 0;
@@ -132,6 +133,8 @@ class Store {
   virtual Result<std::optional<Account>> find_account(std::string_view local, std::string_view domain) = 0;
   virtual Result<std::vector<Account>> list_accounts(std::optional<std::string_view> domain) = 0;
   virtual Result<void> set_password(std::string_view local, std::string_view domain, std::string_view hash) = 0;
+  // The APOP shared secret (stored as given: APOP cannot work otherwise); empty removes it.
+  virtual Result<void> set_apop_secret(std::string_view local, std::string_view domain, std::string_view secret) = 0;
   virtual Result<void> set_quota(std::string_view local, std::string_view domain, std::uint64_t bytes,
                                  std::uint64_t messages) = 0;
   // Removes the account, its mailboxes and messages (blob references released).

@@ -1,6 +1,7 @@
 """POP3 settings from the config file: LOGIN-DELAY enforced, EXPIRE NEVER announced,
 cleartext policy and auth limits reloaded on SIGHUP."""
 import poplib
+import re
 import signal
 
 from conftest import Valija  # noqa: F401 (fixtures come from conftest)
@@ -115,4 +116,48 @@ def test_password_change_ends_the_verified_cache_entry(valija):
     p = poplib.POP3("127.0.0.1", v.ports["pop3"], timeout=20)
     p.user("ana@localhost")
     assert p.pass_("new-password").startswith(b"+OK")
+    p.quit()
+
+
+def test_apop_when_configured(valija_factory):
+    """RFC 1939 §7: with [pop3] apop = true the greeting carries a timestamp, and an
+    account with an APOP secret (valija user apop) logs in with MD5(timestamp+secret)."""
+    v = valija_factory()
+    v.start(config=CONFIG.replace("login_delay = 3600\n", "apop = true\n"))
+    v.add_user("ana@localhost", "pw-of-ana")
+    v.add_user("bob@localhost", "pw-of-bob")
+    out = v.cli_ok("user", "apop", "ana@localhost", "--password-stdin", input="tanstaaf\n").stdout
+    assert "stored in the clear" in out
+    p = poplib.POP3("127.0.0.1", v.ports["pop3"], timeout=20)
+    assert re.match(rb"\+OK .*<[^>]+@localhost>$", p.getwelcome()), p.getwelcome()
+    assert p.apop("ana@localhost", "tanstaaf").startswith(b"+OK")
+    assert p.stat() == (0, 0)
+    p.quit()
+    for user, secret in (("ana@localhost", "wrong"), ("bob@localhost", "pw-of-bob"), ("nobody@localhost", "x")):
+        p = poplib.POP3("127.0.0.1", v.ports["pop3"], timeout=20)
+        try:
+            p.apop(user, secret)
+            raise AssertionError("APOP accepted for %s" % user)
+        except poplib.error_proto as e:
+            assert "[AUTH]" in str(e), e
+        p.quit()
+    v.wait_log(r"event=pop3_login_failed .*user=bob@localhost method=APOP reason=\"no APOP secret")
+    v.cli_ok("user", "apop", "ana@localhost", "--remove")
+    p = poplib.POP3("127.0.0.1", v.ports["pop3"], timeout=20)
+    try:
+        p.apop("ana@localhost", "tanstaaf")
+        raise AssertionError("APOP accepted after the secret was removed")
+    except poplib.error_proto as e:
+        assert "[AUTH]" in str(e), e
+    p.quit()
+
+
+def test_no_apop_by_default(valija):
+    p = poplib.POP3("127.0.0.1", valija.ports["pop3"], timeout=20)
+    assert b"<" not in p.getwelcome(), p.getwelcome()
+    try:
+        p._shortcmd("APOP demo@localhost c4c9334bac560ecc979e58001b3e22fb")
+        raise AssertionError("APOP accepted without configuration")
+    except poplib.error_proto as e:
+        assert "APOP not available" in str(e), e
     p.quit()

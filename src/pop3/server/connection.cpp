@@ -51,8 +51,10 @@ const std::string& dummy_hash() {
   return h;
 }
 
+// `apop_timestamp` set: `password` is the APOP digest, checked against the account's
+// APOP secret (RFC 1939 §7); otherwise it is the password, checked against the hash.
 Login check_login(store::Store& store, auth::VerifiedCache& verified, const std::string& user,
-                  const std::string& password) {
+                  const std::string& password, const std::optional<std::string>& apop_timestamp) {
   Login out;
   auto at = user.rfind('@');
   std::optional<store::Account> account;
@@ -65,13 +67,19 @@ Login check_login(store::Store& store, auth::VerifiedCache& verified, const std:
     account = *found;
   }
   if (!account) {
-    (void)auth::verify_password(password, dummy_hash());
+    if (!apop_timestamp) (void)auth::verify_password(password, dummy_hash());
     out.result = LoginResult::BadCredentials;
     out.reason = "unknown user";
     return out;
   }
   auto now = auth::VerifiedCache::Clock::now();
-  if (!verified.hit(account->password_hash, password, now)) {
+  if (apop_timestamp) {
+    if (!auth::verify_apop(*apop_timestamp, account->apop_secret, password)) {
+      out.result = LoginResult::BadCredentials;
+      out.reason = account->apop_secret.empty() ? "no APOP secret for the account" : "wrong APOP digest";
+      return out;
+    }
+  } else if (!verified.hit(account->password_hash, password, now)) {
     if (!auth::verify_password(password, account->password_hash)) {
       out.result = LoginResult::BadCredentials;
       out.reason = "wrong password";
@@ -126,6 +134,7 @@ class Session {
     c.cleartext_auth = config_->cleartext_always || (config_->cleartext_loopback && is_loopback(stream_.remote_ip()));
     if (config_->login_delay) c.login_delay = static_cast<std::uint32_t>(config_->login_delay->count());
     if (config_->expire_never) c.expire = proto::ExpirePolicy{true, 0};
+    c.apop = config_->apop;
     if (config_->implicit_tls) {  // the handshake comes before any command
       c.tls_active = true;
       c.stls_available = false;
@@ -135,7 +144,8 @@ class Session {
   net::awaitable<bool> flush();
   net::awaitable<bool> fill(Step& step);
   net::awaitable<Step> next_command();
-  net::awaitable<Step> login(const next::CheckLogin& c);
+  net::awaitable<Step> login(const std::string& user, const std::string& secret, const std::string& method,
+                             std::optional<std::string> apop_timestamp);
   net::awaitable<Step> send(Step step, const next::Send& s);
   net::awaitable<Step> commit(const next::Commit& c);
   net::awaitable<void> pause(std::chrono::milliseconds d);
@@ -221,22 +231,24 @@ net::awaitable<void> Session::pause(std::chrono::milliseconds d) {
   (void)ec;
 }
 
-net::awaitable<Step> Session::login(const next::CheckLogin& c) {
+net::awaitable<Step> Session::login(const std::string& user, const std::string& secret, const std::string& method,
+                                    std::optional<std::string> apop_timestamp) {
   const auto& ip = stream_.remote_ip();
   if (deps_.throttle.locked(ip, Clock::now())) {
     log::warn("event=pop3_login_failed conn={} client={} user={} method={} reason=locked_out", conn_id_, ip,
-              log::q(c.user), c.method);
+              log::q(user), method);
     co_return engine_.on_login(LoginResult::TempFail);
   }
-  auto check = [&store = deps_.store, &verified = deps_.verified, user = c.user, password = c.password] {
-    return check_login(store, verified, user, password);
+  auto check = [&store = deps_.store, &verified = deps_.verified, user, secret,
+                apop_timestamp = std::move(apop_timestamp)] {
+    return check_login(store, verified, user, secret, apop_timestamp);
   };
   auto result = co_await net::run_blocking(deps_.passwords, std::move(check));
   if (result.result == LoginResult::BadCredentials) {
     bool now_locked = false;
     auto delay = deps_.throttle.failed(ip, Clock::now(), now_locked);
-    log::warn("event=pop3_login_failed conn={} client={} user={} method={} reason={}", conn_id_, ip, log::q(c.user),
-              c.method, log::q(result.reason));
+    log::warn("event=pop3_login_failed conn={} client={} user={} method={} reason={}", conn_id_, ip, log::q(user),
+              method, log::q(result.reason));
     if (now_locked)
       log::warn("event=auth_lockout client={} service=pop3 seconds={} reason=\"too many failed logins\"", ip,
                 config_->limits.auth_lockout.count());
@@ -244,30 +256,30 @@ net::awaitable<Step> Session::login(const next::CheckLogin& c) {
     co_return engine_.on_login(LoginResult::BadCredentials);
   }
   if (result.result != LoginResult::Ok) {
-    log::error("event=pop3_login_failed conn={} client={} user={} method={} reason={}", conn_id_, ip, log::q(c.user),
-               c.method, log::q(result.reason));
+    log::error("event=pop3_login_failed conn={} client={} user={} method={} reason={}", conn_id_, ip, log::q(user),
+               method, log::q(result.reason));
     co_return engine_.on_login(result.result);
   }
   if (config_->login_delay && !deps_.locks.login_allowed(result.account, *config_->login_delay, Clock::now())) {
     log::info("event=pop3_login_failed conn={} client={} user={} method={} reason=login_delay", conn_id_, ip,
-              log::q(c.user), c.method);
+              log::q(user), method);
     co_return engine_.on_login(LoginResult::LoginDelay);
   }
   if (!deps_.locks.try_lock(result.account)) {
     log::info("event=pop3_login_failed conn={} client={} user={} method={} reason=in_use", conn_id_, ip,
-              log::q(c.user), c.method);
+              log::q(user), method);
     co_return engine_.on_login(LoginResult::InUse);
   }
   locked_ = true;
   account_ = result.account;
   inbox_ = result.inbox;
   messages_ = std::move(result.messages);
-  user_ = c.user;
+  user_ = user;
   std::vector<proto::MaildropEntry> drop;
   drop.reserve(messages_.size());
   for (const auto& m : messages_) drop.push_back(proto::MaildropEntry{m.size, uidl_of(inbox_, m)});
   log::info("event=pop3_login conn={} client={} user={} method={} tls={} messages={}", conn_id_, ip, log::q(user_),
-            c.method, stream_.tls() ? log::q(stream_.tls_description()) : "no", messages_.size());
+            method, stream_.tls() ? log::q(stream_.tls_description()) : "no", messages_.size());
   co_return engine_.on_login(LoginResult::Ok, std::move(drop));
 }
 
@@ -371,9 +383,9 @@ net::awaitable<void> Session::run() {
     if (std::holds_alternative<next::ReadCommand>(next)) {
       step = co_await next_command();
     } else if (auto* c = std::get_if<next::CheckLogin>(&next)) {
-      step = co_await login(*c);
-    } else if (std::holds_alternative<next::CheckApop>(next)) {
-      step = engine_.on_login(LoginResult::BadCredentials);  // APOP is not configured in this version
+      step = co_await login(c->user, c->password, c->method, std::nullopt);
+    } else if (auto* a = std::get_if<next::CheckApop>(&next)) {
+      step = co_await login(a->user, a->digest, "APOP", a->timestamp);
     } else if (std::holds_alternative<next::StartTls>(next)) {
       if (!co_await flush()) break;
       lines_.clear();  // RFC 2595 §4: nothing read before the handshake is used after it

@@ -64,6 +64,7 @@ struct ListenerConfig {
   // (valija never deletes mail on its own).
   std::optional<std::chrono::seconds> login_delay;
   bool expire_never = false;
+  bool apop = false;  // RFC 1939 §7, for accounts that have an APOP secret
   Limits limits;
 };
 

@@ -248,6 +248,21 @@ TYPED_TEST(StoreDirectory, AccountSetPassword) {
   EXPECT_EQ(r.error().code, Errc::NotFound);
 }
 
+TYPED_TEST(StoreDirectory, AccountApopSecret) {
+  auto& s = this->s();
+  this->domain("example.org");
+  this->account("ana", "example.org");
+  EXPECT_EQ((*s.find_account("ana", "example.org"))->apop_secret, "");
+  ASSERT_TRUE(s.set_apop_secret("Ana", "example.org", "tanstaaf"));
+  EXPECT_EQ((*s.find_account("ana", "example.org"))->apop_secret, "tanstaaf");
+  EXPECT_EQ((*s.list_accounts(std::nullopt))[0].apop_secret, "tanstaaf");
+  ASSERT_TRUE(s.set_apop_secret("ana", "example.org", ""));  // removed
+  EXPECT_EQ((*s.find_account("ana", "example.org"))->apop_secret, "");
+  auto r = s.set_apop_secret("bob", "example.org", "x");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::NotFound);
+}
+
 TYPED_TEST(StoreDirectory, AccountSetQuota) {
   auto& s = this->s();
   this->domain("example.org");

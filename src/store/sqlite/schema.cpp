@@ -8,7 +8,7 @@ namespace valija::store::sqlite {
 namespace {
 
 // Never edit a released migration: add a new one.
-constexpr std::array<std::string_view, 2> kMigrations{
+constexpr std::array<std::string_view, 3> kMigrations{
     // 0 -> 1: directory, mailboxes, messages, blobs, expunge log.
     R"sql(
 CREATE TABLE domains(
@@ -82,6 +82,11 @@ CREATE TABLE packs(
   id INTEGER PRIMARY KEY,
   size INTEGER NOT NULL,
   live INTEGER NOT NULL);
+)sql",
+    // 2 -> 3: the optional APOP secret (RFC 1939 §7 needs it in the clear; set only by
+    // an admin who enables APOP for an account).
+    R"sql(
+ALTER TABLE accounts ADD COLUMN apop_secret TEXT;
 )sql",
 };
 

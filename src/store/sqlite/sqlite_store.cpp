@@ -69,12 +69,13 @@ Account account_from(const Stmt& st) {
   a.used_bytes = static_cast<std::uint64_t>(st.i64(6));
   a.used_messages = static_cast<std::uint64_t>(st.i64(7));
   a.created = st.i64(8);
+  a.apop_secret = st.str(9);
   return a;
 }
 
 constexpr std::string_view kAccountCols =
     "a.id, a.local, d.name, a.password_hash, a.quota_bytes, a.quota_messages, a.used_bytes, "
-    "a.used_messages, a.created FROM accounts a JOIN domains d ON d.id = a.domain_id ";
+    "a.used_messages, a.created, coalesce(a.apop_secret, '') FROM accounts a JOIN domains d ON d.id = a.domain_id ";
 
 MessageInfo message_from(const Stmt& st) {
   MessageInfo m;
@@ -330,6 +331,17 @@ class SqliteStore final : public Store {
         "UPDATE accounts SET password_hash = ? WHERE local = ? AND domain_id = (SELECT id FROM domains WHERE name = ?)");
     TRY(st);
     TRY(st->bind(1, hash).bind(2, text::to_lower(local)).bind(3, text::to_lower(domain)).run());
+    if (writer_.changes() == 0) return fail(Errc::NotFound, fmt::format("no account {}@{}", local, domain));
+    return {};
+  }
+
+  Result<void> set_apop_secret(std::string_view local, std::string_view domain, std::string_view secret) override {
+    std::lock_guard lock(write_mu_);
+    auto st = writer_.cached(
+        "UPDATE accounts SET apop_secret = nullif(?, '') WHERE local = ? AND domain_id = "
+        "(SELECT id FROM domains WHERE name = ?)");
+    TRY(st);
+    TRY(st->bind(1, secret).bind(2, text::to_lower(local)).bind(3, text::to_lower(domain)).run());
     if (writer_.changes() == 0) return fail(Errc::NotFound, fmt::format("no account {}@{}", local, domain));
     return {};
   }
