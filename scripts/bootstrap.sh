@@ -7,7 +7,7 @@ PACKAGES=(
   # toolchain
   g++ cmake ninja-build ccache pkg-config make
   # libraries
-  libasio-dev libssl-dev libsqlite3-dev libargon2-dev libfmt-dev libspdlog-dev
+  libasio-dev libssl-dev libsqlite3-dev libsodium-dev libfmt-dev libspdlog-dev
   libcli11-dev libtomlplusplus-dev libexpected-dev libgtest-dev libgmock-dev
   # tests and benchmarks
   python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl openssl

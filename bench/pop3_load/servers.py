@@ -20,29 +20,26 @@ from procs import ServerError, kill_pid, proc_status, tail, terminate, wait_smtp
 
 MAIL_UID = 5000  # Dovecot's virtual mail owner, as in bench/smtp_ingest/peer.py
 # valija's password hashing (src/auth/password.{hpp,cpp}): Argon2id, 19 MiB, 2 passes, 1 lane,
-# 16-byte salt, 32-byte hash, PHC string; Dovecot verifies such strings with libsodium.
+# 16-byte salt, 32-byte hash, PHC string, made and verified with libsodium, as Dovecot does.
 ARGON2_T, ARGON2_M_KIB, ARGON2_P, SALT_LEN, HASH_LEN = 2, 19456, 1, 16, 32
 
 
 def argon2id_phc(password: str) -> str:
-    """An Argon2id PHC string made with libargon2 (the library valija links) via ctypes."""
+    """An Argon2id PHC string made with libsodium (the library valija hashes with) via ctypes."""
     try:
-        lib = ctypes.CDLL("libargon2.so.1")
+        lib = ctypes.CDLL("libsodium.so.23")
     except OSError as e:
-        raise ServerError(f"libargon2.so.1 not found (Debian package libargon2-1): {e}")
-    lib.argon2_encodedlen.restype = ctypes.c_size_t
-    lib.argon2_encodedlen.argtypes = [ctypes.c_uint32] * 5 + [ctypes.c_int]
-    lib.argon2id_hash_encoded.restype = ctypes.c_int
-    lib.argon2id_hash_encoded.argtypes = [ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32,
-                                          ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p,
-                                          ctypes.c_size_t, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]
-    pw, salt = password.encode(), os.urandom(SALT_LEN)
-    n = lib.argon2_encodedlen(ARGON2_T, ARGON2_M_KIB, ARGON2_P, SALT_LEN, HASH_LEN, 2)  # 2 = Argon2_id
-    buf = ctypes.create_string_buffer(n)
-    rc = lib.argon2id_hash_encoded(ARGON2_T, ARGON2_M_KIB, ARGON2_P, pw, len(pw), salt, SALT_LEN,
-                                   HASH_LEN, buf, n)
+        raise ServerError(f"libsodium.so.23 not found (Debian package libsodium23): {e}")
+    if lib.sodium_init() < 0:
+        raise ServerError("sodium_init failed")
+    lib.crypto_pwhash_str_alg.restype = ctypes.c_int
+    lib.crypto_pwhash_str_alg.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulonglong,
+                                          ctypes.c_ulonglong, ctypes.c_size_t, ctypes.c_int]
+    pw = password.encode()
+    buf = ctypes.create_string_buffer(128)  # crypto_pwhash_STRBYTES
+    rc = lib.crypto_pwhash_str_alg(buf, pw, len(pw), ARGON2_T, ARGON2_M_KIB * 1024, 2)  # 2: ARGON2ID13
     if rc != 0:
-        raise ServerError(f"argon2id_hash_encoded failed: {rc}")
+        raise ServerError(f"crypto_pwhash_str_alg failed: {rc}")
     return buf.value.decode()
 
 

@@ -15,7 +15,7 @@ struct Argon2Params {
 };
 
 Result<std::string> hash_password(std::string_view password, const Argon2Params& params = {});
-// Constant-time comparison inside libargon2. False for a malformed hash.
+// Constant-time comparison inside libsodium. False for a malformed hash.
 bool verify_password(std::string_view password, const std::string& encoded);
 // RFC 1939 §7 APOP: `digest` (hex, either case) == MD5(timestamp + secret). Constant time.
 bool verify_apop(std::string_view timestamp, std::string_view secret, std::string_view digest);
