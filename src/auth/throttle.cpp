@@ -1,6 +1,9 @@
 #include "auth/throttle.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 namespace valija::auth {
@@ -29,6 +32,16 @@ std::chrono::milliseconds Throttle::failed(const std::string& address, Clock::ti
   auto delay = limits_.base_delay;
   for (std::size_t i = 1; i < e.failures && delay < limits_.max_delay; ++i) delay *= 2;
   return std::min(delay, limits_.max_delay);
+}
+
+std::string Throttle::key_of(const std::string& address) {
+  if (address.find(':') == std::string::npos) return address;
+  unsigned char a[16];
+  if (inet_pton(AF_INET6, address.c_str(), a) != 1) return address;
+  std::memset(a + 8, 0, 8);
+  char out[INET6_ADDRSTRLEN];
+  if (!inet_ntop(AF_INET6, a, out, sizeof out)) return address;
+  return std::string(out) + "/64";
 }
 
 void Throttle::set_limits(ThrottleLimits limits) {

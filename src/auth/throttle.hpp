@@ -33,6 +33,9 @@ class Throttle {
   // whether this failure started a lockout.
   std::chrono::milliseconds failed(const std::string& address, Clock::time_point now, bool& now_locked);
   void set_limits(ThrottleLimits limits);
+  // The key failures are counted under: an IPv4 address as is, an IPv6 address by its
+  // /64 (one end site can rotate through the addresses of its prefix at will).
+  static std::string key_of(const std::string& address);
   std::size_t tracked() const;
 
  private:

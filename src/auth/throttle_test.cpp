@@ -45,6 +45,15 @@ TEST(Throttle, WindowForgetsOldFailures) {
   EXPECT_TRUE(locked);
 }
 
+TEST(Throttle, Ipv6CountsPerSlash64) {
+  EXPECT_EQ(Throttle::key_of("192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(Throttle::key_of("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+  EXPECT_EQ(Throttle::key_of("2001:db8:1:2:bbbb:cccc:dddd:eeee"), "2001:db8:1:2::/64");
+  EXPECT_NE(Throttle::key_of("2001:db8:1:3::1"), Throttle::key_of("2001:db8:1:2::1"));
+  EXPECT_EQ(Throttle::key_of("::1"), "::/64");
+  EXPECT_EQ(Throttle::key_of("not an address"), "not an address");
+}
+
 TEST(Throttle, MemoryIsBounded) {
   ThrottleLimits l;
   l.max_addresses = 100;

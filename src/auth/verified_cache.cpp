@@ -32,9 +32,9 @@ std::string VerifiedCache::mac(std::string_view password, const std::string& enc
 }
 
 bool VerifiedCache::hit(const std::string& encoded, std::string_view password, Clock::time_point now) {
-  if (ttl_.count() == 0) return false;
   auto m = mac(password, encoded);
   std::lock_guard l(mu_);
+  if (ttl_.count() == 0) return false;
   auto it = entries_.find(encoded);
   if (it == entries_.end()) return false;
   if (now - it->second.at >= ttl_) {
@@ -45,9 +45,9 @@ bool VerifiedCache::hit(const std::string& encoded, std::string_view password, C
 }
 
 void VerifiedCache::remember(const std::string& encoded, std::string_view password, Clock::time_point now) {
-  if (ttl_.count() == 0) return;
   auto m = mac(password, encoded);
   std::lock_guard l(mu_);
+  if (ttl_.count() == 0) return;
   if (entries_.size() >= max_ && !entries_.count(encoded)) {
     std::vector<Clock::time_point> ats;
     ats.reserve(entries_.size());

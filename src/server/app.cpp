@@ -246,6 +246,7 @@ class Server {
     pc->cleartext_always = cfg_.pop3.cleartext == Cleartext::Always;
     pc->cleartext_loopback = cfg_.pop3.cleartext == Cleartext::Loopback;
     pc->idle_timeout = cfg_.pop3.idle_timeout;
+    pc->login_timeout = cfg_.pop3.login_timeout;
     pc->login_delay = cfg_.pop3.login_delay;
     pc->expire_never = cfg_.pop3.expire_never;
     pc->apop = cfg_.pop3.apop;

@@ -193,7 +193,7 @@ Result<Config> load_config(const std::string& path) {
   if (const toml::node* n = t.get("pop3")) {
     const toml::table* pt = n->as_table();
     if (!pt) return tl::unexpected(p.err(n, "pop3", "expected a table"));
-    auto k = p.known(*pt, "pop3.", {"cleartext", "idle_timeout", "login_delay", "expire", "apop"});
+    auto k = p.known(*pt, "pop3.", {"cleartext", "idle_timeout", "login_timeout", "login_delay", "expire", "apop"});
     if (!k) return tl::unexpected(k.error());
     std::string mode;
     TRY_ASSIGN(mode, p.str(*pt, "cleartext", "pop3.cleartext", "loopback"));
@@ -204,6 +204,8 @@ Result<Config> load_config(const std::string& path) {
     std::uint64_t secs = 0;
     TRY_ASSIGN(secs, p.num(*pt, "idle_timeout", "pop3.idle_timeout", c.pop3.idle_timeout.count(), 1, 86400));
     c.pop3.idle_timeout = std::chrono::seconds(secs);
+    TRY_ASSIGN(secs, p.num(*pt, "login_timeout", "pop3.login_timeout", c.pop3.login_timeout.count(), 1, 86400));
+    c.pop3.login_timeout = std::chrono::seconds(secs);
     if (pt->get("login_delay")) {
       TRY_ASSIGN(secs, p.num(*pt, "login_delay", "pop3.login_delay", 0, 1, 86400));
       c.pop3.login_delay = std::chrono::seconds(secs);

@@ -27,6 +27,7 @@ enum class Cleartext { Never, Loopback, Always };
 struct Pop3Settings {
   Cleartext cleartext = Cleartext::Loopback;
   std::chrono::seconds idle_timeout{600};  // RFC 1939 §3: at least 10 minutes
+  std::chrono::seconds login_timeout{120};  // connect to login, at most
   std::optional<std::chrono::seconds> login_delay;  // RFC 2449 LOGIN-DELAY, enforced
   bool expire_never = false;                        // announce RFC 2449 EXPIRE NEVER
   bool apop = false;  // RFC 1939 APOP for accounts with an APOP secret (valija user apop)

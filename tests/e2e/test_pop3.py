@@ -1120,15 +1120,21 @@ def test_failed_login_lockout_per_address(valija_factory):
     assert c.cmd("AUTH PLAIN " + b64("\0%s\0wrong" % CAROL)).startswith(
         "-ERR [AUTH] Authentication failed")
     c.close()
-    # locked out now, even with the right password, on every port and mechanism
+    # locked out now, even with the right password, on every port and mechanism; the
+    # session ends after the refusal (no further tries on it)
     for role in ("pop3", "pop3s"):
         c = raw(v, role)
         c.greeting()
         c.expect("USER " + CAROL, "+OK Send PASS")
         r = c.cmd("PASS " + CAROL_PW)
         assert r.startswith("-ERR [SYS/TEMP] "), r
+        c.closed_by_peer()
+        c.close()
+        c = raw(v, role)
+        c.greeting()
         r = c.cmd("AUTH PLAIN " + b64("\0%s\0%s" % (CAROL, CAROL_PW)))
         assert r.startswith("-ERR [SYS/TEMP] "), r
+        c.closed_by_peer()
         c.close()
     fails = [l for l in v.log_lines(mark) if re.search(r"event=pop3_login_failed\b", l)]
     assert len(fails) >= 3, "\n".join(v.log_lines(mark))

@@ -3,6 +3,7 @@ cleartext policy and auth limits reloaded on SIGHUP."""
 import poplib
 import re
 import signal
+import time
 
 from conftest import Valija  # noqa: F401 (fixtures come from conftest)
 
@@ -161,3 +162,21 @@ def test_no_apop_by_default(valija):
     except poplib.error_proto as e:
         assert "APOP not available" in str(e), e
     p.quit()
+
+
+def test_login_timeout_ends_unauthenticated_sessions(valija_factory):
+    """Activity without a login does not keep a session: [pop3] login_timeout. (Time is
+    what is tested here, so the pauses between commands are real.)"""
+    v = valija_factory()
+    v.start(config=CONFIG.replace("login_delay = 3600\n", "login_timeout = 2\n"))
+    p = poplib.POP3("127.0.0.1", v.ports["pop3"], timeout=20)
+    t0 = time.monotonic()
+    try:
+        while time.monotonic() - t0 < 15:
+            assert "TOP" in p.capa()  # active, well within idle_timeout
+            time.sleep(0.5)
+        raise AssertionError("session still open 15 s after connecting, login_timeout = 2")
+    except (poplib.error_proto, EOFError, OSError):
+        pass
+    assert 1.5 <= time.monotonic() - t0 < 15
+    v.wait_log(r"event=pop3_timeout .*reason=no_login")

@@ -369,11 +369,12 @@ Step Engine::cmd_top(const Command& c) {
   return ok("Top of message follows", next::Send{*i + offset_, c.lines});
 }
 
-Step Engine::on_send_failed() {
+Step Engine::on_send_failed(bool gone) {
   auto* s = std::get_if<Sending>(&phase_);
   if (!s) return close_with("");
   auto number = s->number;
   phase_ = Transaction{};
+  if (gone) return Step{fmt::format("-ERR Message {} was deleted by another session\r\n", number), next::ReadCommand{}};
   // SECURITY-CASES "Blob file missing": a clear error for that message, the session goes on.
   return Step{fmt::format("-ERR [SYS/TEMP] Message {} cannot be read now, try again later\r\n", number),
               next::ReadCommand{}};

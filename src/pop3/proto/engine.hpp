@@ -132,7 +132,9 @@ class Engine {
   Step on_line_too_long();
   // Answer to CheckLogin / CheckApop. `maildrop` (INBOX, oldest first) only with Ok.
   Step on_login(LoginResult result, std::vector<MaildropEntry> maildrop = {});
-  Step on_send_failed();
+  // `gone`: the message no longer exists (expunged over IMAP meanwhile): a plain -ERR,
+  // not [SYS/TEMP], so the client does not retry forever.
+  Step on_send_failed(bool gone = false);
   Step on_sent();
   Step on_tls(bool success);
   Step on_commit(bool success);

@@ -35,19 +35,43 @@ std::string uidl_of(const store::MailboxInfo& mb, const store::MessageInfo& m) {
   return fmt::format("{:08x}{:08x}", mb.uidvalidity, m.uid);
 }
 
-// What a login needs from the store, looked up on a worker.
+// The outcome of checking credentials, on the password pool.
 struct Login {
   LoginResult result = LoginResult::TempFail;
   std::string reason;  // for the log
   store::AccountId account = 0;
+};
+
+// The maildrop, listed once the lock is held (so no other session's QUIT can change it).
+struct Listing {
+  std::string error;  // empty: listed
   store::MailboxInfo inbox;
   std::vector<store::MessageInfo> messages;
 };
 
+Listing list_inbox(store::Store& store, store::AccountId account) {
+  Listing out;
+  auto inbox = store.find_mailbox(account, "INBOX");
+  if (!inbox || !*inbox) {
+    out.error = inbox ? "account has no INBOX" : inbox.error().detail;
+    return out;
+  }
+  out.inbox = **inbox;
+  auto list = store.list_messages(out.inbox.id);
+  if (!list) {
+    out.error = list.error().detail;
+    return out;
+  }
+  out.messages = std::move(*list);
+  return out;
+}
+
 // A hash to verify against when the account does not exist, so that an unknown user
-// costs the same time as a wrong password (no user enumeration by timing).
+// costs the same time as a wrong password (no user enumeration by timing). Fixed, with
+// the default parameters; it matches no password anyone types.
 const std::string& dummy_hash() {
-  static const std::string h = auth::hash_password("valija-no-such-user").value_or("");
+  static const std::string h =
+      "$argon2id$v=19$m=19456,t=2,p=1$dmFsaWphLWR1bW15LXNhbHQ$yWqZ6WTHUdU5FqfZ6sIDC7hm0c1oF0lfHk6NcW8vHv0";
   return h;
 }
 
@@ -88,18 +112,6 @@ Login check_login(store::Store& store, auth::VerifiedCache& verified, const std:
     verified.remember(account->password_hash, password, now);
   }
   out.account = account->id;
-  auto inbox = store.find_mailbox(account->id, "INBOX");
-  if (!inbox || !*inbox) {
-    out.reason = inbox ? "account has no INBOX" : inbox.error().detail;
-    return out;
-  }
-  out.inbox = **inbox;
-  auto list = store.list_messages(out.inbox.id);
-  if (!list) {
-    out.reason = list.error().detail;
-    return out;
-  }
-  out.messages = std::move(*list);
   out.result = LoginResult::Ok;
   return out;
 }
@@ -144,7 +156,7 @@ class Session {
   net::awaitable<bool> flush();
   net::awaitable<bool> fill(Step& step);
   net::awaitable<Step> next_command();
-  net::awaitable<Step> login(const std::string& user, const std::string& secret, const std::string& method,
+  net::awaitable<Step> login(std::string user, std::string secret, std::string method,
                              std::optional<std::string> apop_timestamp);
   net::awaitable<Step> send(Step step, const next::Send& s);
   net::awaitable<Step> commit(const next::Commit& c);
@@ -185,9 +197,19 @@ net::awaitable<bool> Session::fill(Step& step) {
     step = engine_.on_shutdown();
     co_return false;
   }
+  auto timeout = config_->idle_timeout;
+  if (!engine_.authenticated()) {
+    auto left = std::chrono::duration_cast<std::chrono::seconds>(config_->login_timeout - (Clock::now() - started_));
+    if (left.count() <= 0) {
+      log::info("event=pop3_timeout conn={} client={} reason=no_login", conn_id_, stream_.remote_ip());
+      step = engine_.on_timeout();
+      co_return false;
+    }
+    timeout = std::min(timeout, left);
+  }
   slot_->idle(true);
   std::size_t n = 0;
-  auto st = co_await stream_.read_some(buf_, sizeof buf_, n, config_->idle_timeout);
+  auto st = co_await stream_.read_some(buf_, sizeof buf_, n, timeout);
   slot_->idle(false);
   switch (st) {
     case IoStatus::Ok:
@@ -209,6 +231,9 @@ net::awaitable<bool> Session::fill(Step& step) {
 }
 
 net::awaitable<Step> Session::next_command() {
+  // Pipelined commands are answered together, but replies never pile up without bound
+  // (thousands of pipelined LIST or UIDL): past 64 KiB they go out first.
+  if (out_.size() >= kSendChunk && !co_await flush()) co_return Step{"", next::Close{}};
   std::string line;
   auto st = lines_.next(line);
   if (st == LineSplitter::Status::NeedMore) {
@@ -231,13 +256,18 @@ net::awaitable<void> Session::pause(std::chrono::milliseconds d) {
   (void)ec;
 }
 
-net::awaitable<Step> Session::login(const std::string& user, const std::string& secret, const std::string& method,
+// Parameters by value: they live in the coroutine frame across the suspensions.
+net::awaitable<Step> Session::login(std::string user, std::string secret, std::string method,
                                     std::optional<std::string> apop_timestamp) {
   const auto& ip = stream_.remote_ip();
-  if (deps_.throttle.locked(ip, Clock::now())) {
+  const auto throttle_key = auth::Throttle::key_of(ip);
+  if (deps_.throttle.locked(throttle_key, Clock::now())) {
     log::warn("event=pop3_login_failed conn={} client={} user={} method={} reason=locked_out", conn_id_, ip,
               log::q(user), method);
-    co_return engine_.on_login(LoginResult::TempFail);
+    // A locked-out address gets its answer and the door: no further tries on this session.
+    Step step = engine_.on_login(LoginResult::TempFail);
+    step.next = next::Close{};
+    co_return step;
   }
   auto check = [&store = deps_.store, &verified = deps_.verified, user, secret,
                 apop_timestamp = std::move(apop_timestamp)] {
@@ -246,24 +276,19 @@ net::awaitable<Step> Session::login(const std::string& user, const std::string& 
   auto result = co_await net::run_blocking(deps_.passwords, std::move(check));
   if (result.result == LoginResult::BadCredentials) {
     bool now_locked = false;
-    auto delay = deps_.throttle.failed(ip, Clock::now(), now_locked);
+    auto delay = deps_.throttle.failed(throttle_key, Clock::now(), now_locked);
     log::warn("event=pop3_login_failed conn={} client={} user={} method={} reason={}", conn_id_, ip, log::q(user),
               method, log::q(result.reason));
     if (now_locked)
-      log::warn("event=auth_lockout client={} service=pop3 seconds={} reason=\"too many failed logins\"", ip,
-                config_->limits.auth_lockout.count());
+      log::warn("event=auth_lockout client={} key={} service=pop3 seconds={} reason=\"too many failed logins\"", ip,
+                throttle_key, config_->limits.auth_lockout.count());
     co_await pause(delay);
     co_return engine_.on_login(LoginResult::BadCredentials);
   }
-  if (result.result != LoginResult::Ok) {
+  if (result.result != LoginResult::Ok) {  // a store error
     log::error("event=pop3_login_failed conn={} client={} user={} method={} reason={}", conn_id_, ip, log::q(user),
                method, log::q(result.reason));
     co_return engine_.on_login(result.result);
-  }
-  if (config_->login_delay && !deps_.locks.login_allowed(result.account, *config_->login_delay, Clock::now())) {
-    log::info("event=pop3_login_failed conn={} client={} user={} method={} reason=login_delay", conn_id_, ip,
-              log::q(user), method);
-    co_return engine_.on_login(LoginResult::LoginDelay);
   }
   if (!deps_.locks.try_lock(result.account)) {
     log::info("event=pop3_login_failed conn={} client={} user={} method={} reason=in_use", conn_id_, ip,
@@ -272,8 +297,23 @@ net::awaitable<Step> Session::login(const std::string& user, const std::string& 
   }
   locked_ = true;
   account_ = result.account;
-  inbox_ = result.inbox;
-  messages_ = std::move(result.messages);
+  // Recorded only for a login that got the maildrop (an IN-USE try does not count).
+  if (config_->login_delay && !deps_.locks.login_allowed(result.account, *config_->login_delay, Clock::now())) {
+    release_lock();
+    log::info("event=pop3_login_failed conn={} client={} user={} method={} reason=login_delay", conn_id_, ip,
+              log::q(user), method);
+    co_return engine_.on_login(LoginResult::LoginDelay);
+  }
+  auto list = [&store = deps_.store, account = result.account] { return list_inbox(store, account); };
+  auto listing = co_await net::run_blocking(deps_.workers, std::move(list));
+  if (!listing.error.empty()) {
+    release_lock();
+    log::error("event=pop3_login_failed conn={} client={} user={} method={} reason={}", conn_id_, ip, log::q(user),
+               method, log::q(listing.error));
+    co_return engine_.on_login(LoginResult::TempFail);
+  }
+  inbox_ = listing.inbox;
+  messages_ = std::move(listing.messages);
   user_ = user;
   std::vector<proto::MaildropEntry> drop;
   drop.reserve(messages_.size());
@@ -295,9 +335,10 @@ net::awaitable<Step> Session::send(Step step, const next::Send& s) {
   auto body = co_await net::run_blocking(deps_.workers, std::move(read));
   if (!body) {
     send_memory_.release();
+    bool gone = body.error().code == Errc::NotFound;
     log::error("event=pop3_read_failed conn={} user={} uid={} trace={} error={}", conn_id_, log::q(user_), m.uid,
                m.trace_id, log::q(body.error().detail));
-    co_return engine_.on_send_failed();
+    co_return engine_.on_send_failed(gone);
   }
   out_ += step.out;
   proto::DotStuffer stuffer;

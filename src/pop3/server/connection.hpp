@@ -60,6 +60,9 @@ struct ListenerConfig {
   bool cleartext_always = false;
   bool cleartext_loopback = true;
   std::chrono::seconds idle_timeout{600};
+  // From connecting to logging in, at most (Dovecot's login processes allow about as
+  // long): an unauthenticated connection cannot be kept open with a CAPA now and then.
+  std::chrono::seconds login_timeout{120};
   // RFC 2449: LOGIN-DELAY is enforced (per account); EXPIRE NEVER is only announced
   // (valija never deletes mail on its own).
   std::optional<std::chrono::seconds> login_delay;

@@ -98,9 +98,9 @@ Result<std::vector<std::uint64_t>> PackFiles::append(std::span<const std::string
     std::uint64_t written = 0;
     while (written < group) {
       ssize_t n = ::pwritev(fd_, iov.data() + first, static_cast<int>(iov.size() - first), static_cast<off_t>(pos));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        int err = errno;
+      if (n <= 0) {
+        if (n < 0 && errno == EINTR) continue;
+        int err = n < 0 ? errno : EIO;  // 0 octets written: no progress is possible
         fail_closed();
         return tl::unexpected(io_error("write", p, err));
       }

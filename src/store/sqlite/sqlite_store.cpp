@@ -17,6 +17,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
@@ -799,10 +800,14 @@ class SqliteStore final : public Store {
       }
       TRY(tx->commit());
       removed = dead.size();
+      // Still under pin_mu_: a put_blob() of the same content pinned before this point
+      // (its file stays; the delivery recreates the row) or runs after the unlink.
+      for (const auto& id : loose)
+        if (!pinned_.count(id)) (void)blobs_.remove(id);
     }
-    for (const auto& id : loose) (void)blobs_.remove(id);
     for (auto id : empty_packs) (void)packs_.remove(id);
-    TRY(compact_packs());
+    auto compacted = compact_packs();
+    if (!compacted) log::warn("event=pack_compaction_failed error={}", log::q(compacted.error().detail));
     return removed;
   }
 
@@ -821,7 +826,17 @@ class SqliteStore final : public Store {
       }
       st->reset();
     }
-    for (auto id : sparse) TRY(compact_pack(id));
+    // One pack per collection pass, so the writer is never held long; a pack that cannot
+    // be compacted (unreadable) is logged and left for the admin, not retried forever.
+    for (auto id : sparse) {
+      if (failed_compactions_.count(id)) continue;
+      auto r = compact_pack(id);
+      if (!r) {
+        failed_compactions_.insert(id);
+        return r;
+      }
+      break;
+    }
     return {};
   }
 
@@ -1097,6 +1112,7 @@ class SqliteStore final : public Store {
   // orphan sweep, which leaves it and newer ones alone.
   blob::PackFiles packs_;
   std::atomic<std::uint64_t> current_pack_{1};
+  std::unordered_set<std::uint64_t> failed_compactions_;  // writer only
   const std::uint64_t pack_max_;     // a new pack after this size
   const std::uint64_t compact_min_;  // smaller packs are not worth compacting
   std::mutex pool_mu_;
