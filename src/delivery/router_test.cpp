@@ -74,6 +74,9 @@ class CountingStore final : public store::Store {
   }
   Result<std::vector<store::MessageInfo>> list_messages(store::MailboxId m) override { return s_.list_messages(m); }
   Result<std::string> read_message(const store::MessageInfo& m) override { return s_.read_message(m); }
+  Result<std::unique_ptr<store::MessageReader>> open_message(const store::MessageInfo& m) override {
+    return s_.open_message(m);
+  }
   Result<std::size_t> expunge(store::MailboxId mb, std::span<const std::uint32_t> uids) override { return s_.expunge(mb, uids); }
   Result<std::vector<std::vector<store::CopyResult>>> deliver(std::span<const store::Delivery> b) override {
     return s_.deliver(b);

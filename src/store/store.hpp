@@ -116,6 +116,17 @@ struct Stats {
   std::uint64_t messages = 0;
 };
 
+// A message read in pieces (prefix, then body), so a large one is never held whole. The
+// body's file stays open in the reader: a collection or compaction that runs meanwhile
+// cannot take it away mid-read.
+class MessageReader {
+ public:
+  virtual ~MessageReader() = default;
+  virtual std::uint64_t size() const = 0;  // prefix + body
+  // Reads up to `n` octets into `buf`; 0 at the end.
+  virtual Result<std::size_t> read(char* buf, std::size_t n) = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -154,6 +165,8 @@ class Store {
   virtual Result<std::vector<MessageInfo>> list_messages(MailboxId mailbox) = 0;
   // The whole message: stored prefix followed by the body blob.
   virtual Result<std::string> read_message(const MessageInfo& message) = 0;
+  // NotFound when the message is gone (expunged meanwhile); Corrupt when its body is.
+  virtual Result<std::unique_ptr<MessageReader>> open_message(const MessageInfo& message) = 0;
   // Removes these messages (by UID) from the mailbox in one durable commit: each gets a
   // new MODSEQ in the expunge log (for IMAP's VANISHED and QRESYNC), the account's usage
   // and the blob references drop. UIDs already gone are skipped. Returns how many went.

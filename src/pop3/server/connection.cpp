@@ -161,6 +161,7 @@ class Session {
   net::awaitable<Step> send(Step step, const next::Send& s);
   net::awaitable<Step> commit(const next::Commit& c);
   net::awaitable<void> pause(std::chrono::milliseconds d);
+  void release_piece();
 
   net::Stream stream_;
   std::shared_ptr<const ListenerConfig> config_;
@@ -178,6 +179,7 @@ class Session {
   std::vector<store::MessageInfo> messages_;  // the maildrop as listed at login
   std::string user_;
   std::uint64_t sent_octets_ = 0;
+  std::string piece_;  // the piece of a message being sent
   char buf_[16384];
 };
 
@@ -323,49 +325,80 @@ net::awaitable<Step> Session::login(std::string user, std::string secret, std::s
   co_return engine_.on_login(LoginResult::Ok, std::move(drop));
 }
 
-// RETR and TOP: the message is read first, so a missing body gets a clean -ERR instead
-// of a broken +OK response; then it goes out in chunks, byte-stuffed.
+// A message opened for sending, with its first piece already read (small messages, the
+// most, need one trip to the worker pool).
+struct Opened {
+  Result<std::unique_ptr<store::MessageReader>> reader = fail(Errc::Internal, "not opened");
+  Result<std::size_t> first = std::size_t{0};
+};
+
+// RETR and TOP: the message is opened (and its first piece read) before anything is
+// sent, so a missing one gets a clean -ERR instead of a broken +OK response; then it goes
+// out piece by piece, byte-stuffed. At most one piece per session is in memory, charged
+// to the message memory budget.
 net::awaitable<Step> Session::send(Step step, const next::Send& s) {
   const auto& m = messages_.at(s.index);
-  if (!send_memory_.grow_to(m.size)) {
+  if (!send_memory_.grow_to(kSendChunk)) {
     log::warn("event=pop3_memory_full conn={} user={} uid={} size={}", conn_id_, log::q(user_), m.uid, m.size);
     co_return engine_.on_send_failed();
   }
-  auto read = [&store = deps_.store, m] { return store.read_message(m); };
-  auto body = co_await net::run_blocking(deps_.workers, std::move(read));
-  if (!body) {
-    send_memory_.release();
-    bool gone = body.error().code == Errc::NotFound;
+  piece_.resize(kSendChunk);
+  auto open = [&store = deps_.store, m, buf = piece_.data()] {
+    Opened o;
+    o.reader = store.open_message(m);
+    if (o.reader) o.first = (*o.reader)->read(buf, kSendChunk);
+    return o;
+  };
+  auto opened = co_await net::run_blocking(deps_.workers, std::move(open));
+  if (!opened.reader || !opened.first) {
+    const auto& e = !opened.reader ? opened.reader.error() : opened.first.error();
+    release_piece();
     log::error("event=pop3_read_failed conn={} user={} uid={} trace={} error={}", conn_id_, log::q(user_), m.uid,
-               m.trace_id, log::q(body.error().detail));
-    co_return engine_.on_send_failed(gone);
+               m.trace_id, log::q(e.detail));
+    co_return engine_.on_send_failed(e.code == Errc::NotFound);
   }
+  auto reader = std::move(*opened.reader);
+  std::size_t n = *opened.first;
   out_ += step.out;
   proto::DotStuffer stuffer;
   std::optional<proto::TopCutter> cut;
   if (s.top_lines) cut.emplace(*s.top_lines);
-  std::string_view rest(*body);
+  std::uint64_t sent = 0;
   bool ok = true;
-  while (!rest.empty() && ok) {
-    auto chunk = rest.substr(0, kSendChunk);
-    rest.remove_prefix(chunk.size());
+  while (n > 0) {
+    std::string_view chunk(piece_.data(), n);
+    sent += n;
     std::size_t keep = cut ? cut->feed(chunk) : chunk.size();
     stuffer.feed(chunk.substr(0, keep), out_);
     if (cut && cut->done()) break;
-    if (out_.size() >= kSendChunk) ok = co_await flush();
+    if (!(ok = co_await flush())) break;
+    auto next_piece = [r = reader.get(), buf = piece_.data()] { return r->read(buf, kSendChunk); };
+    auto got = co_await net::run_blocking(deps_.workers, std::move(next_piece));
+    if (!got) {  // the +OK is out: the response cannot be completed, only cut off
+      log::error("event=pop3_read_failed conn={} user={} uid={} trace={} error={}", conn_id_, log::q(user_), m.uid,
+                 m.trace_id, log::q(got.error().detail));
+      ok = false;
+      break;
+    }
+    n = *got;
   }
   if (ok) {
     stuffer.finish(out_);
     ok = co_await flush();
   }
-  send_memory_.release();
+  release_piece();
   if (!ok) co_return Step{"", next::Close{}};
   if (!s.top_lines) {
-    sent_octets_ += body->size();
+    sent_octets_ += sent;
     log::info("event=pop3_retr conn={} user={} uid={} trace={} size={}", conn_id_, log::q(user_), m.uid, m.trace_id,
-              body->size());
+              sent);
   }
   co_return engine_.on_sent();
+}
+
+void Session::release_piece() {
+  std::string().swap(piece_);
+  send_memory_.release();
 }
 
 net::awaitable<Step> Session::commit(const next::Commit& c) {

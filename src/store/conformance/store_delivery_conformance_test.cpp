@@ -385,6 +385,54 @@ TYPED_TEST(StoreDelivery, ExpungeRemovesMessagesDurably) {
   EXPECT_EQ(this->messages(ana.id, "INBOX").size(), 1u);
 }
 
+// POP3 RETR streams messages: any piece size gives the same octets as read_message,
+// and a reader keeps working when the message is expunged and collected meanwhile.
+TYPED_TEST(StoreDelivery, OpenMessageReadsInPieces) {
+  auto& s = this->s();
+  this->domain("example.org");
+  auto ana = this->account("ana", "example.org");
+  std::string body;
+  for (int i = 0; i < 3000; ++i) body += "line " + std::to_string(i) + " of a longer message\r\n";
+  ASSERT_TRUE(this->deliver(body, {this->copy(ana.id, "Prefix: yes\r\n")}).at(0));
+  auto m = this->messages(ana.id, "INBOX").at(0);
+  auto whole = s.read_message(m);
+  ASSERT_TRUE(whole);
+  for (std::size_t piece : {1u, 7u, 4096u, 1000000u}) {
+    auto r = s.open_message(m);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ((*r)->size(), whole->size());
+    std::string got;
+    std::vector<char> buf(piece);
+    while (true) {
+      auto n = (*r)->read(buf.data(), buf.size());
+      ASSERT_TRUE(n) << n.error().message();
+      if (*n == 0) break;
+      got.append(buf.data(), *n);
+    }
+    EXPECT_EQ(got, *whole) << "piece " << piece;
+  }
+  auto r = s.open_message(m);
+  ASSERT_TRUE(r);
+  char first[5];
+  ASSERT_EQ(*(*r)->read(first, 5), 5u);
+  auto inbox = s.find_mailbox(ana.id, "INBOX").value().value();
+  std::vector<std::uint32_t> uids{m.uid};
+  ASSERT_EQ(*s.expunge(inbox.id, uids), 1u);
+  ASSERT_TRUE(s.collect_garbage());
+  std::string rest(whole->size(), '\0');
+  std::size_t done = 0;
+  while (done < rest.size()) {
+    auto n = (*r)->read(rest.data() + done, rest.size() - done);
+    ASSERT_TRUE(n);
+    if (*n == 0) break;
+    done += *n;
+  }
+  EXPECT_EQ(std::string(first, 5) + rest.substr(0, done), *whole);
+  auto gone = s.open_message(m);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, Errc::NotFound);
+}
+
 TYPED_TEST(StoreDelivery, RefusedCopiesHoldNoBlobReference) {
   auto& s = this->s();
   this->domain("example.org");

@@ -511,43 +511,97 @@ class SqliteStore final : public Store {
     return collect(*st, message_from);
   }
 
-  Result<std::string> read_message(const MessageInfo& m) override {
-    // A compaction may move the body between our lookup and our read: look again once.
+  // A body's place, as the metadata says now.
+  struct BodyPlace {
+    std::string prefix;
+    std::optional<std::uint64_t> pack;
+    std::uint64_t offset = 0, size = 0;
+  };
+  Result<BodyPlace> body_place(const MessageInfo& m) {
+    auto rd = reader();
+    TRY(rd);
+    auto st = rd->db().cached(
+        "SELECT m.prefix, b.pack_id, b.pack_offset, b.size FROM messages m JOIN blobs b ON b.id = m.blob_id "
+        "WHERE m.id = ?");
+    TRY(st);
+    st->bind(1, m.id);
+    auto row = st->step();
+    if (!row || !*row) {
+      st->reset();
+      if (!row) return tl::unexpected(row.error());
+      return fail(Errc::NotFound, "message no longer exists");
+    }
+    BodyPlace p;
+    p.prefix = st->str(0);
+    if (!st->is_null(1)) p.pack = static_cast<std::uint64_t>(st->i64(1));
+    p.offset = static_cast<std::uint64_t>(st->i64(2));
+    p.size = static_cast<std::uint64_t>(st->i64(3));
+    st->reset();
+    return p;
+  }
+
+  class FileMessageReader final : public MessageReader {
+   public:
+    FileMessageReader(std::string prefix, int fd, std::uint64_t offset, std::uint64_t size, std::string path)
+        : prefix_(std::move(prefix)), fd_(fd), offset_(offset), body_(size), path_(std::move(path)) {}
+    ~FileMessageReader() override { ::close(fd_); }
+    std::uint64_t size() const override { return prefix_.size() + body_; }
+    Result<std::size_t> read(char* buf, std::size_t n) override {
+      std::size_t done = 0;
+      if (pos_ < prefix_.size()) {
+        done = std::min(n, prefix_.size() - static_cast<std::size_t>(pos_));
+        std::memcpy(buf, prefix_.data() + pos_, done);
+        pos_ += done;
+      }
+      while (done < n && pos_ < size()) {
+        auto at = pos_ - prefix_.size();
+        auto want = static_cast<std::size_t>(std::min<std::uint64_t>(n - done, body_ - at));
+        ssize_t got = ::pread(fd_, buf + done, want, static_cast<off_t>(offset_ + at));
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) return fail(Errc::Internal, fmt::format("read {}: {}", path_, std::strerror(errno)));
+        if (got == 0) return fail(Errc::Corrupt, fmt::format("{} ends inside a message body", path_));
+        done += static_cast<std::size_t>(got);
+        pos_ += static_cast<std::uint64_t>(got);
+      }
+      return done;
+    }
+
+   private:
+    std::string prefix_;
+    int fd_;
+    std::uint64_t offset_, body_;
+    std::string path_;
+    std::uint64_t pos_ = 0;
+  };
+
+  Result<std::unique_ptr<MessageReader>> open_message(const MessageInfo& m) override {
+    // A compaction may move the body between the lookup and the open: look again once.
     for (int attempt = 0;; ++attempt) {
-      std::string out;
-      std::optional<std::uint64_t> pack;
-      std::uint64_t offset = 0, size = 0;
-      {
-        auto rd = reader();
-        TRY(rd);
-        auto st = rd->db().cached(
-            "SELECT m.prefix, b.pack_id, b.pack_offset, b.size FROM messages m JOIN blobs b ON b.id = m.blob_id "
-            "WHERE m.id = ?");
-        TRY(st);
-        st->bind(1, m.id);
-        auto row = st->step();
-        if (!row) {
-          st->reset();
-          return tl::unexpected(row.error());
-        }
-        if (!*row) {
-          st->reset();
-          return fail(Errc::NotFound, "message no longer exists");
-        }
-        out = st->str(0);
-        if (!st->is_null(1)) pack = static_cast<std::uint64_t>(st->i64(1));
-        offset = static_cast<std::uint64_t>(st->i64(2));
-        size = static_cast<std::uint64_t>(st->i64(3));
-        st->reset();
-      }
-      auto body = pack ? packs_.read(*pack, offset, size) : blobs_.get(m.blob_id);
-      if (body) {
-        out += *body;
-        return out;
-      }
-      if (body.error().code != Errc::NotFound) return tl::unexpected(body.error());
+      auto place = body_place(m);
+      TRY(place);
+      std::string path = place->pack ? packs_.path(*place->pack) : blobs_.path(m.blob_id);
+      int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd >= 0)
+        return std::unique_ptr<MessageReader>(std::make_unique<FileMessageReader>(
+            std::move(place->prefix), fd, place->pack ? place->offset : 0, place->size, std::move(path)));
+      if (errno != ENOENT) return fail(Errc::Internal, fmt::format("open {}: {}", path, std::strerror(errno)));
       if (attempt == 1) return fail(Errc::Corrupt, fmt::format("message body {} is missing", m.blob_id));
     }
+  }
+
+  Result<std::string> read_message(const MessageInfo& m) override {
+    auto r = open_message(m);
+    TRY(r);
+    std::string out(static_cast<std::size_t>((*r)->size()), '\0');
+    std::size_t done = 0;
+    while (done < out.size()) {
+      auto n = (*r)->read(out.data() + done, out.size() - done);
+      TRY(n);
+      if (*n == 0) break;
+      done += *n;
+    }
+    out.resize(done);
+    return out;
   }
 
   Result<std::size_t> expunge(MailboxId mailbox, std::span<const std::uint32_t> uids) override {
