@@ -184,9 +184,10 @@ class Server {
         refresh = [this, slot, spec] { *slot = listener_config(spec); };
       } else {
         auto slot = std::make_shared<std::shared_ptr<const pop3::server::ListenerConfig>>(pop3_config(spec));
+        auto in_writer = [this](std::function<void()> f) { committer_.run_in_writer(std::move(f)); };
         pop3::server::ConnectionDeps deps{*store_, workers_,          passwords_,      connections_,
                                           &tls_,   throttle_,         verified_,       maildrop_locks_,
-                                          memory_};
+                                          memory_, std::move(in_writer)};
         (*l)->start([slot, deps](net::tcp::socket s) { return pop3::server::serve_connection(std::move(s), *slot, deps); });
         refresh = [this, slot, spec] { *slot = pop3_config(spec); };
       }
@@ -225,7 +226,7 @@ class Server {
       if (!o) log::warn("event=blob_sweep error={}", log::q(o.error().detail));
       else if (*o) log::info("event=blob_sweep removed={}", *o);
     };
-    asio::post(workers_, std::move(sweep));
+    asio::post(blob_io_, std::move(sweep));  // not the workers: SMTP lookups run there
     gc_timer_.expires_after(std::chrono::hours(1));
     gc_timer_.async_wait([this](const std::error_code& ec) {
       if (!ec && !stopping_) collect_garbage();

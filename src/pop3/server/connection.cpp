@@ -405,11 +405,22 @@ net::awaitable<Step> Session::commit(const next::Commit& c) {
   std::vector<std::uint32_t> uids;
   uids.reserve(c.deleted.size());
   for (auto i : c.deleted) uids.push_back(messages_.at(i).uid);
-  auto expunge = [&store = deps_.store, mailbox = inbox_.id, uids] { return store.expunge(mailbox, uids); };
-  auto done = co_await net::run_blocking(deps_.workers, std::move(expunge));
+  auto submit = [&store = deps_.store, &writer = deps_.run_in_writer, mailbox = inbox_.id,
+                 uids = std::move(uids)](auto reply) mutable {
+    writer([&store, mailbox, uids = std::move(uids), reply = std::move(reply)]() mutable {
+      Result<std::size_t> r = fail(Errc::Internal, "expunge failed");
+      try {
+        r = store.expunge(mailbox, uids);
+      } catch (const std::exception& e) {
+        r = fail(Errc::Internal, e.what());
+      }
+      reply(std::move(r));
+    });
+  };
+  auto done = co_await net::await_callback<Result<std::size_t>>(std::move(submit));
   if (!done) {
-    log::error("event=pop3_expunge_failed conn={} user={} count={} error={}", conn_id_, log::q(user_), uids.size(),
-               log::q(done.error().detail));
+    log::error("event=pop3_expunge_failed conn={} user={} count={} error={}", conn_id_, log::q(user_),
+               c.deleted.size(), log::q(done.error().detail));
     co_return engine_.on_commit(false);
   }
   for (auto i : c.deleted)

@@ -4,6 +4,7 @@
 // pool: Argon2id is slow by design), take the account's maildrop lock, stream a message
 // with byte-stuffing, expunge on QUIT in one durable step.
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -83,6 +84,9 @@ struct ConnectionDeps {
   auth::VerifiedCache& verified;
   MaildropLocks& locks;
   MemoryBudget& memory;  // messages held while being sent
+  // Runs a store change in the writer thread, queued with deliveries (an expunge must not
+  // block a worker that SMTP's lookups need while the writer is busy).
+  std::function<void(std::function<void()>)> run_in_writer;
 };
 
 net::awaitable<void> serve_connection(net::tcp::socket socket, std::shared_ptr<const ListenerConfig> config,
