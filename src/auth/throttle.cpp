@@ -4,7 +4,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <vector>
+
+#include "base/evict.hpp"
 
 namespace valija::auth {
 
@@ -55,7 +56,8 @@ std::size_t Throttle::tracked() const {
 }
 
 // Drops entries whose window and lockout are over; if that is not enough, the half
-// that failed longest ago (a flood of addresses must not grow memory without bound).
+// that failed longest ago, sparing locked-out addresses while others can go (a flood of
+// addresses must not grow memory without bound, nor free an attacker from a lockout).
 void Throttle::prune(Clock::time_point now) {
   for (auto it = entries_.begin(); it != entries_.end();) {
     const auto& e = it->second;
@@ -63,16 +65,8 @@ void Throttle::prune(Clock::time_point now) {
     else ++it;
   }
   if (entries_.size() < limits_.max_addresses) return;
-  std::vector<Clock::time_point> lasts;
-  lasts.reserve(entries_.size());
-  for (const auto& [_, e] : entries_) lasts.push_back(e.last);
-  auto mid = lasts.begin() + static_cast<std::ptrdiff_t>(lasts.size() / 2);
-  std::nth_element(lasts.begin(), mid, lasts.end());
-  auto cutoff = *mid;
-  for (auto it = entries_.begin(); it != entries_.end();) {
-    if (it->second.last <= cutoff) it = entries_.erase(it);
-    else ++it;
-  }
+  drop_older_half(
+      entries_, [](const Entry& e) { return e.last; }, [now](const Entry& e) { return e.locked_until > now; });
 }
 
 }  // namespace valija::auth

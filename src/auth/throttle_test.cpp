@@ -54,6 +54,22 @@ TEST(Throttle, Ipv6CountsPerSlash64) {
   EXPECT_EQ(Throttle::key_of("not an address"), "not an address");
 }
 
+TEST(Throttle, FullTableSparesLockedOutAddresses) {
+  ThrottleLimits l;
+  l.max_addresses = 10;
+  l.failures = 2;
+  Throttle t(l);
+  auto now = Throttle::Clock::time_point{} + 1h;
+  bool locked = false;
+  t.failed("attacker", now, locked);
+  t.failed("attacker", now, locked);
+  ASSERT_TRUE(locked);
+  // A flood of fresh addresses to push it out.
+  for (int i = 0; i < 100; ++i) t.failed("flood" + std::to_string(i), now + std::chrono::seconds(i + 1), locked);
+  EXPECT_LE(t.tracked(), 10u);
+  EXPECT_TRUE(t.locked("attacker", now + 200s));
+}
+
 TEST(Throttle, MemoryIsBounded) {
   ThrottleLimits l;
   l.max_addresses = 100;

@@ -5,10 +5,10 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <vector>
+
+#include "base/evict.hpp"
 
 namespace valija::auth {
 
@@ -48,18 +48,8 @@ void VerifiedCache::remember(const std::string& encoded, std::string_view passwo
   auto m = mac(password, encoded);
   std::lock_guard l(mu_);
   if (ttl_.count() == 0) return;
-  if (entries_.size() >= max_ && !entries_.count(encoded)) {
-    std::vector<Clock::time_point> ats;
-    ats.reserve(entries_.size());
-    for (const auto& [_, e] : entries_) ats.push_back(e.at);
-    auto mid = ats.begin() + static_cast<std::ptrdiff_t>(ats.size() / 2);
-    std::nth_element(ats.begin(), mid, ats.end());
-    auto cutoff = *mid;
-    for (auto it = entries_.begin(); it != entries_.end();) {
-      if (it->second.at <= cutoff) it = entries_.erase(it);
-      else ++it;
-    }
-  }
+  if (entries_.size() >= max_ && !entries_.count(encoded))
+    drop_older_half(entries_, [](const Entry& e) { return e.at; }, [](const Entry&) { return false; });
   entries_[encoded] = Entry{std::move(m), now};
 }
 
