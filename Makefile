@@ -10,8 +10,9 @@ DATA ?= valija-data
 FUZZ_SECONDS ?= 30
 
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 
-.PHONY: deps build run test unit e2e fuzz sanitize clean
+.PHONY: deps build run test unit e2e fuzz sanitize tsan clean
 
 deps:
 	@bash scripts/bootstrap.sh
@@ -42,6 +43,18 @@ sanitize: deps
 	@ninja -C $(ASAN_BUILD)
 	cd $(ASAN_BUILD) && ctest --output-on-failure
 	VALIJA_BIN=$(CURDIR)/$(ASAN_BUILD)/valija /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
+
+# ThreadSanitizer (not part of `make test`): the store and group-commit unit tests and
+# the whole end-to-end suite against a TSan build; a report stops the server (the
+# tests then fail).
+tsan: deps
+	@cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_CXX_FLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
+	  -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread >/dev/null
+	@ninja -C $(TSAN_BUILD) store_test delivery_test auth_test valija
+	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1 ./src/store/store_test && \
+	  TSAN_OPTIONS=halt_on_error=1 ./src/delivery/delivery_test && TSAN_OPTIONS=halt_on_error=1 ./src/auth/auth_test
+	TSAN_OPTIONS=halt_on_error=1 VALIJA_BIN=$(CURDIR)/$(TSAN_BUILD)/valija \
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
 
 test: CMAKE_FLAGS += -DVALIJA_WERROR=ON
 test: build
