@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "base/text.hpp"
+
 namespace valija::auth {
 namespace {
 
@@ -48,15 +50,9 @@ bool verify_apop(std::string_view timestamp, std::string_view secret, std::strin
   bool ok = EVP_Digest(msg.data(), msg.size(), md, &len, EVP_md5(), nullptr) == 1 && len == 16;
   OPENSSL_cleanse(msg.data(), msg.size());
   if (!ok) return false;
-  static constexpr char kHex[] = "0123456789abcdef";
-  char want[32];
-  for (unsigned i = 0; i < 16; ++i) {
-    want[2 * i] = kHex[md[i] >> 4];
-    want[2 * i + 1] = kHex[md[i] & 15];
-  }
-  char got[32];
-  for (std::size_t i = 0; i < 32; ++i) got[i] = (digest[i] >= 'A' && digest[i] <= 'F') ? static_cast<char>(digest[i] + 32) : digest[i];
-  return CRYPTO_memcmp(want, got, 32) == 0;
+  auto want = text::hex(md, 16);
+  auto got = text::to_lower(digest);
+  return CRYPTO_memcmp(want.data(), got.data(), 32) == 0;
 }
 
 }  // namespace valija::auth

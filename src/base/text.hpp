@@ -14,6 +14,8 @@ bool istarts_with(std::string_view s, std::string_view prefix);
 std::string_view trim(std::string_view s);
 // Decimal without sign or leading '+', bounded to uint64; nullopt on anything else.
 std::optional<std::uint64_t> parse_u64(std::string_view s);
+// Lower-case hex of `n` octets (digests, ids).
+std::string hex(const unsigned char* data, std::size_t n);
 // UTF-8 well-formedness (RFC 3629): no overlongs, no surrogates, nothing past U+10FFFF.
 bool valid_utf8(std::string_view s);
 

@@ -1,12 +1,9 @@
 #include "store/blob/blob_store.hpp"
 
-#include "store/blob/io.hpp"
-
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +13,10 @@
 #include <cstdint>
 #include <cstring>
 
+#include "base/clock.hpp"
+#include "base/text.hpp"
+#include "store/blob/io.hpp"
+
 namespace valija::store::blob {
 namespace {
 
@@ -23,15 +24,7 @@ namespace {
 // restarted server that reuses a dead one's pid (containers) still sees its leftovers
 // as a dead writer's.
 const std::string& process_tag() {
-  static const std::string tag = [] {
-    unsigned char r[6];
-    if (RAND_bytes(r, sizeof r) != 1) {
-      for (auto& b : r) b = static_cast<unsigned char>(::getpid() ^ reinterpret_cast<std::uintptr_t>(&b));
-    }
-    std::string hex;
-    for (auto b : r) hex += fmt::format("{:02x}", b);
-    return fmt::format("{}-{}", ::getpid(), hex);
-  }();
+  static const std::string tag = fmt::format("{}-{}", ::getpid(), clock::random_id(10));
   return tag;
 }
 
@@ -63,14 +56,7 @@ std::string content_id(std::string_view bytes) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned i = 0; i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 15];
-  }
-  return out;
+  return text::hex(md, len);
 }
 
 std::string BlobStore::dir_of(const std::string& id) const { return root_ + "/" + id.substr(0, 2); }
