@@ -11,6 +11,8 @@ import time
 
 from corpus import SENDER, TOKEN_RE, dot_stuff
 
+from loadgen import greets  # noqa: E402  (bench/smtp_ingest, on sys.path via run)
+
 
 class Pop3Error(Exception):
     pass
@@ -326,23 +328,4 @@ async def fill(accounts, corpus, host=None, port=None, unix_path=None, lmtp=Fals
 
 def pop3_greeting(host, port, timeout=1.0) -> bool:
     """True when a TCP connect succeeds and the server greets with +OK."""
-    import socket
-    try:
-        with socket.create_connection((host, port), timeout=timeout) as s:
-            s.settimeout(timeout)
-            data = b""
-            while b"\n" not in data:
-                chunk = s.recv(512)
-                if not chunk:
-                    return False
-                data += chunk
-            ok = data.startswith(b"+OK")
-            if ok:
-                s.sendall(b"QUIT\r\n")
-                try:
-                    s.recv(512)
-                except OSError:
-                    pass
-            return ok
-    except OSError:
-        return False
+    return greets(host, port, b"+OK", timeout)

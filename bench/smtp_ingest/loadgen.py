@@ -223,8 +223,9 @@ async def idle_connections(host, port, count, per_source, measure, timeout=30.0)
     return alive, errors, measured
 
 
-def smtp_greeting(host, port, timeout=1.0) -> bool:
-    """True when a TCP connect succeeds and the server greets with 220."""
+def greets(host, port, prefix: bytes, timeout=1.0) -> bool:
+    """True when a TCP connect succeeds and the server's first line starts with `prefix`
+    (then QUIT, which SMTP, LMTP and POP3 all understand)."""
     try:
         with socket.create_connection((host, port), timeout=timeout) as s:
             s.settimeout(timeout)
@@ -234,7 +235,7 @@ def smtp_greeting(host, port, timeout=1.0) -> bool:
                 if not chunk:
                     return False
                 data += chunk
-            ok = data.startswith(b"220")
+            ok = data.startswith(prefix)
             if ok:
                 s.sendall(b"QUIT\r\n")
                 try:
@@ -244,6 +245,11 @@ def smtp_greeting(host, port, timeout=1.0) -> bool:
             return ok
     except OSError:
         return False
+
+
+def smtp_greeting(host, port, timeout=1.0) -> bool:
+    """True when a TCP connect succeeds and the server greets with 220."""
+    return greets(host, port, b"220", timeout)
 
 
 def port_free(host, port) -> bool:
