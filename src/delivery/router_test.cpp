@@ -2,6 +2,7 @@
 // catch-alls, loops and limits.
 #include "delivery/router.hpp"
 #include "base/testing/temp_dir.hpp"
+#include "store/forwarding_store.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -22,72 +23,23 @@ struct TempDir : test::TempDir {
 };
 
 // Forwards to the real store and counts the directory lookups the router makes.
-class CountingStore final : public store::Store {
+class CountingStore final : public store::ForwardingStore {
  public:
-  explicit CountingStore(store::Store& s) : s_(s) {}
+  using ForwardingStore::ForwardingStore;
   std::atomic<std::size_t> lookups{0};
 
-  Result<store::Domain> add_domain(std::string_view n) override { return s_.add_domain(n); }
-  Result<std::vector<store::Domain>> list_domains() override { return s_.list_domains(); }
   Result<std::optional<store::Domain>> find_domain(std::string_view n) override {
     ++lookups;
     return s_.find_domain(n);
-  }
-  Result<void> remove_domain(std::string_view n, bool f) override { return s_.remove_domain(n, f); }
-  Result<store::Account> add_account(std::string_view l, std::string_view d, std::string_view h,
-                                     std::uint64_t q) override {
-    return s_.add_account(l, d, h, q);
   }
   Result<std::optional<store::Account>> find_account(std::string_view l, std::string_view d) override {
     ++lookups;
     return s_.find_account(l, d);
   }
-  Result<std::vector<store::Account>> list_accounts(std::optional<std::string_view> d) override {
-    return s_.list_accounts(d);
-  }
-  Result<void> set_apop_secret(std::string_view l, std::string_view d, std::string_view s) override {
-    return s_.set_apop_secret(l, d, s);
-  }
-  Result<void> set_password(std::string_view l, std::string_view d, std::string_view h) override {
-    return s_.set_password(l, d, h);
-  }
-  Result<void> set_quota(std::string_view l, std::string_view d, std::uint64_t b, std::uint64_t m) override {
-    return s_.set_quota(l, d, b, m);
-  }
-  Result<void> remove_account(std::string_view l, std::string_view d) override { return s_.remove_account(l, d); }
-  Result<void> add_alias(std::string_view l, std::string_view d, std::span<const std::string> t) override {
-    return s_.add_alias(l, d, t);
-  }
   Result<std::optional<store::Alias>> find_alias(std::string_view l, std::string_view d) override {
     ++lookups;
     return s_.find_alias(l, d);
   }
-  Result<std::vector<store::Alias>> list_aliases(std::optional<std::string_view> d) override {
-    return s_.list_aliases(d);
-  }
-  Result<void> remove_alias(std::string_view l, std::string_view d, std::string_view t) override {
-    return s_.remove_alias(l, d, t);
-  }
-  Result<std::vector<store::MailboxInfo>> list_mailboxes(store::AccountId a) override { return s_.list_mailboxes(a); }
-  Result<std::optional<store::MailboxInfo>> find_mailbox(store::AccountId a, std::string_view n) override {
-    return s_.find_mailbox(a, n);
-  }
-  Result<std::vector<store::MessageInfo>> list_messages(store::MailboxId m) override { return s_.list_messages(m); }
-  Result<std::string> read_message(const store::MessageInfo& m) override { return s_.read_message(m); }
-  Result<std::unique_ptr<store::MessageReader>> open_message(const store::MessageInfo& m) override {
-    return s_.open_message(m);
-  }
-  Result<std::size_t> expunge(store::MailboxId mb, std::span<const std::uint32_t> uids) override { return s_.expunge(mb, uids); }
-  Result<std::vector<std::vector<store::CopyResult>>> deliver(std::span<const store::Delivery> b) override {
-    return s_.deliver(b);
-  }
-  Result<std::string> put_blob(std::string_view body) override { return s_.put_blob(body); }
-  Result<std::size_t> collect_garbage() override { return s_.collect_garbage(); }
-  Result<std::size_t> sweep_orphans() override { return s_.sweep_orphans(); }
-  Result<store::Stats> stats() override { return s_.stats(); }
-
- private:
-  store::Store& s_;
 };
 
 class RouterTest : public testing::Test {

@@ -3,6 +3,7 @@
 // engines (sqlite/, later postgres/) implement it. Every method is blocking and
 // thread-safe: callers on I/O threads run it on the worker pool.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -56,6 +57,9 @@ struct MailboxInfo {
   std::uint64_t highest_modseq = 1;
   std::uint32_t messages = 0;
   bool subscribed = true;
+  // A name kept only because mailboxes below it exist (IMAP DELETE of a parent,
+  // RFC 3501 §6.3.4): it holds no messages and cannot be selected.
+  bool noselect = false;
 };
 
 struct MessageInfo {
@@ -66,6 +70,7 @@ struct MessageInfo {
   std::string flags;  // space-separated system flags and keywords
   std::int64_t internal_date = 0;
   std::uint64_t size = 0;   // prefix + body
+  std::uint32_t prefix_size = 0;  // the per-copy trace headers before the body
   std::string blob_id;
   std::string trace_id;
 };
@@ -96,6 +101,10 @@ struct Delivery {
   // content_id(body), when the caller computed it already (off the writer thread, which
   // then only has to store); empty: deliver() computes it.
   std::string content_id;
+  // The body's MIME structure as the mail layer encodes it (mail::mime::encode), kept
+  // with the body so IMAP answers ENVELOPE, BODYSTRUCTURE and header searches without
+  // reading it. Opaque to the store; empty: not computed.
+  std::string meta;
   std::int64_t internal_date = 0;
   std::string trace_id;
   std::vector<Copy> copies;
@@ -125,7 +134,54 @@ class MessageReader {
   virtual std::uint64_t size() const = 0;  // prefix + body
   // Reads up to `n` octets into `buf`; 0 at the end.
   virtual Result<std::size_t> read(char* buf, std::size_t n) = 0;
+  // Reads up to `n` octets from `offset` (of prefix + body) without moving the position
+  // read() uses; fewer than n only at the end. For IMAP partial fetches.
+  virtual Result<std::size_t> read_at(std::uint64_t offset, char* buf, std::size_t n) = 0;
 };
+
+// IMAP STORE (RFC 9051 §6.4.6).
+enum class FlagOp { Add, Remove, Replace };
+
+struct FlagChange {
+  std::uint32_t uid = 0;
+  std::string flags;        // after the change
+  std::uint64_t modseq = 0; // the message's MODSEQ after the change
+  bool changed = false;     // false: the flags were already so (MODSEQ unchanged)
+};
+
+struct FlagResult {
+  std::vector<FlagChange> messages;  // every message of the set that exists, in UID order
+  // RFC 7162 §3.1.3: messages whose MODSEQ was above UNCHANGEDSINCE, left alone.
+  std::vector<std::uint32_t> modified;
+  std::uint64_t highest_modseq = 0;
+};
+
+// COPY/MOVE (RFC 4315 COPYUID, RFC 6851).
+struct CopyOutcome {
+  std::uint32_t uidvalidity = 0;  // of the destination
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> uids;  // source UID -> new UID, in source order
+};
+
+// What changed in a mailbox since a MODSEQ, read in one snapshot (IMAP session
+// updates, CONDSTORE/QRESYNC).
+struct MailboxChanges {
+  MailboxInfo mailbox;
+  std::vector<MessageInfo> messages;    // MODSEQ above `since` (new or changed), by UID
+  std::vector<std::uint32_t> expunged;  // expunged with MODSEQ above `since`, by UID
+};
+
+// STATUS (RFC 9051 §6.3.11, RFC 8438 SIZE).
+struct MailboxCounts {
+  std::uint32_t messages = 0;
+  std::uint32_t unseen = 0;
+  std::uint32_t deleted = 0;
+  std::uint64_t size = 0;
+};
+
+// Called after a commit that changed messages or flags in a mailbox, or mailboxes of an
+// account (mailbox = 0), on the committing thread, outside every store lock. Must be quick
+// and must not call back into the store.
+using ChangeListener = std::function<void(AccountId account, MailboxId mailbox)>;
 
 class Store {
  public:
@@ -171,6 +227,51 @@ class Store {
   // new MODSEQ in the expunge log (for IMAP's VANISHED and QRESYNC), the account's usage
   // and the blob references drop. UIDs already gone are skipped. Returns how many went.
   virtual Result<std::size_t> expunge(MailboxId mailbox, std::span<const std::uint32_t> uids) = 0;
+
+  // --- IMAP: mailboxes (names are UTF-8, "/" the hierarchy delimiter, "INBOX" any case) ---
+  // Creates the mailbox and any missing parents (RFC 9051 §6.3.4). Exists when it
+  // exists already, unless it was \Noselect: then it becomes a real mailbox again.
+  virtual Result<MailboxInfo> create_mailbox(AccountId account, std::string_view name,
+                                             std::string_view special_use) = 0;
+  // Removes the mailbox and its messages. With mailboxes below it, it stays as \Noselect
+  // (RFC 3501 §6.3.4); a \Noselect one with children is refused (Exists); INBOX is
+  // refused (Permission).
+  virtual Result<void> delete_mailbox(AccountId account, std::string_view name) = 0;
+  // Renames the mailbox and those below it, creating missing parents of the new name.
+  // INBOX: its messages move to a new mailbox of that name, INBOX stays (RFC 3501 §6.3.5).
+  virtual Result<void> rename_mailbox(AccountId account, std::string_view from, std::string_view to) = 0;
+  // Subscriptions are names: they may name no mailbox (RFC 9051 §6.3.7).
+  virtual Result<void> set_subscribed(AccountId account, std::string_view name, bool subscribed) = 0;
+  virtual Result<std::vector<std::string>> list_subscriptions(AccountId account) = 0;
+  virtual Result<MailboxCounts> count_messages(MailboxId mailbox) = 0;
+
+  // --- IMAP: messages ---
+  // Messages with MODSEQ above `since` and, when want_expunged, the UIDs expunged since.
+  // NotFound when the mailbox is gone.
+  virtual Result<MailboxChanges> changes_since(MailboxId mailbox, std::uint64_t since, bool want_expunged) = 0;
+  // Changes the flags of the messages with these UIDs, each changed one getting a new
+  // MODSEQ; with unchanged_since, messages whose MODSEQ is above it are left alone.
+  // Flags are space-separated; system flags are matched case-insensitively.
+  virtual Result<FlagResult> store_flags(MailboxId mailbox, std::span<const std::uint32_t> uids, FlagOp op,
+                                         std::string_view flags, std::optional<std::uint64_t> unchanged_since) = 0;
+  // Copies (or moves) these messages to another mailbox of the same account, all or
+  // nothing: Quota when the copies do not fit (a move within the account always fits).
+  virtual Result<CopyOutcome> copy_messages(MailboxId from, std::span<const std::uint32_t> uids, MailboxId to,
+                                            bool move) = 0;
+  // Expunges the messages flagged \Deleted (only those with these UIDs, when given).
+  // Returns the UIDs removed.
+  virtual Result<std::vector<std::uint32_t>> expunge_deleted(MailboxId mailbox,
+                                                             std::optional<std::span<const std::uint32_t>> uids) = 0;
+  // The cached structure (Delivery::meta) of these messages' bodies, in order; empty
+  // where none was computed or the message is gone.
+  virtual Result<std::vector<std::string>> message_meta(MailboxId mailbox, std::span<const std::uint32_t> uids) = 0;
+  // Caches a structure computed later (messages stored before it existed). Not synced:
+  // a cache entry lost in a crash is computed again.
+  virtual Result<void> set_message_meta(MailboxId mailbox, std::uint32_t uid, std::string_view meta) = 0;
+  // \Recent (RFC 3501 §2.3.2): the first UID not yet shown as recent to any session;
+  // advances it to UIDNEXT. Not synced (losing a claim in a crash is harmless).
+  virtual Result<std::uint32_t> claim_recent(MailboxId mailbox) = 0;
+  virtual void set_change_listener(ChangeListener listener) = 0;
 
   // Stores the body once and every copy, durably (blob fsynced, metadata committed)
   // before returning. Several deliveries share one commit (group commit). Results are

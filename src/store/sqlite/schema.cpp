@@ -8,7 +8,7 @@ namespace valija::store::sqlite {
 namespace {
 
 // Never edit a released migration: add a new one.
-constexpr std::array<std::string_view, 3> kMigrations{
+constexpr std::array<std::string_view, 4> kMigrations{
     // 0 -> 1: directory, mailboxes, messages, blobs, expunge log.
     R"sql(
 CREATE TABLE domains(
@@ -87,6 +87,22 @@ CREATE TABLE packs(
     // an admin who enables APOP for an account).
     R"sql(
 ALTER TABLE accounts ADD COLUMN apop_secret TEXT;
+)sql",
+    // 3 -> 4: IMAP. Subscriptions are names of their own (RFC 9051 §6.3.7: one may name
+    // no mailbox); \Noselect parents (RFC 3501 §6.3.4); the first UID not yet shown as
+    // \Recent; the cached MIME structure of each body; indexes for changes since a MODSEQ.
+    R"sql(
+CREATE TABLE subscriptions(
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  name TEXT NOT NULL,
+  PRIMARY KEY(account_id, name)) WITHOUT ROWID;
+INSERT INTO subscriptions(account_id, name) SELECT account_id, name FROM mailboxes WHERE subscribed = 1;
+ALTER TABLE mailboxes DROP COLUMN subscribed;
+ALTER TABLE mailboxes ADD COLUMN noselect INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE blobs ADD COLUMN meta BLOB;
+CREATE INDEX messages_by_modseq ON messages(mailbox_id, modseq);
+CREATE INDEX expunged_by_modseq ON expunged(mailbox_id, modseq);
 )sql",
 };
 
