@@ -53,9 +53,11 @@ _bases_lock = threading.Lock()
 
 
 def pick_port_base():
-    """A base whose base+25, base+587 and base+465 are free on 127.0.0.1."""
+    """A base whose service ports are free on 127.0.0.1. Bases stay below Linux's
+    ephemeral range (32768-60999), so no outgoing connection of another process (or a
+    TIME_WAIT left by one) can hold a port between this check and the bind."""
     for _ in range(200):
-        base = random.randrange(20000, 60001, 1000) + random.randrange(0, 10) * 10
+        base = random.randrange(10000, 31001, 1000) + random.randrange(0, 10) * 10
         with _bases_lock:
             if base in _used_bases:
                 continue

@@ -10,6 +10,7 @@
 #include "base/log.hpp"
 #include "base/text.hpp"
 #include "net/blocking.hpp"
+#include "net/session_start.hpp"
 #include "net/stream.hpp"
 #include "pop3/proto/engine.hpp"
 #include "pop3/proto/stuffing.hpp"
@@ -430,31 +431,9 @@ net::awaitable<Step> Session::commit(const next::Commit& c) {
 }
 
 net::awaitable<void> Session::run() {
-  auto admitted = deps_.connections.admit(stream_);
-  if (!admitted) {
-    log::warn("event=pop3_refused client={} reason={}", stream_.remote_ip(), log::q(admitted.error().detail));
-    if (!config_->implicit_tls) {
-      out_ = fmt::format("-ERR [SYS/TEMP] {}, try again later\r\n", admitted.error().detail);
-      co_await flush();
-    }
-    co_await stream_.shutdown();
-    co_return;
-  }
-  slot_.emplace(deps_.connections, *admitted);
-  log::info("event=pop3_connect conn={} client={}:{} service={}", conn_id_, stream_.remote_ip(), stream_.remote_port(),
-            config_->service);
-  if (config_->implicit_tls) {  // RFC 8314: TLS from the first byte
-    IoStatus st = IoStatus::Error;
-    if (deps_.tls) {
-      auto context = deps_.tls->current();
-      st = co_await stream_.start_tls(context, std::chrono::seconds(30));
-    }
-    if (st != IoStatus::Ok) {
-      log::info("event=tls_failed conn={} client={} error={}", conn_id_, stream_.remote_ip(), log::q(stream_.last_error()));
-      co_await stream_.shutdown();
-      co_return;
-    }
-  }
+  net::SessionStart how{"pop3", config_->service, conn_id_, config_->implicit_tls, deps_.tls,
+                        [](const std::string& reason) { return fmt::format("-ERR [SYS/TEMP] {}, try again later\r\n", reason); }};
+  if (!co_await net::open_session(stream_, deps_.connections, slot_, how)) co_return;
 
   auto token = clock::random_id(16);
   Step step = engine_.start(token);
@@ -474,10 +453,7 @@ net::awaitable<void> Session::run() {
     } else if (std::holds_alternative<next::StartTls>(next)) {
       if (!co_await flush()) break;
       lines_.clear();  // RFC 2595 §4: nothing read before the handshake is used after it
-      auto context = deps_.tls->current();
-      auto st = co_await stream_.start_tls(context, std::chrono::seconds(30));
-      if (st != IoStatus::Ok)
-        log::info("event=tls_failed conn={} client={} error={}", conn_id_, stream_.remote_ip(), log::q(stream_.last_error()));
+      auto st = co_await net::upgrade_to_tls(stream_, *deps_.tls, conn_id_);
       step = engine_.on_tls(st == IoStatus::Ok);
     } else if (auto* cm = std::get_if<next::Commit>(&next)) {
       step = co_await commit(*cm);

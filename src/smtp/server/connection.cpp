@@ -6,6 +6,7 @@
 #include "base/line_splitter.hpp"
 #include "base/text.hpp"
 #include "base/log.hpp"
+#include "net/session_start.hpp"
 #include "net/stream.hpp"
 #include "smtp/proto/data_reader.hpp"
 
@@ -315,33 +316,12 @@ void Session::log_transaction(const Transaction& tx, std::uint64_t size) {
 }
 
 net::awaitable<void> Session::run() {
-  auto admitted = deps_.connections.admit(stream_);
-  if (!admitted) {
-    log::warn("event=smtp_refused client={} reason={}", stream_.remote_ip(), log::q(admitted.error().detail));
-    if (!config_->implicit_tls) {  // a cleartext reply would be garbage to a TLS client
-      out_ = Reply(421, "4.7.0", config_->engine.hostname + " " + admitted.error().detail + ", try again later").wire();
-      co_await flush();
-    }
-    co_await stream_.shutdown();
-    co_return;
-  }
-  slot_.emplace(deps_.connections, *admitted);
-  log::info("event=smtp_connect conn={} client={}:{} service={} local={}:{}", conn_id_, stream_.remote_ip(),
-            stream_.remote_port(), config_->service, stream_.local_ip(), stream_.local_port());
-
-  if (config_->implicit_tls) {  // RFC 8314: TLS from the first byte
-    IoStatus st = IoStatus::Error;
-    if (deps_.tls) {
-      auto context = deps_.tls->current();
-      st = co_await stream_.start_tls(context, std::chrono::seconds(30));
-    }
-    if (st != IoStatus::Ok) {
-      log::info("event=tls_failed conn={} client={} error={}", conn_id_, stream_.remote_ip(), log::q(stream_.last_error()));
-      co_await stream_.shutdown();
-      co_return;
-    }
-    engine_.set_tls_active();
-  }
+  net::SessionStart how{"smtp", config_->service, conn_id_, config_->implicit_tls, deps_.tls,
+                        [this](const std::string& reason) {
+                          return Reply(421, "4.7.0", config_->engine.hostname + " " + reason + ", try again later").wire();
+                        }};
+  if (!co_await net::open_session(stream_, deps_.connections, slot_, how)) co_return;
+  if (config_->implicit_tls) engine_.set_tls_active();
 
   Step step = engine_.start(stream_.remote_ip());
   while (true) {
@@ -368,10 +348,7 @@ net::awaitable<void> Session::run() {
     } else if (std::holds_alternative<next::StartTls>(next)) {
       if (!co_await flush()) break;
       lines_.clear();  // RFC 3207 §5: discard anything pipelined before the handshake
-      auto context = deps_.tls->current();
-      auto st = co_await stream_.start_tls(context, std::chrono::seconds(30));
-      if (st != IoStatus::Ok)
-        log::info("event=tls_failed conn={} client={} error={}", conn_id_, stream_.remote_ip(), log::q(stream_.last_error()));
+      auto st = co_await net::upgrade_to_tls(stream_, *deps_.tls, conn_id_);
       step = engine_.on_tls(st == IoStatus::Ok);
     } else {  // Close
       co_await flush();
