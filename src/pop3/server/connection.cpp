@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "auth/password.hpp"
+#include "auth/login.hpp"
 #include "base/clock.hpp"
 #include "base/line_splitter.hpp"
 #include "base/log.hpp"
@@ -36,13 +36,6 @@ std::string uidl_of(const store::MailboxInfo& mb, const store::MessageInfo& m) {
   return fmt::format("{:08x}{:08x}", mb.uidvalidity, m.uid);
 }
 
-// The outcome of checking credentials, on the password pool.
-struct Login {
-  LoginResult result = LoginResult::TempFail;
-  std::string reason;  // for the log
-  store::AccountId account = 0;
-};
-
 // The maildrop, listed once the lock is held (so no other session's QUIT can change it).
 struct Listing {
   std::string error;  // empty: listed
@@ -64,56 +57,6 @@ Listing list_inbox(store::Store& store, store::AccountId account) {
     return out;
   }
   out.messages = std::move(*list);
-  return out;
-}
-
-// A hash to verify against when the account does not exist, so that an unknown user
-// costs the same time as a wrong password (no user enumeration by timing). Fixed, with
-// the default parameters; it matches no password anyone types.
-const std::string& dummy_hash() {
-  static const std::string h =
-      "$argon2id$v=19$m=19456,t=2,p=1$dmFsaWphLWR1bW15LXNhbHQ$yWqZ6WTHUdU5FqfZ6sIDC7hm0c1oF0lfHk6NcW8vHv0";
-  return h;
-}
-
-// `apop_timestamp` set: `password` is the APOP digest, checked against the account's
-// APOP secret (RFC 1939 §7); otherwise it is the password, checked against the hash.
-Login check_login(store::Store& store, auth::VerifiedCache& verified, const std::string& user,
-                  const std::string& password, const std::optional<std::string>& apop_timestamp) {
-  Login out;
-  auto at = user.rfind('@');
-  std::optional<store::Account> account;
-  if (at != std::string::npos && at > 0 && at + 1 < user.size()) {
-    auto found = store.find_account(std::string_view(user).substr(0, at), std::string_view(user).substr(at + 1));
-    if (!found) {
-      out.reason = found.error().detail;
-      return out;  // TempFail
-    }
-    account = *found;
-  }
-  if (!account) {
-    if (!apop_timestamp) (void)auth::verify_password(password, dummy_hash());
-    out.result = LoginResult::BadCredentials;
-    out.reason = "unknown user";
-    return out;
-  }
-  auto now = auth::VerifiedCache::Clock::now();
-  if (apop_timestamp) {
-    if (!auth::verify_apop(*apop_timestamp, account->apop_secret, password)) {
-      out.result = LoginResult::BadCredentials;
-      out.reason = account->apop_secret.empty() ? "no APOP secret for the account" : "wrong APOP digest";
-      return out;
-    }
-  } else if (!verified.hit(account->password_hash, password, now)) {
-    if (!auth::verify_password(password, account->password_hash)) {
-      out.result = LoginResult::BadCredentials;
-      out.reason = "wrong password";
-      return out;
-    }
-    verified.remember(account->password_hash, password, now);
-  }
-  out.account = account->id;
-  out.result = LoginResult::Ok;
   return out;
 }
 
@@ -263,10 +206,9 @@ net::awaitable<void> Session::pause(std::chrono::milliseconds d) {
 net::awaitable<Step> Session::login(std::string user, std::string secret, std::string method,
                                     std::optional<std::string> apop_timestamp) {
   const auto& ip = stream_.remote_ip();
-  const auto throttle_key = auth::Throttle::key_of(ip);
-  if (deps_.throttle.locked(throttle_key, Clock::now())) {
-    log::warn("event=pop3_login_failed conn={} client={} user={} method={} reason=locked_out", conn_id_, ip,
-              log::q(user), method);
+  auth::LoginAttempt attempt{"pop3", conn_id_, ip, user, method};
+  auth::LoginGate gate(deps_.throttle, config_->limits.auth_lockout);
+  if (gate.locked_out(attempt)) {
     // A locked-out address gets its answer and the door: no further tries on this session.
     Step step = engine_.on_login(LoginResult::TempFail);
     step.next = next::Close{};
@@ -274,24 +216,14 @@ net::awaitable<Step> Session::login(std::string user, std::string secret, std::s
   }
   auto check = [&store = deps_.store, &verified = deps_.verified, user, secret,
                 apop_timestamp = std::move(apop_timestamp)] {
-    return check_login(store, verified, user, secret, apop_timestamp);
+    return apop_timestamp ? auth::check_apop(store, user, *apop_timestamp, secret)
+                          : auth::check_password(store, verified, user, secret);
   };
   auto result = co_await net::run_blocking(deps_.passwords, std::move(check));
-  if (result.result == LoginResult::BadCredentials) {
-    bool now_locked = false;
-    auto delay = deps_.throttle.failed(throttle_key, Clock::now(), now_locked);
-    log::warn("event=pop3_login_failed conn={} client={} user={} method={} reason={}", conn_id_, ip, log::q(user),
-              method, log::q(result.reason));
-    if (now_locked)
-      log::warn("event=auth_lockout client={} key={} service=pop3 seconds={} reason=\"too many failed logins\"", ip,
-                throttle_key, config_->limits.auth_lockout.count());
-    co_await pause(delay);
-    co_return engine_.on_login(LoginResult::BadCredentials);
-  }
-  if (result.result != LoginResult::Ok) {  // a store error
-    log::error("event=pop3_login_failed conn={} client={} user={} method={} reason={}", conn_id_, ip, log::q(user),
-               method, log::q(result.reason));
-    co_return engine_.on_login(result.result);
+  if (result.status != auth::LoginStatus::Ok) {
+    co_await pause(gate.failed(attempt, result));
+    co_return engine_.on_login(result.status == auth::LoginStatus::BadCredentials ? LoginResult::BadCredentials
+                                                                                  : LoginResult::TempFail);
   }
   if (!deps_.locks.try_lock(result.account)) {
     log::info("event=pop3_login_failed conn={} client={} user={} method={} reason=in_use", conn_id_, ip,
