@@ -1,8 +1,25 @@
 #include "net/stream.hpp"
 
 #include <fmt/format.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 namespace valija::net {
+namespace {
+
+std::string ssl_error_text() {
+  unsigned long e = ERR_get_error();
+  if (!e) return "TLS error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  ERR_clear_error();
+  return buf;
+}
+
+// Errors of our own TLS layer, mapped onto the error codes classify() knows.
+const std::error_code kTlsFailed = asio::error::connection_aborted;
+
+}  // namespace
 
 Stream::Stream(tcp::socket socket)
     : socket_(std::move(socket)), timer_(socket_.get_executor()), deadline_(std::make_shared<Deadline>()) {
@@ -21,14 +38,16 @@ Stream::Stream(tcp::socket socket)
     local_port_ = l.port();
   }
   socket_.set_option(tcp::no_delay(true), ec);
+  // Reads and writes are tried first and waited for only when the socket would block:
+  // an idle connection then holds no read buffer at all (IMAP IDLE at scale).
+  socket_.non_blocking(true, ec);
 }
 
 Stream::~Stream() {
   deadline_->owner = nullptr;
   ++deadline_->generation;
+  if (ssl_) SSL_free(ssl_);
 }
-
-tcp::socket& Stream::lowest() { return tls_ ? tls_->next_layer() : socket_; }
 
 void Stream::arm(std::chrono::seconds timeout) {
   deadline_->timed_out = false;
@@ -38,7 +57,7 @@ void Stream::arm(std::chrono::seconds timeout) {
     if (ec || d->generation != generation || !d->owner) return;  // re-armed, cancelled or gone
     d->timed_out = true;
     std::error_code ignored;
-    d->owner->lowest().cancel(ignored);
+    d->owner->socket_.cancel(ignored);
   });
 }
 
@@ -46,73 +65,162 @@ IoStatus Stream::classify(const std::error_code& ec) {
   ++deadline_->generation;  // a completion already queued must not fire now
   timer_.cancel();
   if (!ec) return IoStatus::Ok;
-  last_error_ = ec.message();
+  if (last_error_.empty() || ec != kTlsFailed) last_error_ = ec.message();
   if (deadline_->timed_out) return IoStatus::Timeout;
-  if (ec == asio::error::operation_aborted) return cancelled_ ? IoStatus::Cancelled : IoStatus::Error;
-  if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated || ec == asio::error::connection_reset)
-    return IoStatus::Eof;
+  if (ec == asio::error::operation_aborted) {
+    if (cancelled_) return IoStatus::Cancelled;
+    if (interrupted_) return IoStatus::Interrupted;
+    return IoStatus::Error;
+  }
+  if (ec == asio::error::eof || ec == asio::error::connection_reset) return IoStatus::Eof;
   return IoStatus::Error;
+}
+
+awaitable<std::error_code> Stream::wait(bool for_write) {
+  auto [ec] = co_await socket_.async_wait(for_write ? tcp::socket::wait_write : tcp::socket::wait_read, use_tuple);
+  co_return ec;
+}
+
+// One step of a TLS operation: what to wait for, or the error that ends it.
+awaitable<bool> Stream::tls_retry(int rc, std::error_code& ec) {
+  int e = SSL_get_error(ssl_, rc);
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+    ec = co_await wait(e == SSL_ERROR_WANT_WRITE);
+    co_return !ec;
+  }
+  if (e == SSL_ERROR_ZERO_RETURN) {
+    ec = asio::error::eof;  // close_notify
+  } else if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+    ec = asio::error::eof;  // the peer went without close_notify
+  } else {
+    last_error_ = ssl_error_text();
+    ec = kTlsFailed;
+  }
+  co_return false;
 }
 
 awaitable<IoStatus> Stream::read_some(char* data, std::size_t size, std::size_t& n, std::chrono::seconds timeout) {
   arm(timeout);
+  interrupted_ = false;
+  reading_ = true;
+  n = 0;
   std::error_code ec;
-  if (tls_) {
-    std::tie(ec, n) = co_await tls_->async_read_some(asio::buffer(data, size), use_tuple);
-  } else {
-    std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(data, size), use_tuple);
+  while (true) {
+    if (ssl_) {
+      ERR_clear_error();
+      std::size_t got = 0;
+      int rc = SSL_read_ex(ssl_, data, size, &got);
+      if (rc == 1) {
+        n = got;
+        break;
+      }
+      if (!co_await tls_retry(rc, ec)) break;
+    } else {
+      n = socket_.read_some(asio::buffer(data, size), ec);
+      if (ec != asio::error::would_block && ec != asio::error::try_again) break;
+      ec = co_await wait(false);
+      if (ec) break;
+    }
   }
-  co_return classify(ec);
+  reading_ = false;
+  auto st = classify(ec);
+  interrupted_ = false;
+  co_return st;
+}
+
+awaitable<IoStatus> Stream::read_append(std::string& out, std::size_t max, std::chrono::seconds timeout) {
+  // read_some() fills `data` only synchronously, after the socket is ready, and this
+  // appends before anything else can run on the thread: one scratch serves everyone.
+  static thread_local char scratch[16 * 1024];
+  std::size_t n = 0;
+  auto st = co_await read_some(scratch, std::min(max, sizeof scratch), n, timeout);
+  if (st == IoStatus::Ok) out.append(scratch, n);
+  co_return st;
 }
 
 awaitable<IoStatus> Stream::write_all(std::string_view bytes, std::chrono::seconds timeout) {
   if (bytes.empty()) co_return IoStatus::Ok;
   arm(timeout);
   std::error_code ec;
-  std::size_t n = 0;
-  if (tls_) {
-    std::tie(ec, n) = co_await asio::async_write(*tls_, asio::buffer(bytes.data(), bytes.size()), use_tuple);
-  } else {
-    std::tie(ec, n) = co_await asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()), use_tuple);
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    if (ssl_) {
+      ERR_clear_error();
+      std::size_t put = 0;
+      int rc = SSL_write_ex(ssl_, bytes.data() + done, bytes.size() - done, &put);
+      if (rc == 1) {
+        done += put;
+        continue;
+      }
+      if (!co_await tls_retry(rc, ec)) break;
+    } else {
+      done += socket_.write_some(asio::buffer(bytes.data() + done, bytes.size() - done), ec);
+      if (!ec) continue;
+      if (ec != asio::error::would_block && ec != asio::error::try_again) break;
+      ec = co_await wait(true);
+      if (ec) break;
+    }
   }
   co_return classify(ec);
 }
 
 awaitable<IoStatus> Stream::start_tls(std::shared_ptr<asio::ssl::context> ctx, std::chrono::seconds timeout) {
   ctx_ = std::move(ctx);
-  tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(std::move(socket_), *ctx_);
+  ssl_ = SSL_new(ctx_->native_handle());
+  std::error_code ec;
+  if (!ssl_ || SSL_set_fd(ssl_, static_cast<int>(socket_.native_handle())) != 1) {
+    last_error_ = ssl_error_text();
+    co_return classify(kTlsFailed);
+  }
+  SSL_set_accept_state(ssl_);
   arm(timeout);
-  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, use_tuple);
+  while (true) {
+    ERR_clear_error();
+    int rc = SSL_do_handshake(ssl_);
+    if (rc == 1) break;
+    if (!co_await tls_retry(rc, ec)) break;
+  }
   co_return classify(ec);
+}
+
+void Stream::interrupt() {
+  if (!reading_ || interrupted_) return;
+  interrupted_ = true;
+  std::error_code ignored;
+  socket_.cancel(ignored);
 }
 
 void Stream::cancel() {
   cancelled_ = true;
   std::error_code ignored;
-  lowest().cancel(ignored);
+  socket_.cancel(ignored);
 }
 
 awaitable<void> Stream::shutdown() {
   ++deadline_->generation;
   timer_.cancel();
   std::error_code ec;
-  if (tls_) {
-    // Send close_notify without waiting for the peer's (it may already be gone).
+  if (ssl_ && SSL_is_init_finished(ssl_)) {
+    // Send close_notify without waiting for the peer's (it may already be gone); give a
+    // full socket buffer two seconds.
     arm(std::chrono::seconds(2));
-    SSL_set_quiet_shutdown(tls_->native_handle(), 0);
-    auto [e] = co_await tls_->async_shutdown(use_tuple);
-    (void)e;
+    for (int i = 0; i < 4; ++i) {
+      ERR_clear_error();
+      int rc = SSL_shutdown(ssl_);
+      if (rc >= 0) break;
+      if (SSL_get_error(ssl_, rc) != SSL_ERROR_WANT_WRITE) break;
+      if (co_await wait(true)) break;
+    }
     ++deadline_->generation;
     timer_.cancel();
   }
-  lowest().shutdown(tcp::socket::shutdown_both, ec);
-  lowest().close(ec);
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
 }
 
 std::string Stream::tls_description() const {
-  if (!tls_) return "";
-  SSL* ssl = const_cast<asio::ssl::stream<tcp::socket>&>(*tls_).native_handle();
-  return fmt::format("{} with cipher {}", SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+  if (!ssl_) return "";
+  return fmt::format("{} with cipher {}", SSL_get_version(ssl_), SSL_get_cipher_name(ssl_));
 }
 
 }  // namespace valija::net

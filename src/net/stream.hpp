@@ -13,7 +13,9 @@
 
 namespace valija::net {
 
-enum class IoStatus { Ok, Eof, Timeout, Cancelled, Error };
+// Interrupted: interrupt() woke a pending read (IMAP IDLE has news); nothing was lost,
+// the next read continues the stream.
+enum class IoStatus { Ok, Eof, Timeout, Cancelled, Interrupted, Error };
 
 class Stream {
  public:
@@ -24,14 +26,21 @@ class Stream {
 
   // Reads what is available (at most buf.size()), waiting up to `timeout`.
   awaitable<IoStatus> read_some(char* data, std::size_t size, std::size_t& n, std::chrono::seconds timeout);
+  // Appends what is available (at most `max`, up to 16 KiB) to `out`, waiting up to
+  // `timeout`. The bytes go through a scratch buffer of the I/O thread, so a connection
+  // waiting for input holds no buffer of its own.
+  awaitable<IoStatus> read_append(std::string& out, std::size_t max, std::chrono::seconds timeout);
   awaitable<IoStatus> write_all(std::string_view bytes, std::chrono::seconds timeout);
   // Server-side TLS handshake. On failure the connection is unusable.
   awaitable<IoStatus> start_tls(std::shared_ptr<asio::ssl::context> ctx, std::chrono::seconds timeout);
   // Cancels the pending read or write (used to drain idle connections at shutdown).
   void cancel();
+  // Wakes a pending read with IoStatus::Interrupted; without one, a no-op. Only reads
+  // may be interrupted: a cancelled TLS write could leave a partial record.
+  void interrupt();
   awaitable<void> shutdown();
 
-  bool tls() const { return tls_ != nullptr; }
+  bool tls() const { return ssl_ != nullptr; }
   // "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384" for Received headers and logs.
   std::string tls_description() const;
   const std::string& remote_ip() const { return remote_ip_; }
@@ -42,13 +51,20 @@ class Stream {
   const std::string& last_error() const { return last_error_; }
 
  private:
-  tcp::socket& lowest();
   void arm(std::chrono::seconds timeout);
   IoStatus classify(const std::error_code& ec);
+  awaitable<std::error_code> wait(bool for_write);
+  // After an SSL call returned rc <= 0: waits for what it wants (true: try again) or
+  // sets `ec` (false).
+  awaitable<bool> tls_retry(int rc, std::error_code& ec);
 
+  // A non-blocking socket; TLS is OpenSSL directly on its descriptor (no BIO pair, no
+  // Asio buffers), with SSL_MODE_RELEASE_BUFFERS: an idle TLS connection costs a few
+  // KiB, not the 80 asio::ssl::stream holds (two 17 KiB buffers, a BIO pair, OpenSSL's
+  // own record buffers).
   tcp::socket socket_;
-  std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_;
-  std::shared_ptr<asio::ssl::context> ctx_;  // keeps the context alive for tls_
+  SSL* ssl_ = nullptr;
+  std::shared_ptr<asio::ssl::context> ctx_;  // keeps the context alive for ssl_
   // The deadline. A timer completion can already be queued when the next operation
   // re-arms it, or when the Stream is gone: the handler acts only if its generation is
   // still current and the Stream still exists.
@@ -60,6 +76,8 @@ class Stream {
   asio::steady_timer timer_;
   std::shared_ptr<Deadline> deadline_;
   bool cancelled_ = false;
+  bool interrupted_ = false;
+  bool reading_ = false;
   std::string remote_ip_, local_ip_;
   std::uint16_t remote_port_ = 0, local_port_ = 0;
   std::string last_error_;

@@ -76,6 +76,9 @@ Result<std::shared_ptr<asio::ssl::context>> TlsContexts::load(const TlsFiles& fi
   SSL_CTX* raw = ctx->native_handle();
   SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
   SSL_CTX_set_options(raw, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  // Record buffers are freed while a connection has nothing in flight (thousands of idle
+  // IMAP connections); writes may complete in parts from a buffer the caller keeps.
+  SSL_CTX_set_mode(raw, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   // Mozilla "intermediate": forward secrecy and AEAD only for TLS 1.2.
   SSL_CTX_set_cipher_list(raw,
                           "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"

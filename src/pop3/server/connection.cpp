@@ -169,6 +169,7 @@ net::awaitable<bool> Session::fill(Step& step) {
       step = engine_.on_shutdown();
       co_return false;
     case IoStatus::Eof:
+    case IoStatus::Interrupted:
     case IoStatus::Error:
       step = Step{"", next::Close{}};
       co_return false;

@@ -159,6 +159,7 @@ net::awaitable<bool> Session::read_more(Step& step, std::chrono::seconds timeout
       step = engine_.on_shutdown();
       co_return false;
     case IoStatus::Eof:
+    case IoStatus::Interrupted:
     case IoStatus::Error:
       step = Step{"", next::Close{}};
       co_return false;
