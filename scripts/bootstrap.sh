@@ -11,9 +11,9 @@ PACKAGES=(
   libcli11-dev libtomlplusplus-dev libexpected-dev libgtest-dev libgmock-dev
   # tests and benchmarks
   python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl openssl
-  postfix dovecot-core dovecot-lmtpd dovecot-pop3d
-  # real POP3 clients for tests/e2e/test_pop3.py
-  fetchmail getmail6
+  postfix dovecot-core dovecot-lmtpd dovecot-pop3d dovecot-imapd
+  # real POP3 and IMAP clients for tests/e2e (test_pop3.py, test_imap_*.py)
+  fetchmail getmail6 isync offlineimap3
   # fuzzing
   clang-14 libclang-rt-14-dev
 )

@@ -50,6 +50,7 @@ LoginCheck check_password(store::Store& store, VerifiedCache& verified, std::str
   }
   out.status = LoginStatus::Ok;
   out.account = a.id;
+  out.details = a;
   return out;
 }
 
@@ -71,6 +72,7 @@ LoginCheck check_apop(store::Store& store, std::string_view user, std::string_vi
   }
   out.status = LoginStatus::Ok;
   out.account = a.id;
+  out.details = a;
   return out;
 }
 

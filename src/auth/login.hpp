@@ -19,6 +19,7 @@ struct LoginCheck {
   LoginStatus status = LoginStatus::TempFail;
   std::string reason;  // for the log
   store::AccountId account = 0;
+  store::Account details;  // the account, when Ok
 };
 
 // Blocking: one store lookup and (unless the verified cache knows it) one Argon2id

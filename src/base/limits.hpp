@@ -59,6 +59,10 @@ struct Limits {
   // --- Connections ---
   std::size_t connections_total = 10000;
   std::size_t connections_per_ip = 100;
+  // Logged-in IMAP sessions of one account at once (desktop, phone, webmail and their
+  // parallel connections fit; Dovecot's mail_max_userip_connections is 10 per address).
+  // Beyond it LOGIN answers NO [LIMIT].
+  std::size_t imap_sessions_per_account = 50;
 };
 
 }  // namespace valija

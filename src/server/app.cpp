@@ -12,6 +12,7 @@
 
 #include <cstdio>
 #include <functional>
+#include <future>
 
 #include "auth/password.hpp"
 #include "base/clock.hpp"
@@ -22,6 +23,7 @@
 #include "net/tls.hpp"
 #include "server/config.hpp"
 #include "server/smtp_policy.hpp"
+#include "imap/server/connection.hpp"
 #include "pop3/server/connection.hpp"
 #include "smtp/server/connection.hpp"
 #include "store/store.hpp"
@@ -136,7 +138,7 @@ tl::expected<void, StartError> lock_data_dir(const std::string& dir) {
 }
 
 bool is_smtp_role(Role r) { return r == Role::Smtp || r == Role::Submission || r == Role::Submissions; }
-bool is_pop3_role(Role r) { return r == Role::Pop3 || r == Role::Pop3s; }
+bool is_imap_role(Role r) { return r == Role::Imap || r == Role::Imaps; }
 
 class Server {
  public:
@@ -166,11 +168,6 @@ class Server {
 
   tl::expected<void, StartError> bind() {
     for (const auto& spec : cfg_.listeners) {
-      if (!is_smtp_role(spec.role) && !is_pop3_role(spec.role)) {
-        log::warn("event=listener_skipped role={} port={} reason=\"{} is not implemented in this version\"",
-                  role_name(spec.role), spec.port, role_name(spec.role));
-        continue;
-      }
       auto l = net::Listener::bind(io_, spec.address, spec.port);
       if (!l) return tl::unexpected(StartError{1, fmt::format("{} listener: {}", role_name(spec.role), l.error().detail)});
       // Each connection takes the listener's config as it is at accept time (SIGHUP
@@ -182,6 +179,12 @@ class Server {
         smtp::server::ConnectionDeps deps{policy, connections_, &tls_, memory_};
         (*l)->start([slot, deps](net::tcp::socket s) { return smtp::server::serve_connection(std::move(s), *slot, deps); });
         refresh = [this, slot, spec] { *slot = listener_config(spec); };
+      } else if (is_imap_role(spec.role)) {
+        auto slot = std::make_shared<std::shared_ptr<const imap::server::ListenerConfig>>(imap_config(spec));
+        imap::server::ConnectionDeps deps{*store_,   imap_workers_, passwords_, connections_, &tls_, throttle_,
+                                          verified_, memory_,       watchers_,  [this](store::Delivery d) { return append(std::move(d)); }};
+        (*l)->start([slot, deps](net::tcp::socket s) { return imap::server::serve_connection(std::move(s), *slot, deps); });
+        refresh = [this, slot, spec] { *slot = imap_config(spec); };
       } else {
         auto slot = std::make_shared<std::shared_ptr<const pop3::server::ListenerConfig>>(pop3_config(spec));
         auto in_writer = [this](std::function<void()> f) { committer_.run_in_writer(std::move(f)); };
@@ -198,13 +201,20 @@ class Server {
   }
 
   int run() {
+    // Changes committed by any thread wake the IMAP sessions of that account (IDLE, the
+    // next command's updates), on the I/O thread where the sessions live.
+    store_->set_change_listener([this](store::AccountId a, store::MailboxId m) {
+      asio::post(io_, [this, a, m] { watchers_.notify(a, m); });
+    });
     collect_garbage();
     wait_signal();
     log::info("event=ready hostname={} data={} mode={}{}", cfg_.hostname, log::q(cfg_.data_dir),
               cfg_.local_mode ? "local" : "config", ready_);
     io_.run();
+    store_->set_change_listener(nullptr);
     committer_.stop();
     workers_.join();
+    imap_workers_.join();
     passwords_.join();
     blob_io_.join();
     log::info("event=stopped");
@@ -238,6 +248,41 @@ class Server {
     std::unique_ptr<net::Listener> listener;
     std::function<void()> refresh;  // takes the current config for new connections
   };
+
+  std::shared_ptr<const imap::server::ListenerConfig> imap_config(const ListenerSpec& spec) const {
+    auto ic = std::make_shared<imap::server::ListenerConfig>();
+    ic->service = std::string(role_name(spec.role));
+    ic->implicit_tls = spec.role == Role::Imaps;
+    ic->hostname = cfg_.hostname;
+    ic->cleartext_always = cfg_.imap.cleartext == Cleartext::Always;
+    ic->cleartext_loopback = cfg_.imap.cleartext == Cleartext::Loopback;
+    ic->idle_timeout = cfg_.imap.idle_timeout;
+    ic->login_timeout = cfg_.imap.login_timeout;
+    ic->idle_keepalive = cfg_.imap.idle_keepalive;
+    ic->limits = cfg_.limits;
+    return ic;
+  }
+
+  // IMAP APPEND: through group commit like a delivery (one fsync shared with concurrent
+  // ones); a large body is written first, in parallel, as SMTP does. Runs on an IMAP
+  // worker and waits there.
+  store::CopyResult append(store::Delivery d) {
+    if (d.body.size() > store::kPackedBodyMax) {
+      auto id = store_->put_blob(d.body);
+      if (!id) return tl::unexpected(id.error());
+      d.blob_id = *id;
+    }
+    auto body = std::make_shared<const std::string>(d.body);
+    d.body = *body;
+    auto done = std::make_shared<std::promise<Result<std::vector<store::CopyResult>>>>();
+    auto future = done->get_future();
+    delivery::Job job{body, std::move(d), [done](Result<std::vector<store::CopyResult>> r) { done->set_value(std::move(r)); }};
+    committer_.submit(std::move(job));
+    auto r = future.get();
+    if (!r) return tl::unexpected(r.error());
+    if (r->empty()) return fail(Errc::Internal, "no result for the copy");
+    return std::move((*r)[0]);
+  }
 
   std::shared_ptr<const pop3::server::ListenerConfig> pop3_config(const ListenerSpec& spec) const {
     auto pc = std::make_shared<pop3::server::ListenerConfig>();
@@ -347,6 +392,7 @@ class Server {
     throttle_.set_limits(throttle_limits(kept));
     verified_.set_ttl(kept.auth_cache_ttl);
     cfg_.pop3 = c.pop3;
+    cfg_.imap = c.imap;
     for (auto& b : listeners_) b.refresh();
     log::info("event=reload config=ok file={}", log::q(*config_file_));
   }
@@ -380,6 +426,9 @@ class Server {
   net::TlsFiles tls_files_;
   net::TlsContexts tls_;
   asio::thread_pool workers_{2};
+  // IMAP commands: store reads and writes that may wait on the writer (APPEND, STORE),
+  // so they never hold up SMTP's recipient lookups on workers_.
+  asio::thread_pool imap_workers_{8};
   // Password verification (Argon2id) only, apart from the lookups above.
   asio::thread_pool passwords_{2};
   // fsync waits on the disk, not the CPU: several in flight let the filesystem merge
@@ -391,6 +440,7 @@ class Server {
   auth::Throttle throttle_;
   auth::VerifiedCache verified_;
   pop3::server::MaildropLocks maildrop_locks_;
+  imap::server::Watchers watchers_;  // I/O thread only
   std::unique_ptr<smtp::server::SmtpPolicy> inbound_, submission_;
   // Destroyed before everything above: ~io_context destroys suspended connection
   // coroutines, which still use the connection registry, policies and store.

@@ -79,7 +79,7 @@ Result<void> parse_limits(const Parser& p, const toml::table& t, Limits& l) {
                    {"message_size", "recipients_per_message", "messages_per_connection", "smtp_errors", "hop_count",
                     "command_timeout", "data_timeout", "session_timeout", "alias_depth", "alias_fanout",
                     "connections_total", "connections_per_ip", "message_memory", "rcpt_refusals", "auth_failures",
-                    "auth_window", "auth_lockout", "auth_cache_ttl"});
+                    "auth_window", "auth_lockout", "auth_cache_ttl", "imap_sessions_per_account"});
   if (!r) return r;
   constexpr std::uint64_t kMax = 1ull << 40;
   TRY_ASSIGN(l.message_size, p.num(t, "message_size", "limits.message_size", l.message_size, 1024, kMax));
@@ -111,6 +111,8 @@ Result<void> parse_limits(const Parser& p, const toml::table& t, Limits& l) {
   TRY_ASSIGN(l.alias_fanout, p.num(t, "alias_fanout", "limits.alias_fanout", l.alias_fanout, 1, 100000));
   TRY_ASSIGN(l.connections_total, p.num(t, "connections_total", "limits.connections_total", l.connections_total, 1, 1000000));
   TRY_ASSIGN(l.connections_per_ip, p.num(t, "connections_per_ip", "limits.connections_per_ip", l.connections_per_ip, 1, 1000000));
+  TRY_ASSIGN(l.imap_sessions_per_account, p.num(t, "imap_sessions_per_account", "limits.imap_sessions_per_account",
+                                                l.imap_sessions_per_account, 1, 100000));
   return {};
 }
 
@@ -145,6 +147,16 @@ Config local_config(const std::string& data_dir, std::uint16_t port_base) {
   return c;
 }
 
+// [pop3] and [imap] cleartext = "never" | "loopback" | "always".
+static Result<Cleartext> parse_cleartext(Parser& p, const toml::table& t, std::string_view key) {
+  std::string mode;
+  TRY_ASSIGN(mode, p.str(t, "cleartext", key, "loopback"));
+  if (mode == "never") return Cleartext::Never;
+  if (mode == "loopback") return Cleartext::Loopback;
+  if (mode == "always") return Cleartext::Always;
+  return tl::unexpected(p.err(t.get("cleartext"), key, "expected never, loopback or always"));
+}
+
 Result<Config> load_config(const std::string& path) {
   Parser p(path);
   auto parsed = toml::parse_file(path);
@@ -156,7 +168,7 @@ Result<Config> load_config(const std::string& path) {
   const toml::table& t = parsed.table();
   Config c;
   c.source = path;
-  auto r = p.known(t, "", {"hostname", "data_dir", "domains", "log_level", "tls", "listener", "limits", "pop3"});
+  auto r = p.known(t, "", {"hostname", "data_dir", "domains", "log_level", "tls", "listener", "limits", "pop3", "imap"});
   if (!r) return tl::unexpected(r.error());
   TRY_ASSIGN(c.hostname, p.str(t, "hostname", "hostname", "localhost"));
   if (!mail::is_domain(c.hostname, false)) return tl::unexpected(p.err(t.get("hostname"), "hostname", "not a valid host name"));
@@ -195,12 +207,7 @@ Result<Config> load_config(const std::string& path) {
     if (!pt) return tl::unexpected(p.err(n, "pop3", "expected a table"));
     auto k = p.known(*pt, "pop3.", {"cleartext", "idle_timeout", "login_timeout", "login_delay", "expire", "apop"});
     if (!k) return tl::unexpected(k.error());
-    std::string mode;
-    TRY_ASSIGN(mode, p.str(*pt, "cleartext", "pop3.cleartext", "loopback"));
-    if (mode == "never") c.pop3.cleartext = Cleartext::Never;
-    else if (mode == "loopback") c.pop3.cleartext = Cleartext::Loopback;
-    else if (mode == "always") c.pop3.cleartext = Cleartext::Always;
-    else return tl::unexpected(p.err(pt->get("cleartext"), "pop3.cleartext", "expected never, loopback or always"));
+    TRY_ASSIGN(c.pop3.cleartext, parse_cleartext(p, *pt, "pop3.cleartext"));
     std::uint64_t secs = 0;
     TRY_ASSIGN(secs, p.num(*pt, "idle_timeout", "pop3.idle_timeout", c.pop3.idle_timeout.count(), 1, 86400));
     c.pop3.idle_timeout = std::chrono::seconds(secs);
@@ -223,6 +230,21 @@ Result<Config> load_config(const std::string& path) {
       if (!v) return tl::unexpected(p.err(a, "pop3.apop", "expected true or false"));
       c.pop3.apop = *v;
     }
+  }
+  if (const toml::node* n = t.get("imap")) {
+    const toml::table* it = n->as_table();
+    if (!it) return tl::unexpected(p.err(n, "imap", "expected a table"));
+    auto k = p.known(*it, "imap.", {"cleartext", "idle_timeout", "login_timeout", "idle_keepalive"});
+    if (!k) return tl::unexpected(k.error());
+    TRY_ASSIGN(c.imap.cleartext, parse_cleartext(p, *it, "imap.cleartext"));
+    std::uint64_t secs = 0;
+    // RFC 9051 §5.4: the autologout timer is at least 30 minutes.
+    TRY_ASSIGN(secs, p.num(*it, "idle_timeout", "imap.idle_timeout", c.imap.idle_timeout.count(), 1800, 86400));
+    c.imap.idle_timeout = std::chrono::seconds(secs);
+    TRY_ASSIGN(secs, p.num(*it, "login_timeout", "imap.login_timeout", c.imap.login_timeout.count(), 1, 86400));
+    c.imap.login_timeout = std::chrono::seconds(secs);
+    TRY_ASSIGN(secs, p.num(*it, "idle_keepalive", "imap.idle_keepalive", c.imap.idle_keepalive.count(), 10, 1800));
+    c.imap.idle_keepalive = std::chrono::seconds(secs);
   }
   const toml::node* ln = t.get("listener");
   if (!ln) return fail(Errc::Invalid, fmt::format("{}: listener: at least one [[listener]] is required", path));

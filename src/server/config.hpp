@@ -33,6 +33,13 @@ struct Pop3Settings {
   bool apop = false;  // RFC 1939 APOP for accounts with an APOP secret (valija user apop)
 };
 
+struct ImapSettings {
+  Cleartext cleartext = Cleartext::Loopback;
+  std::chrono::seconds idle_timeout{1800};   // RFC 9051 §5.4: at least 30 minutes
+  std::chrono::seconds login_timeout{120};   // connect to login, at most
+  std::chrono::seconds idle_keepalive{120};  // "* OK Still here" during IDLE
+};
+
 struct Config {
   bool local_mode = false;
   std::string hostname = "localhost";
@@ -43,6 +50,7 @@ struct Config {
   std::string log_level = "info";
   Limits limits;
   Pop3Settings pop3;
+  ImapSettings imap;
   std::string source;              // file the config came from, for messages
 };
 

@@ -8,6 +8,8 @@
 #include "base/log.hpp"
 #include "delivery/trace_headers.hpp"
 #include "mail/header_scan.hpp"
+#include "mail/mime.hpp"
+#include "mail/mime_cache.hpp"
 #include "net/blocking.hpp"
 
 namespace valija::server {
@@ -92,7 +94,11 @@ class InboundPolicy : public SmtpPolicy {
     if (body->size() > store::kPackedBodyMax) {
       // A large body is written and fsynced here, in parallel with other connections';
       // small ones go with their batch into a pack, written by the writer in one go.
-      auto write_body = [this, body] { return d_.store.put_blob(*body); };
+      // Its MIME structure (kept for IMAP) is worked out there too, off the I/O thread.
+      auto write_body = [this, body, meta = &job.delivery.meta] {
+        *meta = mail::mime::encode(mail::mime::parse(*body));
+        return d_.store.put_blob(*body);
+      };
       auto blob_id = co_await net::run_blocking(d_.blob_io, std::move(write_body));
       if (!blob_id) {
         log::error("event=deliver_failed trace={} error={}", tx.trace_id, log::q(blob_id.error().detail));
@@ -103,6 +109,7 @@ class InboundPolicy : public SmtpPolicy {
       job.delivery.blob_id = std::move(*blob_id);
     } else {
       job.delivery.content_id = store::content_id(*body);  // here, not in the one writer thread
+      job.delivery.meta = mail::mime::encode(mail::mime::parse(*body));  // for IMAP: parsed once
     }
     job.delivery.internal_date = now;
     job.delivery.trace_id = tx.trace_id;

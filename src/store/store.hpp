@@ -175,6 +175,7 @@ struct MailboxCounts {
   std::uint32_t messages = 0;
   std::uint32_t unseen = 0;
   std::uint32_t deleted = 0;
+  std::uint32_t recent = 0;  // not yet claimed as \Recent by any session
   std::uint64_t size = 0;
 };
 

@@ -9,6 +9,7 @@ import random
 import re
 import select
 import signal
+import imaplib
 import smtplib
 import socket
 import ssl
@@ -29,10 +30,11 @@ STOP_TIMEOUT = 20.0
 CLI_TIMEOUT = 30.0
 NET_TIMEOUT = 20.0
 
-ROLE_OFFSETS = {"smtp": 25, "submission": 587, "submissions": 465, "pop3": 110, "pop3s": 995}
+ROLE_OFFSETS = {"smtp": 25, "submission": 587, "submissions": 465, "pop3": 110, "pop3s": 995,
+                "imap": 143, "imaps": 993}
 
 
-def _ports_free(base, offsets=(25, 587, 465)):
+def _ports_free(base, offsets=tuple(ROLE_OFFSETS.values())):
     socks = []
     try:
         for off in offsets:
@@ -107,7 +109,8 @@ class Valija:
         """Start the server.
 
         `config`, when given, is TOML text where `$smtp_port`, `$submission_port`,
-        `$submissions_port`, `$pop3_port`, `$pop3s_port`, `$data` and `$workdir`
+        `$submissions_port`, `$pop3_port`, `$pop3s_port`, `$imap_port`, `$imaps_port`,
+        `$data` and `$workdir`
         are substituted. Without it
         the server runs in local mode on `port_base` (random free base if None).
         Retries on a port collision when the base was chosen here. With
@@ -142,6 +145,8 @@ class Valija:
                 submissions_port=self.ports["submissions"],
                 pop3_port=self.ports["pop3"],
                 pop3s_port=self.ports["pop3s"],
+                imap_port=self.ports["imap"],
+                imaps_port=self.ports["imaps"],
                 data=str(self.data),
                 workdir=str(self.workdir),
             )
@@ -294,6 +299,19 @@ class Valija:
 
     def smtp(self, port=None, timeout=NET_TIMEOUT):
         return smtplib.SMTP("127.0.0.1", port or self.ports["smtp"], timeout=timeout)
+
+    def imap(self, user=None, password="s3cret-pass", tls=False, starttls=False):
+        """An imaplib client (implicit TLS with tls=True), logged in when `user` is given."""
+        if tls:
+            c = imaplib.IMAP4_SSL("127.0.0.1", self.ports["imaps"], ssl_context=insecure_context(),
+                                  timeout=NET_TIMEOUT)
+        else:
+            c = imaplib.IMAP4("127.0.0.1", self.ports["imap"], timeout=NET_TIMEOUT)
+            if starttls:
+                c.starttls(ssl_context=insecure_context())
+        if user:
+            c.login(user, password)
+        return c
 
     def raw(self, role="smtp", tls=False):
         return RawSmtp("127.0.0.1", self.ports[role], tls=tls)

@@ -239,8 +239,8 @@ Result<MailboxCounts> SqliteStore::count_messages(MailboxId mailbox) {
   // Flags are stored normalised (system flags in their canonical case, one space apart).
   auto st = rd->db().cached(
       "SELECT count(*), coalesce(sum(' ' || flags || ' ' NOT LIKE '% \\Seen %'), 0), "
-      "coalesce(sum(' ' || flags || ' ' LIKE '% \\Deleted %'), 0), coalesce(sum(size), 0) "
-      "FROM messages WHERE mailbox_id = ?");
+      "coalesce(sum(' ' || flags || ' ' LIKE '% \\Deleted %'), 0), coalesce(sum(size), 0), "
+      "coalesce(sum(uid >= (SELECT recent_uid FROM mailboxes WHERE id = ?1)), 0) FROM messages WHERE mailbox_id = ?1");
   TRY(st);
   st->bind(1, mailbox);
   TRY(st->step());
@@ -249,6 +249,7 @@ Result<MailboxCounts> SqliteStore::count_messages(MailboxId mailbox) {
   c.unseen = static_cast<std::uint32_t>(st->i64(1));
   c.deleted = static_cast<std::uint32_t>(st->i64(2));
   c.size = static_cast<std::uint64_t>(st->i64(3));
+  c.recent = static_cast<std::uint32_t>(st->i64(4));
   st->reset();
   return c;
 }

@@ -1,0 +1,89 @@
+#pragma once
+// One IMAP connection: a coroutine that frames commands (imap/proto/reader.hpp), runs
+// them in the Session on the worker pool, and keeps the exchanges that need the client
+// between steps: LOGIN and AUTHENTICATE (Argon2id on the password pool, throttled),
+// STARTTLS, APPEND's message literal, IDLE (woken by the store's change notices).
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "auth/throttle.hpp"
+#include "auth/verified_cache.hpp"
+#include "base/limits.hpp"
+#include "base/memory_budget.hpp"
+#include "net/asio.hpp"
+#include "net/listener.hpp"
+#include "net/tls.hpp"
+#include "store/store.hpp"
+
+namespace valija::imap::server {
+
+// Who wants to hear of changes to an account's mail: the logged-in sessions of this
+// process. Runs on the I/O thread only (the store's listener posts there).
+class Watchers {
+ public:
+  using Callback = std::function<void(store::MailboxId)>;
+  using Handle = std::uint64_t;
+  Handle add(store::AccountId account, Callback cb) {
+    auto h = ++next_;
+    by_account_[account].emplace(h, std::move(cb));
+    return h;
+  }
+  void remove(store::AccountId account, Handle h) {
+    auto it = by_account_.find(account);
+    if (it == by_account_.end()) return;
+    it->second.erase(h);
+    if (it->second.empty()) by_account_.erase(it);
+  }
+  std::size_t sessions(store::AccountId account) const {
+    auto it = by_account_.find(account);
+    return it == by_account_.end() ? 0 : it->second.size();
+  }
+  void notify(store::AccountId account, store::MailboxId mailbox) {
+    auto it = by_account_.find(account);
+    if (it == by_account_.end()) return;
+    for (auto& [h, cb] : it->second) cb(mailbox);
+  }
+
+ private:
+  Handle next_ = 0;
+  std::unordered_map<store::AccountId, std::unordered_map<Handle, Callback>> by_account_;
+};
+
+struct ListenerConfig {
+  std::string service = "imap";  // imap | imaps
+  bool implicit_tls = false;
+  std::string hostname = "localhost";
+  // LOGIN and AUTHENTICATE PLAIN/LOGIN without TLS: always, or from loopback only.
+  bool cleartext_always = false;
+  bool cleartext_loopback = true;
+  // RFC 9051 §5.4: an autologout timer of at least 30 minutes once logged in.
+  std::chrono::seconds idle_timeout{1800};
+  // From connecting to logging in, at most.
+  std::chrono::seconds login_timeout{120};
+  // A client in IDLE hears "* OK Still here" this often (NAT and firewall timeouts).
+  std::chrono::seconds idle_keepalive{120};
+  Limits limits;
+};
+
+struct ConnectionDeps {
+  store::Store& store;
+  asio::thread_pool& workers;    // session commands (store reads and writes)
+  asio::thread_pool& passwords;  // Argon2id verifications
+  net::Connections& connections;
+  net::TlsContexts* tls = nullptr;  // null: no certificate, no STARTTLS
+  auth::Throttle& throttle;
+  auth::VerifiedCache& verified;
+  MemoryBudget& memory;  // APPEND messages while they arrive
+  Watchers& watchers;
+  // Stores an APPEND through group commit; blocks (called on a worker) until durable.
+  std::function<store::CopyResult(store::Delivery)> append;
+};
+
+net::awaitable<void> serve_connection(net::tcp::socket socket, std::shared_ptr<const ListenerConfig> config,
+                                      ConnectionDeps deps);
+
+}  // namespace valija::imap::server
