@@ -17,6 +17,14 @@ void GroupCommitter::submit(Job job) {
   cv_.notify_one();
 }
 
+void GroupCommitter::submit_write(WriteJob job) {
+  {
+    std::lock_guard l(mu_);
+    writes_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
 void GroupCommitter::run_in_writer(std::function<void()> f) {
   {
     std::lock_guard l(mu_);
@@ -37,16 +45,21 @@ void GroupCommitter::stop() {
 void GroupCommitter::loop() {
   while (true) {
     std::vector<Job> batch;
+    std::vector<WriteJob> writes;
     std::deque<std::function<void()>> tasks;
     {
       std::unique_lock l(mu_);
-      cv_.wait(l, [this] { return stopping_ || !queue_.empty() || !tasks_.empty(); });
-      if (queue_.empty() && tasks_.empty() && stopping_) return;
+      cv_.wait(l, [this] { return stopping_ || !queue_.empty() || !tasks_.empty() || !writes_.empty(); });
+      if (queue_.empty() && tasks_.empty() && writes_.empty() && stopping_) return;
       std::size_t bytes = 0;
       while (!queue_.empty() && batch.size() < max_batch_ && (batch.empty() || bytes < max_bytes_)) {
         bytes += queue_.front().body->size();
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
+      }
+      while (!writes_.empty() && writes.size() < max_batch_) {
+        writes.push_back(std::move(writes_.front()));
+        writes_.pop_front();
       }
       tasks.swap(tasks_);
     }
@@ -57,23 +70,41 @@ void GroupCommitter::loop() {
         log::error("event=writer_task_failed error={}", log::q(e.what()));
       }
     }
-    if (batch.empty()) continue;
-    Result<std::vector<std::vector<store::CopyResult>>> result = fail(Errc::Internal, "delivery failed");
-    try {
-      std::vector<store::Delivery> deliveries;
-      deliveries.reserve(batch.size());
-      for (auto& j : batch) deliveries.push_back(j.delivery);
-      result = store_.deliver(deliveries);
-    } catch (const std::exception& e) {  // every waiting session gets its answer (451)
-      log::error("event=deliver_batch_failed error={}", log::q(e.what()));
-      result = fail(Errc::Internal, e.what());
-    }
-    ++batches_;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (result) batch[i].done(std::move((*result)[i]));
-      else batch[i].done(tl::unexpected(result.error()));
-    }
+    if (!batch.empty() || !writes.empty()) commit_batch(batch, writes);
   }
+}
+
+void GroupCommitter::commit_batch(std::vector<Job>& batch, std::vector<WriteJob>& writes) {
+  Result<std::vector<std::vector<store::CopyResult>>> result = fail(Errc::Internal, "delivery failed");
+  Result<void> committed;
+  auto deliver = [&] {
+    if (batch.empty()) return;
+    std::vector<store::Delivery> deliveries;
+    deliveries.reserve(batch.size());
+    for (auto& j : batch) deliveries.push_back(j.delivery);
+    result = store_.deliver(deliveries);
+  };
+  try {
+    if (writes.empty()) {
+      deliver();  // its own transaction: the common case, SMTP alone
+    } else {
+      committed = store_.batch([&] {
+        deliver();
+        for (auto& w : writes) w.run();
+      });
+      if (!committed && !batch.empty()) result = tl::unexpected(committed.error());
+    }
+  } catch (const std::exception& e) {  // every waiting session gets its answer (451, NO)
+    log::error("event=deliver_batch_failed error={}", log::q(e.what()));
+    result = fail(Errc::Internal, e.what());
+    committed = fail(Errc::Internal, e.what());
+  }
+  ++batches_;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (result) batch[i].done(std::move((*result)[i]));
+    else batch[i].done(tl::unexpected(result.error()));
+  }
+  for (auto& w : writes) w.done(committed);
 }
 
 }  // namespace valija::delivery

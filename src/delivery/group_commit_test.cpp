@@ -123,6 +123,8 @@ class GroupCommitTest : public testing::Test {
     return out;
   }
 
+  std::map<std::uint32_t, std::string> inbox_of(store::AccountId account) { return inbox(account); }
+
   TempDir dir_;
   std::unique_ptr<store::Store> store_;
   store::AccountId ana_ = 0, bob_ = 0;
@@ -287,6 +289,39 @@ TEST_F(GroupCommitTest, RunInWriterSerialisesWithDeliveries) {
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(*r, 1u);
   EXPECT_EQ(store_->stats()->blobs, 0u);
+}
+
+TEST_F(GroupCommitTest, WritesShareTheBatchWithDeliveries) {
+  // Deliveries and other writes that queue up together are committed in one batch, and
+  // each writer learns of the commit.
+  Outcomes out(3);
+  GroupCommitter gc(*store_);
+  Gate gate;
+  block_writer(gc, gate);
+  for (int i = 1; i <= 3; ++i) gc.submit(job(i, out));
+  auto inbox = store_->find_mailbox(ana_, "INBOX");
+  ASSERT_TRUE(inbox && *inbox);
+  std::vector<std::promise<Result<void>>> done(4);
+  std::vector<Result<std::size_t>> created(4, std::size_t{0});
+  for (int i = 0; i < 4; ++i)
+    gc.submit_write(WriteJob{[&, i] {
+                               auto m = store_->create_mailbox(ana_, "Folder" + std::to_string(i), "");
+                               created[static_cast<std::size_t>(i)] =
+                                   m ? Result<std::size_t>(1) : Result<std::size_t>(tl::unexpected(m.error()));
+                             },
+                             [&, i](Result<void> r) { done[static_cast<std::size_t>(i)].set_value(std::move(r)); }});
+  auto before = gc.batches();
+  gate.release.set_value();
+  ASSERT_TRUE(out.wait_all());
+  for (auto& d : done) {
+    auto f = d.get_future();
+    ASSERT_EQ(f.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+    EXPECT_TRUE(f.get());
+  }
+  EXPECT_EQ(gc.batches() - before, 1u);
+  for (auto& c : created) EXPECT_TRUE(c);
+  EXPECT_EQ(inbox_of(ana_).size(), 3u);
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(store_->find_mailbox(ana_, "Folder" + std::to_string(i))->has_value());
 }
 
 }  // namespace

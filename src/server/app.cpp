@@ -181,8 +181,17 @@ class Server {
         refresh = [this, slot, spec] { *slot = listener_config(spec); };
       } else if (is_imap_role(spec.role)) {
         auto slot = std::make_shared<std::shared_ptr<const imap::server::ListenerConfig>>(imap_config(spec));
-        imap::server::ConnectionDeps deps{*store_,   imap_workers_, passwords_, connections_, &tls_, throttle_,
-                                          verified_, memory_,       watchers_,  [this](store::Delivery d) { return append(std::move(d)); }};
+        imap::server::ConnectionDeps deps{*store_,
+                                          imap_workers_,
+                                          passwords_,
+                                          connections_,
+                                          &tls_,
+                                          throttle_,
+                                          verified_,
+                                          memory_,
+                                          watchers_,
+                                          [this](store::Delivery d) { return append(std::move(d)); },
+                                          [this](const std::function<void()>& w) { return write_in_batch(w); }};
         (*l)->start([slot, deps](net::tcp::socket s) { return imap::server::serve_connection(std::move(s), *slot, deps); });
         refresh = [this, slot, spec] { *slot = imap_config(spec); };
       } else {
@@ -282,6 +291,14 @@ class Server {
     if (!r) return tl::unexpected(r.error());
     if (r->empty()) return fail(Errc::Internal, "no result for the copy");
     return std::move((*r)[0]);
+  }
+
+  // An IMAP store write in the writer's next batch (shared commit); waits for it.
+  Result<void> write_in_batch(const std::function<void()>& w) {
+    std::promise<Result<void>> done;
+    auto future = done.get_future();
+    committer_.submit_write(delivery::WriteJob{w, [&done](Result<void> r) { done.set_value(std::move(r)); }});
+    return future.get();
   }
 
   std::shared_ptr<const pop3::server::ListenerConfig> pop3_config(const ListenerSpec& spec) const {

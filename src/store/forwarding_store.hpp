@@ -81,6 +81,7 @@ class ForwardingStore : public Store {
   }
   Result<std::uint32_t> claim_recent(MailboxId m) override { return s_.claim_recent(m); }
   void set_change_listener(ChangeListener l) override { s_.set_change_listener(std::move(l)); }
+  Result<void> batch(const std::function<void()>& body) override { return s_.batch(body); }
 
   Result<std::vector<std::vector<CopyResult>>> deliver(std::span<const Delivery> b) override { return s_.deliver(b); }
   Result<std::string> put_blob(std::string_view body) override { return s_.put_blob(body); }

@@ -274,6 +274,13 @@ class Store {
   virtual Result<std::uint32_t> claim_recent(MailboxId mailbox) = 0;
   virtual void set_change_listener(ChangeListener listener) = 0;
 
+  // Runs `body`, whose store writes then share one transaction and one durable commit
+  // (group commit for IMAP's STORE, COPY, EXPUNGE... across sessions). Each write inside
+  // still succeeds or fails on its own (a savepoint); the outer Result says whether the
+  // commit made them durable. Change notices follow the commit. Thread-safe; writes of
+  // other threads wait.
+  virtual Result<void> batch(const std::function<void()>& body) = 0;
+
   // Stores the body once and every copy, durably (blob fsynced, metadata committed)
   // before returning. Several deliveries share one commit (group commit). Results are
   // per delivery, per copy, in order. The outer Result fails only when nothing was stored.

@@ -316,7 +316,7 @@ Done Session::cmd_fetch(const proto::Command& cmd, Output& out) {
       if (!view_.at(s).expunged && (" " + f + " ").find(" \\Seen ") == std::string::npos) unseen.push_back(view_.at(s).info.uid);
     }
     if (!unseen.empty()) {
-      auto r = store_.store_flags(view_.info().id, unseen, store::FlagOp::Add, "\\Seen", std::nullopt);
+      auto r = write([&] { return store_.store_flags(view_.info().id, unseen, store::FlagOp::Add, "\\Seen", std::nullopt); });
       if (!r) return failed(r.error());
       for (const auto& m : r->messages) {
         view_.flags_by_us(m.uid, m.flags, m.modseq);

@@ -78,7 +78,7 @@ Done Session::cmd_check(const proto::Command&, Output&) { return Done::ok("CHECK
 Done Session::cmd_close(const proto::Command& cmd, Output&) {
   // RFC 9051 §6.4.1: CLOSE expunges silently (unless read-only); UNSELECT (RFC 3691) not.
   if (cmd.verb == proto::Verb::Close && !read_only_) {
-    auto r = store_.expunge_deleted(view_.info().id, std::nullopt);
+    auto r = write([&] { return store_.expunge_deleted(view_.info().id, std::nullopt); });
     if (!r) return failed(r.error());
   }
   phase_ = Phase::Authenticated;
@@ -95,8 +95,10 @@ Done Session::cmd_expunge(const proto::Command& cmd, Output& out) {
     for (auto seq : resolve(std::get<proto::cmd::UidExpunge>(cmd.args).set, true))
       within->push_back(view_.at(seq).info.uid);
   }
-  auto r = within ? store_.expunge_deleted(view_.info().id, std::span<const std::uint32_t>(*within))
+  auto r = write([&] {
+    return within ? store_.expunge_deleted(view_.info().id, std::span<const std::uint32_t>(*within))
                   : store_.expunge_deleted(view_.info().id, std::nullopt);
+  });
   if (!r) return failed(r.error());
   view_.expunged_by_us(*r, out.text, announce_options(true));
   return Done::ok("EXPUNGE completed");
@@ -116,7 +118,7 @@ Done Session::cmd_store(const proto::Command& cmd, Output& out) {
   auto op = args.mode == proto::cmd::Store::Mode::Add      ? store::FlagOp::Add
             : args.mode == proto::cmd::Store::Mode::Remove ? store::FlagOp::Remove
                                                            : store::FlagOp::Replace;
-  auto r = store_.store_flags(view_.info().id, uids, op, join(args.flags), args.unchanged_since);
+  auto r = write([&] { return store_.store_flags(view_.info().id, uids, op, join(args.flags), args.unchanged_since); });
   if (!r) return failed(r.error());
   for (const auto& m : r->messages) {
     view_.flags_by_us(m.uid, m.flags, m.modseq);
@@ -167,7 +169,7 @@ Done Session::cmd_copy(const proto::Command& cmd, Output& out) {
   for (auto s : resolve(args.set, args.uid))
     if (!view_.at(s).expunged) uids.push_back(view_.at(s).info.uid);
   if (uids.empty()) return Done::ok(move ? "MOVE completed" : "COPY completed");
-  auto r = store_.copy_messages(view_.info().id, uids, (*dest)->id, move);
+  auto r = write([&] { return store_.copy_messages(view_.info().id, uids, (*dest)->id, move); });
   if (!r) return failed(r.error());
   std::vector<std::uint32_t> from, to;
   for (auto [f, t] : r->uids) {

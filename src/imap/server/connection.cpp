@@ -43,7 +43,7 @@ class Connection {
         config_(std::move(config)),
         deps_(deps),
         session_(session_config(*config_, deps_.tls != nullptr, stream_.remote_ip()), deps_.store,
-                 deps_.append),
+                 deps_.append, deps_.write),
         reader_(session_.limits()),
         conn_id_(clock::random_id(10)),
         started_(Clock::now()),

@@ -81,6 +81,8 @@ struct ConnectionDeps {
   Watchers& watchers;
   // Stores an APPEND through group commit; blocks (called on a worker) until durable.
   std::function<store::CopyResult(store::Delivery)> append;
+  // Runs a store write in the writer's next batch; blocks until committed (Session).
+  std::function<Result<void>(const std::function<void()>&)> write;
 };
 
 net::awaitable<void> serve_connection(net::tcp::socket socket, std::shared_ptr<const ListenerConfig> config,

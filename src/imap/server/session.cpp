@@ -82,8 +82,8 @@ const Session::Spec* Session::find_spec(Verb verb) {
   return nullptr;
 }
 
-Session::Session(SessionConfig config, store::Store& store, Appender append)
-    : config_(std::move(config)), store_(store), append_(std::move(append)) {}
+Session::Session(SessionConfig config, store::Store& store, Appender append, Writer writer)
+    : config_(std::move(config)), store_(store), append_(std::move(append)), writer_(std::move(writer)) {}
 
 std::optional<store::MailboxId> Session::selected_id() const {
   if (phase_ != Phase::Selected) return std::nullopt;

@@ -46,6 +46,11 @@ struct SessionConfig {
 // APPEND stores through the server's group commit (one fsync shared with concurrent
 // deliveries), not the store directly. Blocks until durable.
 using Appender = std::function<store::CopyResult(store::Delivery delivery)>;
+// STORE, COPY, MOVE and EXPUNGE run their store write through this: the server's writer
+// runs it inside its next batch, so concurrent sessions share one commit (and fsync).
+// Blocks until the batch is committed; the Result says whether it was. Empty: the
+// write runs here, with its own commit.
+using Writer = std::function<Result<void>(const std::function<void()>& write)>;
 
 enum class Phase { NotAuthenticated, Authenticated, Selected, Logout };
 
@@ -63,7 +68,7 @@ struct Done {
 
 class Session {
  public:
-  Session(SessionConfig config, store::Store& store, Appender append);
+  Session(SessionConfig config, store::Store& store, Appender append, Writer writer = {});
 
   // The greeting's and CAPABILITY's list for the current phase (RFC 9051 §7.2.2).
   std::string capabilities() const;
@@ -106,7 +111,16 @@ class Session {
   std::vector<std::uint32_t> resolve(const proto::SequenceSet& set, bool uid) const;
   // RFC 9051 §7.1: a sequence number beyond the mailbox is a client error (BAD).
   bool seqs_valid(const proto::SequenceSet& set) const;
-  void enable_condstore() { condstore_ = true; }
+  // Runs a store write through the writer (group commit) and returns its result, or the
+  // commit's failure.
+  template <class F>
+  auto write(F f) -> decltype(f()) {
+    if (!writer_) return f();
+    decltype(f()) result = fail(Errc::Internal, "write not run");
+    auto committed = writer_([&] { result = f(); });
+    if (!committed) return tl::unexpected(committed.error());
+    return result;
+  }
 
   // cmd_misc.cpp
   Done cmd_capability(const proto::Command&, Output&);
@@ -146,6 +160,7 @@ class Session {
   SessionConfig config_;
   store::Store& store_;
   Appender append_;
+  Writer writer_;
   Phase phase_ = Phase::NotAuthenticated;
   store::Account account_;
   // Selected state

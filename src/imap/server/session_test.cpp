@@ -34,7 +34,7 @@ class SessionTest : public testing::Test {
       auto r = store_->deliver(std::span<const store::Delivery>(&d, 1));
       if (!r) return tl::unexpected(r.error());
       return (*r)[0][0];
-    });
+    }, [this](const std::function<void()>& w) { return store_->batch(w); });  // as the server's writer does
     s->logged_in(account_);
     return s;
   }

@@ -45,6 +45,12 @@ TYPED_TEST_SUITE(StoreImap, Engines, EngineNames);
 
 using Names = std::vector<std::string>;
 
+std::vector<MailboxId> sorted_ids(std::vector<MailboxId> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
 TYPED_TEST(StoreImap, CreateMakesParentsAndRefusesDuplicates) {
   auto& s = this->s();
   auto m = s.create_mailbox(this->ana_.id, "Work/2026/Q1", "");
@@ -406,6 +412,56 @@ TYPED_TEST(StoreImap, ListenerHearsEveryKindOfChange) {
   s.set_change_listener(nullptr);
   this->fill("INBOX", 1);
   EXPECT_TRUE(take().empty());
+}
+
+TYPED_TEST(StoreImap, BatchCommitsTogetherAndNotifiesAfter) {
+  auto& s = this->s();
+  auto uids = this->fill("INBOX", 2);
+  auto inbox = this->mailbox(this->ana_.id, "INBOX");
+  auto archive = this->mailbox(this->ana_.id, "Archive");
+  std::mutex mu;
+  std::vector<MailboxId> heard;
+  bool heard_inside = false;
+  bool inside = false;
+  s.set_change_listener([&](AccountId, MailboxId m) {
+    std::lock_guard l(mu);
+    heard.push_back(m);
+    heard_inside |= inside;
+  });
+  Result<FlagResult> flagged = fail(Errc::Internal, "not run");
+  Result<CopyOutcome> copied = fail(Errc::Internal, "not run");
+  Result<CopyOutcome> refused = fail(Errc::Internal, "not run");
+  auto r = s.batch([&] {
+    inside = true;
+    flagged = s.store_flags(inbox.id, std::vector<std::uint32_t>{uids[0]}, FlagOp::Add, "\\Seen", std::nullopt);
+    refused = s.copy_messages(inbox.id, uids, inbox.id + 100000, false);  // fails alone
+    copied = s.copy_messages(inbox.id, uids, archive.id, false);
+    inside = false;
+  });
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_TRUE(flagged);
+  ASSERT_TRUE(copied);
+  EXPECT_FALSE(refused);
+  EXPECT_FALSE(heard_inside);  // notices only after the commit
+  EXPECT_EQ(sorted_ids(heard), (std::vector<MailboxId>{inbox.id, archive.id}));
+  EXPECT_EQ(this->messages(this->ana_.id, "Archive").size(), 2u);
+  EXPECT_EQ(this->messages(this->ana_.id, "INBOX")[0].flags, "\\Seen");
+  this->reopen();  // durable
+  EXPECT_EQ(this->messages(this->ana_.id, "Archive").size(), 2u);
+}
+
+TYPED_TEST(StoreImap, BatchThatThrowsRollsBackEverything) {
+  auto& s = this->s();
+  auto uids = this->fill("INBOX", 1);
+  auto inbox = this->mailbox(this->ana_.id, "INBOX");
+  EXPECT_THROW(s.batch([&] {
+                 (void)s.store_flags(inbox.id, uids, FlagOp::Add, "\\Flagged", std::nullopt);
+                 throw std::runtime_error("bug");
+               }),
+               std::runtime_error);
+  EXPECT_EQ(this->messages(this->ana_.id, "INBOX")[0].flags, "");
+  // The store still works.
+  ASSERT_TRUE(s.store_flags(inbox.id, uids, FlagOp::Add, "\\Flagged", std::nullopt));
 }
 
 }  // namespace

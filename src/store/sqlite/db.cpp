@@ -24,6 +24,7 @@ Db& Db::operator=(Db&& o) noexcept {
     if (db_) sqlite3_close_v2(db_);
     db_ = o.db_;
     cache_ = std::move(o.cache_);
+    depth_ = o.depth_;
     o.db_ = nullptr;
   }
   return *this;
@@ -142,18 +143,28 @@ std::string Stmt::str(int col) const {
 }
 
 Result<Tx> Tx::begin(Db& db) {
-  auto r = db.exec("BEGIN IMMEDIATE");
+  bool nested = db.depth_ > 0;
+  auto r = db.exec(nested ? "SAVEPOINT nested_tx" : "BEGIN IMMEDIATE");
   if (!r) return tl::unexpected(r.error());
-  return Tx(&db);
+  ++db.depth_;
+  return Tx(&db, nested);
 }
 
 Tx::~Tx() {
-  if (db_) (void)db_->exec("ROLLBACK");
+  if (!db_) return;
+  if (nested_) {
+    (void)db_->exec("ROLLBACK TO nested_tx");
+    (void)db_->exec("RELEASE nested_tx");
+  } else {
+    (void)db_->exec("ROLLBACK");
+  }
+  --db_->depth_;
 }
 
 Result<void> Tx::commit() {
-  auto r = db_->exec("COMMIT");
+  auto r = db_->exec(nested_ ? "RELEASE nested_tx" : "COMMIT");
   if (!r) return r;  // still open: destructor rolls back
+  --db_->depth_;
   db_ = nullptr;
   return {};
 }

@@ -17,7 +17,7 @@ class Db {
  public:
   static Result<Db> open(const std::string& path);
   Db() = default;
-  Db(Db&& o) noexcept : db_(o.db_), cache_(std::move(o.cache_)) { o.db_ = nullptr; }
+  Db(Db&& o) noexcept : db_(o.db_), cache_(std::move(o.cache_)), depth_(o.depth_) { o.db_ = nullptr; }
   Db& operator=(Db&& o) noexcept;
   ~Db();
 
@@ -33,9 +33,11 @@ class Db {
   Error error(std::string_view what) const;
 
  private:
+  friend class Tx;
   void finalize_cache();
   sqlite3* db_ = nullptr;
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  int depth_ = 0;  // open Tx objects (the outer one a transaction, inner ones savepoints)
 };
 
 class Stmt {
@@ -65,17 +67,21 @@ class Stmt {
   bool owned_;
 };
 
-// BEGIN IMMEDIATE ... COMMIT; rolls back when destroyed uncommitted.
+// BEGIN IMMEDIATE ... COMMIT; rolls back when destroyed uncommitted. Inside another Tx
+// on the same connection it is a savepoint (Store::batch runs several operations, each
+// with its own Tx, in one transaction): committing releases it, destroying it uncommitted
+// rolls back only its own changes.
 class Tx {
  public:
   static Result<Tx> begin(Db& db);
-  Tx(Tx&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
+  Tx(Tx&& o) noexcept : db_(o.db_), nested_(o.nested_) { o.db_ = nullptr; }
   ~Tx();
   Result<void> commit();
 
  private:
-  explicit Tx(Db* db) : db_(db) {}
+  Tx(Db* db, bool nested) : db_(db), nested_(nested) {}
   Db* db_;
+  bool nested_;
 };
 
 }  // namespace valija::store::sqlite

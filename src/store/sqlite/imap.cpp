@@ -81,7 +81,50 @@ void SqliteStore::set_change_listener(ChangeListener listener) {
   listener_ = std::move(listener);
 }
 
+Result<void> SqliteStore::batch(const std::function<void()>& body) {
+  std::vector<std::pair<AccountId, MailboxId>> notices;
+  {
+    std::lock_guard lock(write_mu_);
+    struct Unpins {  // after the commit or the rollback, whichever ends the batch
+      SqliteStore* s;
+      ~Unpins() {
+        std::vector<std::string> ids;
+        ids.swap(s->deferred_unpins_);
+        s->unpin_ids(ids);
+      }
+    } unpins{this};
+    auto tx = Tx::begin(writer_);
+    TRY(tx);
+    ++batch_depth_;
+    struct Depth {
+      int& d;
+      ~Depth() { --d; }
+    } depth{batch_depth_};
+    try {
+      body();
+    } catch (...) {
+      deferred_.clear();  // rolled back: nothing to tell
+      throw;
+    }
+    auto r = tx->commit();
+    notices.swap(deferred_);
+    if (!r) return r;
+  }
+  std::sort(notices.begin(), notices.end());
+  notices.erase(std::unique(notices.begin(), notices.end()), notices.end());
+  for (auto [a, m] : notices) notify(a, m);
+  return {};
+}
+
 void SqliteStore::notify(AccountId account, MailboxId mailbox) {
+  {
+    std::unique_lock lock(write_mu_, std::try_to_lock);
+    // Inside a batch on this thread: the notice waits for the commit.
+    if (lock.owns_lock() && batch_depth_ > 0) {
+      deferred_.emplace_back(account, mailbox);
+      return;
+    }
+  }
   ChangeListener l;
   {
     std::lock_guard g(listener_mu_);

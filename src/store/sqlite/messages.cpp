@@ -381,11 +381,23 @@ Result<std::string> SqliteStore::put_blob(std::string_view body) {
   return id;
 }
 
+// A blob stays pinned until the commit naming it: inside Store::batch that is the
+// batch's commit (the orphan sweep would otherwise take the file meanwhile).
 void SqliteStore::unpin(std::span<const Delivery> batch) {
+  std::vector<std::string> ids;
+  for (const auto& d : batch)
+    if (!d.blob_id.empty()) ids.push_back(d.blob_id);
+  if (batch_depth_ > 0) {
+    deferred_unpins_.insert(deferred_unpins_.end(), ids.begin(), ids.end());
+    return;
+  }
+  unpin_ids(ids);
+}
+
+void SqliteStore::unpin_ids(const std::vector<std::string>& ids) {
   std::lock_guard l(pin_mu_);
-  for (const auto& d : batch) {
-    if (d.blob_id.empty()) continue;
-    auto it = pinned_.find(d.blob_id);
+  for (const auto& id : ids) {
+    auto it = pinned_.find(id);
     if (it != pinned_.end() && --it->second == 0) pinned_.erase(it);
   }
 }

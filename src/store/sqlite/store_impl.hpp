@@ -114,6 +114,7 @@ class SqliteStore final : public Store {
   Result<void> set_message_meta(MailboxId mailbox, std::uint32_t uid, std::string_view meta) override;
   Result<std::uint32_t> claim_recent(MailboxId mailbox) override;
   void set_change_listener(ChangeListener listener) override;
+  Result<void> batch(const std::function<void()>& body) override;
 
   // gc.cpp
   Result<std::size_t> collect_garbage() override;
@@ -164,6 +165,7 @@ class SqliteStore final : public Store {
   Result<void> record_pack_growth(std::uint64_t added);
   void next_pack();
   void unpin(std::span<const Delivery> batch);
+  void unpin_ids(const std::vector<std::string>& ids);
   CopyResult insert_copy(const Delivery& d, const std::string& blob_id, const Copy& c);
   CopyResult insert_copy_rows(const Delivery& d, const std::string& blob_id, const Copy& c);
   // Inside the writer's transaction: removes one message row (blob reference, usage,
@@ -182,7 +184,11 @@ class SqliteStore final : public Store {
   Result<void> compact_pack(std::uint64_t old);
 
   std::string dir_;
-  std::mutex write_mu_;
+  // Recursive: Store::batch holds it while the operations it runs take it again.
+  std::recursive_mutex write_mu_;
+  int batch_depth_ = 0;  // under write_mu_
+  std::vector<std::pair<AccountId, MailboxId>> deferred_;  // notices held until the batch commits
+  std::vector<std::string> deferred_unpins_;               // blobs pinned until the batch commits
   Db writer_;
   blob::BlobStore blobs_;
   // Packs: appended by the writer (under write_mu_); the current id is read by the
