@@ -75,8 +75,17 @@ bool list(Lexer& lx, Command& c) { return detail::parse_list(lx, args<cmd::List>
 bool lsub(Lexer& lx, Command& c) { return detail::parse_lsub(lx, args<cmd::Lsub>(c)); }
 bool status(Lexer& lx, Command& c) { return detail::parse_status(lx, args<cmd::Status>(c)); }
 bool append(Lexer& lx, Command& c) { return detail::parse_append(lx, args<cmd::Append>(c), true); }
-bool store(Lexer& lx, Command& c) { return detail::parse_store(lx, args<cmd::Store>(c)); }
-bool copy_move(Lexer& lx, Command& c) { return detail::parse_copy_move(lx, args<cmd::CopyMove>(c)); }
+bool store(Lexer& lx, Command& c) {
+  auto& a = args<cmd::Store>(c);
+  a.uid = c.verb == Verb::UidStore;
+  return detail::parse_store(lx, a);
+}
+
+bool copy_move(Lexer& lx, Command& c) {
+  auto& a = args<cmd::CopyMove>(c);
+  a.uid = c.verb == Verb::UidCopy || c.verb == Verb::UidMove;
+  return detail::parse_copy_move(lx, a);
+}
 
 bool mailbox(Lexer& lx, Command& c) {
   auto& a = args<cmd::Mailbox>(c);

@@ -20,6 +20,31 @@ TEST(ImapCommand, EveryVerbHasAName) {
   EXPECT_EQ(verb_name(Verb::Examine), "EXAMINE");
 }
 
+// The UID forms must say so in their arguments: the session resolves their sets as UIDs.
+TEST(ImapCommand, UidFormsAreMarked) {
+  auto uid_of = [](std::string_view line) {
+    auto c = parse_command(line);
+    EXPECT_TRUE(c) << line;
+    if (!c) return -1;
+    return std::visit(
+        [](const auto& a) -> int {
+          if constexpr (requires { a.uid; }) return a.uid ? 1 : 0;
+          return -1;
+        },
+        c->args);
+  };
+  EXPECT_EQ(uid_of("a UID STORE 5 +FLAGS (\\Seen)"), 1);
+  EXPECT_EQ(uid_of("a STORE 5 +FLAGS (\\Seen)"), 0);
+  EXPECT_EQ(uid_of("a UID COPY 5 Archive"), 1);
+  EXPECT_EQ(uid_of("a COPY 5 Archive"), 0);
+  EXPECT_EQ(uid_of("a UID MOVE 5 Archive"), 1);
+  EXPECT_EQ(uid_of("a MOVE 5 Archive"), 0);
+  EXPECT_EQ(uid_of("a UID FETCH 5 FLAGS"), 1);
+  EXPECT_EQ(uid_of("a FETCH 5 FLAGS"), 0);
+  EXPECT_EQ(uid_of("a UID SEARCH ALL"), 1);
+  EXPECT_EQ(uid_of("a SEARCH ALL"), 0);
+}
+
 TEST(ImapCommand, EmptyCommand) { EXPECT_EQ(describe_parse(""), "ERR * BAD Empty command"); }
 
 TEST(ImapCommand, ErrorsNeverEchoArguments) {

@@ -186,6 +186,23 @@ TEST_F(SessionTest, StoreCopyMoveAndExpunge) {
   EXPECT_EQ(run("a NOOP"), "a OK NOOP completed\r\n");
 }
 
+TEST_F(SessionTest, UidCommandsTakeUids) {
+  deliver(kPlain);
+  deliver(kLatin1);
+  deliver(kMultipart);
+  run("a SELECT INBOX");
+  run("a STORE 1 +FLAGS (\\Deleted)");
+  run("a EXPUNGE");  // now UID 2 is message 1, UID 3 message 2
+  EXPECT_EQ(run("a UID STORE 3 +FLAGS (\\Flagged)"),
+            "* 2 FETCH (UID 3 FLAGS (\\Flagged \\Recent))\r\na OK STORE completed\r\n");
+  EXPECT_EQ(run("a UID STORE 9 +FLAGS (\\Flagged)"), "a OK STORE completed\r\n");  // no such UID: nothing
+  auto archive = store_->find_mailbox(account_.id, "Archive");
+  EXPECT_EQ(run("a UID COPY 3 Archive"), "a OK [COPYUID " + std::to_string((*archive)->uidvalidity) + " 3 1] COPY completed\r\n");
+  auto moved = run("a UID MOVE 2 Trash");
+  EXPECT_NE(moved.find("* 1 EXPUNGE\r\n"), std::string::npos) << moved;
+  EXPECT_EQ(run("a FETCH 1 (UID)"), "* 1 FETCH (UID 3)\r\na OK FETCH completed\r\n");
+}
+
 TEST_F(SessionTest, ChangesFromAnotherSessionArriveWhereAllowed) {
   deliver(kPlain);
   deliver(kLatin1);
