@@ -29,9 +29,9 @@ _WORDS = ("the of and to in is for on that with as are this be at by from or hav
           "budget quarter release build issue fix agenda notes draft final version link").split()
 
 
-def _bucket_counts(m):
+def _bucket_counts(m, mix=MIX):
     """Messages per bucket for M messages (largest remainder, at least one big one when M >= 20)."""
-    raw = [share * m for _, _, share, _ in MIX]
+    raw = [share * m for _, _, share, _ in mix]
     counts = [int(r) for r in raw]
     for i in sorted(range(len(raw)), key=lambda i: raw[i] - counts[i], reverse=True)[: m - sum(counts)]:
         counts[i] += 1
@@ -39,12 +39,14 @@ def _bucket_counts(m):
 
 
 class Corpus:
-    def __init__(self, m, seed=1939):
+    def __init__(self, m, seed=1939, mix=MIX):
+        """mix: (low KiB, high KiB, share, kind) buckets; bench/imap_load passes its own."""
         self.m = m
+        self.mix = mix
         rng = random.Random(seed)
         self._lines = [self._text_line(rng) for _ in range(4000)]
         plan = []
-        for (lo, hi, _, kind), n in zip(MIX, _bucket_counts(m)):
+        for (lo, hi, _, kind), n in zip(mix, _bucket_counts(m, mix)):
             for _ in range(n):
                 size = int(1024 * lo * (hi / lo) ** rng.random())
                 plan.append((size, kind))

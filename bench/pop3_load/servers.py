@@ -56,6 +56,27 @@ def dovecot_version() -> str:
     return f"Dovecot {r.stdout.strip()}"
 
 
+def dovecot_cpu_seconds(master_pid):
+    """CPU seconds of Dovecot so far: its master with its reaped children (cutime, cstime)
+    plus its live children, so a child that exits during a run is counted once."""
+    total = 0.0
+    tck = os.sysconf("SC_CLK_TCK")
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        fields = raw[raw.rfind(")") + 2:].split()
+        if int(entry.name) == master_pid:
+            total += sum(int(x) for x in fields[11:15]) / tck  # utime stime cutime cstime
+        elif int(fields[1]) == master_pid:  # Dovecot's children are all the master's
+            total += (int(fields[11]) + int(fields[12])) / tck
+    return total
+
+
 class ValijaPop3:
     name = "valija"
 
@@ -91,10 +112,26 @@ class ValijaPop3:
             if r.returncode != 0:
                 raise ServerError(f"valija user add {user} failed (rc {r.returncode}): {r.stdout}{r.stderr}".strip())
         argv = [self.binary, "serve", "--data", self.data, "--port-base", str(self.port_base)]
-        if self.auth_cache_ttl is not None:
+        conf_text = self.config_text()
+        if conf_text is not None:
             conf = os.path.join(self.dir, "valija.toml")
             with open(conf, "w") as f:
-                f.write(f"""# bench/pop3_load: local mode's SMTP and POP3 listeners, verified-password cache set
+                f.write(conf_text)
+            argv = [self.binary, "serve", "--config", conf, "--data", self.data]
+        log = open(self.log, "wb")
+        self._proc = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        log.close()
+        self.pid = self._proc.pid
+        wait_smtp_ready(self.smtp_port, 30, alive=lambda: self._proc.poll() is None, what="valija", log=self.log)
+        if need_pop3 and not self.serves_pop3():
+            raise ServerError(f"valija does not serve POP3 on 127.0.0.1:{self.port} (its ready line: "
+                              f"{self.ready_line() or 'none'})")
+
+    def config_text(self):
+        """None: local mode. Otherwise the TOML of config mode (bench/imap_load overrides this)."""
+        if self.auth_cache_ttl is None:
+            return None
+        return f"""# bench/pop3_load: local mode's SMTP and POP3 listeners, verified-password cache set
 hostname = "localhost"
 domains = ["localhost"]
 
@@ -110,16 +147,7 @@ role = "pop3"
 
 [limits]
 auth_cache_ttl = {self.auth_cache_ttl}
-""")
-            argv = [self.binary, "serve", "--config", conf, "--data", self.data]
-        log = open(self.log, "wb")
-        self._proc = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-        log.close()
-        self.pid = self._proc.pid
-        wait_smtp_ready(self.smtp_port, 30, alive=lambda: self._proc.poll() is None, what="valija", log=self.log)
-        if need_pop3 and not self.serves_pop3():
-            raise ServerError(f"valija does not serve POP3 on 127.0.0.1:{self.port} (its ready line: "
-                              f"{self.ready_line() or 'none'})")
+"""
 
     def ready_line(self):
         try:
@@ -176,12 +204,34 @@ class DovecotPop3:
             for user, password in self.accounts:
                 home = os.path.join(self.dir, "mail", user.split("@")[0])
                 os.makedirs(home, exist_ok=True)
-                os.chown(home, MAIL_UID, MAIL_UID)
-                f.write(f"{user}:{{ARGON2ID}}{argon2id_phc(password)}:{MAIL_UID}:{MAIL_UID}::{home}\n")
+                uid = self.mail_uid(user)
+                os.chown(home, uid, uid)
+                f.write(f"{user}:{{ARGON2ID}}{argon2id_phc(password)}:{uid}:{uid}::{home}\n")
         os.chown(passwd, 0, grp.getgrnam("dovecot").gr_gid)  # the auth process runs as dovecot
         os.chmod(passwd, 0o640)
         with open(self.conf, "w") as f:
-            f.write(f"""# private Dovecot for bench/pop3_load; Debian defaults otherwise
+            f.write(self.config_text(passwd))
+        out = open(os.path.join(self.dir, "dovecot.stderr"), "wb")
+        self._proc = subprocess.Popen(["dovecot", "-F", "-c", self.conf], stdout=out, stderr=out,
+                                      stdin=subprocess.DEVNULL)
+        out.close()
+        self.pid = self._proc.pid
+        deadline = time.monotonic() + 30
+        while not (os.path.exists(self.lmtp) and self.greets()):
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                raise ServerError("dovecot did not start:\n" + tail(os.path.join(self.dir, "dovecot.stderr"))
+                                  + "\n" + tail(self.log))
+            time.sleep(0.05)
+
+    def mail_uid(self, user):
+        """The uid owning `user`'s mail (bench/imap_idle gives each account its own)."""
+        return MAIL_UID
+
+    def greets(self):
+        return pop3_greeting("127.0.0.1", self.port)
+
+    def config_text(self, passwd):
+        return f"""# private Dovecot for bench/pop3_load; Debian defaults otherwise
 instance_name = dovecot-pop3bench-{self.port}
 base_dir = {self.run_dir}
 state_dir = {self.dir}/state
@@ -222,18 +272,7 @@ service lmtp {{
     mode = 0666
   }}
 }}
-""")
-        out = open(os.path.join(self.dir, "dovecot.stderr"), "wb")
-        self._proc = subprocess.Popen(["dovecot", "-F", "-c", self.conf], stdout=out, stderr=out,
-                                      stdin=subprocess.DEVNULL)
-        out.close()
-        self.pid = self._proc.pid
-        deadline = time.monotonic() + 30
-        while not (os.path.exists(self.lmtp) and pop3_greeting("127.0.0.1", self.port)):
-            if self._proc.poll() is not None or time.monotonic() > deadline:
-                raise ServerError("dovecot did not start:\n" + tail(os.path.join(self.dir, "dovecot.stderr"))
-                                  + "\n" + tail(self.log))
-            time.sleep(0.05)
+"""
 
     def fill_target(self):
         return {"unix_path": self.lmtp, "lmtp": True}
