@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 
 #include <cstdio>
@@ -472,6 +473,9 @@ class Server {
 };
 
 tl::expected<std::unique_ptr<Server>, StartError> start(const ServeOptions& opt) {
+  // TLS writes go through OpenSSL's write() on the socket: a peer that has gone must be
+  // an EPIPE for that connection, not a signal that ends the process.
+  std::signal(SIGPIPE, SIG_IGN);
   Config cfg;
   if (opt.config_file) {
     auto c = load_config(*opt.config_file);

@@ -147,7 +147,8 @@ net::awaitable<bool> Connection::write_output(Output& o) {
 
 std::chrono::seconds Connection::read_timeout() const {
   if (session_.phase() != Phase::NotAuthenticated) return config_->idle_timeout;
-  auto left = std::chrono::duration_cast<std::chrono::seconds>(config_->login_timeout - (Clock::now() - started_));
+  // Rounded up: 0.4 s left is a second more to read, not an immediate logout.
+  auto left = std::chrono::ceil<std::chrono::seconds>(config_->login_timeout - (Clock::now() - started_));
   return std::max(left, std::chrono::seconds(0));
 }
 

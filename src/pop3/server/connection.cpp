@@ -145,7 +145,7 @@ net::awaitable<bool> Session::fill(Step& step) {
   }
   auto timeout = config_->idle_timeout;
   if (!engine_.authenticated()) {
-    auto left = std::chrono::duration_cast<std::chrono::seconds>(config_->login_timeout - (Clock::now() - started_));
+    auto left = std::chrono::ceil<std::chrono::seconds>(config_->login_timeout - (Clock::now() - started_));
     if (left.count() <= 0) {
       log::info("event=pop3_timeout conn={} client={} reason=no_login", conn_id_, stream_.remote_ip());
       step = engine_.on_timeout();
