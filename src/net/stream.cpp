@@ -105,7 +105,11 @@ awaitable<IoStatus> Stream::read_some(char* data, std::size_t size, std::size_t&
   reading_ = true;
   n = 0;
   std::error_code ec;
-  while (true) {
+  // A TLS read started on an idle socket would allocate OpenSSL's 16 KiB record buffer
+  // and keep it while waiting; wait for the socket first, so an idle connection holds
+  // none (SSL_MODE_RELEASE_BUFFERS frees it again once the data is consumed).
+  if (ssl_ && !SSL_has_pending(ssl_)) ec = co_await wait(false);
+  while (!ec) {
     if (ssl_) {
       ERR_clear_error();
       std::size_t got = 0;

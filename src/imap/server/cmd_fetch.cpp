@@ -218,7 +218,7 @@ class FetchWriter {
       return {};
     }
     auto [b, e] = clip(begin, end, it);
-    if (e - b > config_.inline_literal) {  // streamed by the connection
+    if (e - b > config_.inline_literal || inlined_ + (e - b) > config_.inline_total) {  // streamed by the connection
       auto reader = store_.open_message(v.info);
       if (!reader) return tl::unexpected(reader.error());
       text += fmt::format("{{{}}}\r\n", e - b);
@@ -227,6 +227,7 @@ class FetchWriter {
     }
     auto data = source_.read(v.info, b, e);
     if (!data) return tl::unexpected(data.error());
+    inlined_ += data->size();
     proto::write_literal(text, *data);
     return {};
   }
@@ -271,6 +272,7 @@ class FetchWriter {
   MessageSource& source_;
   store::Store& store_;
   bool rev2_;
+  std::uint64_t inlined_ = 0;  // message octets read into this command's response
 };
 
 Done Session::cmd_fetch(const proto::Command& cmd, Output& out) {
@@ -300,7 +302,7 @@ Done Session::cmd_fetch(const proto::Command& cmd, Output& out) {
     structure |= needs_structure(it);
     seen |= sets_seen(it);
   }
-  MessageSource source(store_, view_.info().id);
+  MessageSource source(store_, view_.info().id, parts_);
   if (structure) {
     std::vector<const store::MessageInfo*> infos;
     for (auto s : chosen) infos.push_back(&view_.at(s).info);

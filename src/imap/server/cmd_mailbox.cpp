@@ -48,6 +48,7 @@ Done Session::cmd_select(const proto::Command& cmd, Output& out) {
     if (r) recent_from = *r;
   }
   view_.reset(std::move(*all), recent_from);
+  parts_.clear();
   read_only_ = examine;
   phase_ = Phase::Selected;
 

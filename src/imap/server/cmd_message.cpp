@@ -83,6 +83,7 @@ Done Session::cmd_close(const proto::Command& cmd, Output&) {
   }
   phase_ = Phase::Authenticated;
   view_ = MailboxView{};
+  parts_.clear();
   saved_.reset();
   return Done::ok(cmd.verb == proto::Verb::Close ? "CLOSE completed" : "UNSELECT completed");
 }

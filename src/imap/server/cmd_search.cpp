@@ -21,7 +21,7 @@ Done Session::cmd_search(const proto::Command& cmd, Output& out) {
   auto eval = SearchEvaluator::prepare(args.program, args.charset, scope);
   if (!eval) return Done::no("BADCHARSET (US-ASCII UTF-8)", "Unsupported charset");
   if (eval->uses_modseq()) condstore_ = true;  // RFC 7162 §3.1
-  MessageSource source(store_, view_.info().id);
+  MessageSource source(store_, view_.info().id, parts_);
   if (eval->needs_structure()) {
     std::vector<const store::MessageInfo*> infos;
     for (std::uint32_t s = 1; s <= view_.exists(); ++s)

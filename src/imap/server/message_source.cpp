@@ -26,7 +26,7 @@ void shift_by_prefix(mail::mime::Part& root, std::uint64_t prefix) {
 Result<void> MessageSource::preload(std::span<const store::MessageInfo* const> messages) {
   std::vector<std::uint32_t> uids;
   for (const auto* m : messages)
-    if (!cached_.count(m->uid) && !parts_.count(m->uid)) uids.push_back(m->uid);
+    if (!cached_.count(m->uid) && !parts_.find(m->uid)) uids.push_back(m->uid);
   if (uids.empty()) return {};
   auto metas = store_.message_meta(mailbox_, uids);
   if (!metas) return tl::unexpected(metas.error());
@@ -35,7 +35,7 @@ Result<void> MessageSource::preload(std::span<const store::MessageInfo* const> m
 }
 
 Result<const mail::mime::Part*> MessageSource::structure(const store::MessageInfo& m) {
-  if (auto it = parts_.find(m.uid); it != parts_.end()) return &it->second;
+  if (const auto* p = parts_.find(m.uid)) return p;
   std::optional<mail::mime::Part> part;
   auto c = cached_.find(m.uid);
   if (c == cached_.end()) {
@@ -59,7 +59,7 @@ Result<const mail::mime::Part*> MessageSource::structure(const store::MessageInf
   }
   cached_.erase(c);
   shift_by_prefix(*part, m.prefix_size);
-  return &parts_.emplace(m.uid, std::move(*part)).first->second;
+  return parts_.put(m.uid, std::move(*part));
 }
 
 Result<store::MessageReader*> MessageSource::reader(const store::MessageInfo& m) {

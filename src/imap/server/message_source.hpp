@@ -12,9 +12,38 @@
 
 namespace valija::imap::server {
 
+// The structures a session has decoded, by UID of the selected mailbox (a UID names one
+// message for good, so entries never go stale; a new selection clears them). Repeated
+// FETCH ENVELOPE and SEARCH in one session then decode nothing. Bounded: past `max`
+// entries it starts over, between commands only, so pointers handed out stay valid for
+// the command that got them.
+class PartCache {
+ public:
+  explicit PartCache(std::size_t max = 2048) : max_(max) {}
+  const mail::mime::Part* find(std::uint32_t uid) const {
+    auto it = parts_.find(uid);
+    return it == parts_.end() ? nullptr : it->second.get();
+  }
+  const mail::mime::Part* put(std::uint32_t uid, mail::mime::Part part) {
+    auto& slot = parts_[uid];
+    slot = std::make_unique<mail::mime::Part>(std::move(part));
+    return slot.get();
+  }
+  // Between commands.
+  void trim() {
+    if (parts_.size() > max_) parts_.clear();
+  }
+  void clear() { parts_.clear(); }
+
+ private:
+  std::size_t max_;
+  std::unordered_map<std::uint32_t, std::unique_ptr<mail::mime::Part>> parts_;
+};
+
 class MessageSource {
  public:
-  MessageSource(store::Store& store, store::MailboxId mailbox) : store_(store), mailbox_(mailbox) {}
+  MessageSource(store::Store& store, store::MailboxId mailbox, PartCache& cache)
+      : store_(store), mailbox_(mailbox), parts_(cache) {}
 
   // Loads the cached structures of these messages in one store round trip.
   Result<void> preload(std::span<const store::MessageInfo* const> messages);
@@ -31,8 +60,8 @@ class MessageSource {
 
   store::Store& store_;
   store::MailboxId mailbox_;
-  std::unordered_map<std::uint32_t, std::string> cached_;  // uid -> encoded structure
-  std::unordered_map<std::uint32_t, mail::mime::Part> parts_;
+  std::unordered_map<std::uint32_t, std::string> cached_;  // uid -> encoded structure, preloaded
+  PartCache& parts_;
   std::uint32_t reader_uid_ = 0;
   std::unique_ptr<store::MessageReader> reader_;
 };

@@ -203,6 +203,7 @@ void Session::sync(Output& out, bool expunges_allowed) {
 void Session::idle_updates(Output& out) { sync(out, true); }
 
 void Session::execute(const proto::Command& cmd, Output& out) {
+  parts_.trim();
   const Spec* spec = find_spec(cmd.verb);
   Done done;
   if (!spec) {

@@ -15,6 +15,7 @@
 
 #include "imap/proto/command.hpp"
 #include "imap/server/mailbox_view.hpp"
+#include "imap/server/message_source.hpp"
 #include "store/store.hpp"
 
 namespace valija::imap::server {
@@ -39,8 +40,11 @@ struct SessionConfig {
   bool tls = false;              // TLS is active (implicit TLS, or after STARTTLS)
   bool cleartext_login = false;  // LOGIN and AUTHENTICATE PLAIN allowed without TLS
   proto::ParserLimits limits;
-  // Literals of FETCH BODY[...] larger than this are streamed from the store as slices.
-  std::uint64_t inline_literal = 64 * 1024;
+  // FETCH BODY[...] literals up to this size are read while the command runs, as long as
+  // the command's inline data stays under inline_total; others are streamed from the
+  // store as slices (so FETCH 1:* BODY[] never builds the mailbox in memory).
+  std::uint64_t inline_literal = 256 * 1024;
+  std::uint64_t inline_total = 1024 * 1024;
 };
 
 // APPEND stores through the server's group commit (one fsync shared with concurrent
@@ -165,6 +169,7 @@ class Session {
   store::Account account_;
   // Selected state
   MailboxView view_;
+  PartCache parts_;  // structures decoded in this selection
   bool read_only_ = false;
   std::optional<std::vector<std::uint32_t>> saved_;  // SEARCHRES "$" (RFC 5182): UIDs
   // ENABLEd extensions (RFC 5161) and their implicit enabling (RFC 7162 §3.1).

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "base/text.hpp"
@@ -350,20 +351,40 @@ Result<std::vector<std::uint32_t>> SqliteStore::expunge_deleted(MailboxId mailbo
 }
 
 Result<std::vector<std::string>> SqliteStore::message_meta(MailboxId mailbox, std::span<const std::uint32_t> uids) {
+  std::vector<std::string> out(uids.size());
+  if (uids.empty()) return out;
   auto rd = reader();
   TRY(rd);
   ReadTx tx(rd->db());
+  auto [lo, hi] = std::minmax_element(uids.begin(), uids.end());
+  // Dense sets (FETCH 1:* ENVELOPE, SEARCH over the mailbox): one range scan; sparse
+  // ones: a lookup each.
+  if (uids.size() * 4 >= static_cast<std::size_t>(*hi - *lo) + 1) {
+    std::unordered_map<std::uint32_t, std::size_t> where;
+    for (std::size_t i = 0; i < uids.size(); ++i) where.emplace(uids[i], i);
+    auto st = rd->db().cached(
+        "SELECT m.uid, b.meta FROM messages m JOIN blobs b ON b.id = m.blob_id "
+        "WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ?");
+    TRY(st);
+    st->bind(1, mailbox).bind(2, static_cast<std::int64_t>(*lo)).bind(3, static_cast<std::int64_t>(*hi));
+    while (true) {
+      auto row = st->step();
+      TRY(row);
+      if (!*row) break;
+      auto it = where.find(static_cast<std::uint32_t>(st->i64(0)));
+      if (it != where.end() && !st->is_null(1)) out[it->second] = st->str(1);
+    }
+    return out;
+  }
   auto st = rd->db().cached(
       "SELECT b.meta FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.mailbox_id = ? AND m.uid = ?");
   TRY(st);
-  std::vector<std::string> out;
-  out.reserve(uids.size());
-  for (auto uid : uids) {
+  for (std::size_t i = 0; i < uids.size(); ++i) {
     st->reset();
-    st->bind(1, mailbox).bind(2, static_cast<std::int64_t>(uid));
+    st->bind(1, mailbox).bind(2, static_cast<std::int64_t>(uids[i]));
     auto row = st->step();
     TRY(row);
-    out.push_back(*row && !st->is_null(0) ? st->str(0) : std::string());
+    if (*row && !st->is_null(0)) out[i] = st->str(0);
   }
   st->reset();
   return out;
