@@ -7,6 +7,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "imap/server/message_data.hpp"
 #include "mail/mime.hpp"
 #include "store/store.hpp"
 
@@ -40,20 +41,17 @@ class PartCache {
   std::unordered_map<std::uint32_t, std::unique_ptr<mail::mime::Part>> parts_;
 };
 
-class MessageSource {
+class MessageSource final : public MessageData {
  public:
   MessageSource(store::Store& store, store::MailboxId mailbox, PartCache& cache)
       : store_(store), mailbox_(mailbox), parts_(cache) {}
 
   // Loads the cached structures of these messages in one store round trip.
   Result<void> preload(std::span<const store::MessageInfo* const> messages);
-  // The structure of the whole message (prefix + body): offsets already include the
-  // trace-header prefix. Parses and caches it when the cache has none.
-  Result<const mail::mime::Part*> structure(const store::MessageInfo& m);
-  // Octets [begin, end) of the message (clipped to its size).
-  Result<std::string> read(const store::MessageInfo& m, std::uint64_t begin, std::uint64_t end);
-  // The whole message.
-  Result<std::string> whole(const store::MessageInfo& m);
+  // Parses and caches the structure when the store's cache has none.
+  Result<const mail::mime::Part*> structure(const store::MessageInfo& m) override;
+  Result<std::string> read(const store::MessageInfo& m, std::uint64_t begin, std::uint64_t end) override;
+  Result<std::string> whole(const store::MessageInfo& m) override;
 
  private:
   Result<store::MessageReader*> reader(const store::MessageInfo& m);

@@ -89,7 +89,7 @@ std::optional<std::int64_t> rfc5322_days(std::string_view date) {
 struct SearchEvaluator::Message {
   std::uint32_t seq;
   const ViewMessage& v;
-  MessageSource& source;
+  MessageData& source;
   const mail::mime::Part* part = nullptr;
   std::optional<std::string> header;      // the top-level header block, raw
   std::optional<std::string> body, text;  // folded searchable text
@@ -108,7 +108,7 @@ Result<SearchEvaluator> SearchEvaluator::prepare(const SearchKey& program, const
   return e;
 }
 
-Result<bool> SearchEvaluator::matches(std::uint32_t seq, const ViewMessage& v, MessageSource& source) {
+Result<bool> SearchEvaluator::matches(std::uint32_t seq, const ViewMessage& v, MessageData& source) {
   Message m{seq, v, source, nullptr, std::nullopt, std::nullopt, std::nullopt, std::nullopt};
   return eval(program_, m);
 }

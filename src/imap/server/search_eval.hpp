@@ -13,7 +13,7 @@
 #include "base/result.hpp"
 #include "imap/proto/search.hpp"
 #include "imap/server/mailbox_view.hpp"
-#include "imap/server/message_source.hpp"
+#include "imap/server/message_data.hpp"
 
 namespace valija::imap::server {
 
@@ -32,7 +32,7 @@ class SearchEvaluator {
   // Whether the program reads message structure (the session preloads it in one batch).
   bool needs_structure() const { return needs_structure_; }
   // NotFound when the message's data is gone.
-  Result<bool> matches(std::uint32_t seq, const ViewMessage& v, MessageSource& source);
+  Result<bool> matches(std::uint32_t seq, const ViewMessage& v, MessageData& source);
   // The highest MODSEQ among matches, for RFC 7162 §3.1.5.
   bool uses_modseq() const { return uses_modseq_; }
 
