@@ -18,5 +18,7 @@ std::optional<std::uint64_t> parse_u64(std::string_view s);
 std::string hex(const unsigned char* data, std::size_t n);
 // UTF-8 well-formedness (RFC 3629): no overlongs, no surrogates, nothing past U+10FFFF.
 bool valid_utf8(std::string_view s);
+// Appends code point `cp` as UTF-8 (U+FFFD for surrogates and values past U+10FFFF).
+void append_utf8(std::string& out, char32_t cp);
 
 }  // namespace valija::text

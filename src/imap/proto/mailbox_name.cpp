@@ -19,23 +19,6 @@ int b64_value(char c) {
   return -1;
 }
 
-void put_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 // Next code point of `s` at `i` (advanced); U+FFFD for an invalid sequence.
 std::uint32_t next_code_point(std::string_view s, std::size_t& i) {
@@ -89,7 +72,7 @@ tl::expected<void, NameError> decode_run(std::string_view run, std::string& out)
     bits &= (1u << nbits) - 1;
     if (high) {
       if (u < 0xDC00 || u > 0xDFFF) return bad_mutf7("Unpaired surrogate in modified UTF-7");
-      put_utf8(out, 0x10000 + ((high - 0xD800) << 10) + (u - 0xDC00));
+      text::append_utf8(out, 0x10000 + ((high - 0xD800) << 10) + (u - 0xDC00));
       high = 0;
     } else if (u >= 0xD800 && u <= 0xDBFF) {
       high = u;
@@ -99,7 +82,7 @@ tl::expected<void, NameError> decode_run(std::string_view run, std::string& out)
       // RFC 3501 §5.1.3: printable US-ASCII represents itself; encoding it is a second spelling.
       return bad_mutf7("Printable ASCII encoded in modified UTF-7");
     } else {
-      put_utf8(out, u);
+      text::append_utf8(out, u);
     }
   }
   if (high) return bad_mutf7("Unpaired surrogate in modified UTF-7");
