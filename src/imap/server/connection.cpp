@@ -6,6 +6,7 @@
 #include "auth/sasl.hpp"
 #include "base/clock.hpp"
 #include "base/log.hpp"
+#include "base/text.hpp"
 #include "imap/proto/command.hpp"
 #include "imap/proto/reader.hpp"
 #include "imap/server/session.hpp"
@@ -205,6 +206,13 @@ net::awaitable<void> Connection::execute(proto::Command cmd) {
   };
   Output o = co_await net::run_blocking(deps_.workers, std::move(job));
   selected_ = session_.selected_id().value_or(0);
+  if (log::enabled(log::Level::Debug)) {  // the tagged line: how the command ended
+    auto end = o.text.rfind("\r\n", o.text.size() - 3);
+    auto start = end == std::string::npos ? 0 : end + 2;
+    log::debug("event=imap_out conn={} line={} octets={}", conn_id_,
+               log::q(std::string_view(o.text).substr(start, std::min<std::size_t>(o.text.size() - start - 2, 300))),
+               o.text.size());
+  }
   if (session_.phase() == Phase::Logout) closing_ = true;  // BYE written by the session
   co_await write_output(o);
 }
@@ -377,7 +385,20 @@ net::awaitable<void> Connection::starttls(const proto::Command& cmd) {
   session_.tls_started();
 }
 
+// --log-level debug shows the dialogue, as for SMTP: each command (LOGIN's and
+// AUTHENTICATE's arguments masked, long ones cut) and each tagged answer.
+void log_command(std::string_view conn, std::string_view text) {
+  if (!log::enabled(log::Level::Debug)) return;
+  auto line = text.substr(0, std::min<std::size_t>(text.find_first_of("\r\n"), 300));
+  auto sp = line.find(' ');
+  auto verb = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1, 12);
+  if (text::istarts_with(verb, "LOGIN ") || text::istarts_with(verb, "AUTHENTICATE"))
+    line = line.substr(0, sp + 1 + (text::istarts_with(verb, "LOGIN ") ? 6 : 12));
+  log::debug("event=imap_in conn={} line={}", conn, log::q(line));
+}
+
 net::awaitable<void> Connection::on_command(std::string_view text) {
+  log_command(conn_id_, text);
   auto parsed = proto::parse_command(text, session_.limits());
   if (!parsed) {
     out_ += parsed.error().render();
