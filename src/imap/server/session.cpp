@@ -191,7 +191,7 @@ void Session::sync(Output& out, bool expunges_allowed) {
       return;
     }
     std::uint32_t recent_from = UINT32_MAX;
-    if (!rev2_ && !ch->messages.empty() && ch->messages.back().uid >= view_.info().uidnext) {
+    if (!rev2_ && !read_only_ && !ch->messages.empty() && ch->messages.back().uid >= view_.info().uidnext) {
       auto r = store_.claim_recent(view_.info().id);
       if (r) recent_from = *r;
     }
