@@ -318,7 +318,7 @@ TYPED_TEST(StoreImap, MetaIsStoredWithTheBodyAndSurvivesReopen) {
   d.body = kBody;
   d.internal_date = 1;
   d.trace_id = "T";
-  d.meta = std::string("structure\0with\0nul", 20);
+  d.meta = std::string("structure\0with\0nul", 18);  // NULs inside: stored as a blob
   d.copies = {this->copy(this->ana_.id)};
   ASSERT_TRUE(s.deliver(std::span<const Delivery>(&d, 1)));
   // A body stored without meta gets it from a later copy, or from set_message_meta.
