@@ -51,19 +51,41 @@ Stream::~Stream() {
 
 void Stream::arm(std::chrono::seconds timeout) {
   deadline_->timed_out = false;
+  deadline_at_ = std::chrono::steady_clock::now() + timeout;
+  in_op_ = true;
+  if (waiting_ && timer_at_ <= deadline_at_) return;  // fires first, then waits on
+  wait_until(deadline_at_);  // none pending, or a shorter deadline: the old wait is superseded
+}
+
+void Stream::wait_until(std::chrono::steady_clock::time_point at) {
+  waiting_ = true;
+  timer_at_ = at;
   auto generation = ++deadline_->generation;
-  timer_.expires_after(timeout);
+  timer_.expires_at(at);
   timer_.async_wait([d = deadline_, generation](const std::error_code& ec) {
-    if (ec || d->generation != generation || !d->owner) return;  // re-armed, cancelled or gone
+    if (d->generation != generation || !d->owner) return;  // superseded, or the Stream is gone
+    Stream* s = d->owner;
+    s->waiting_ = false;
+    if (ec || !s->in_op_) return;  // cancelled, or nothing in flight to time out
+    if (std::chrono::steady_clock::now() < s->deadline_at_) {
+      s->wait_until(s->deadline_at_);  // the operation started later than this wait
+      return;
+    }
     d->timed_out = true;
     std::error_code ignored;
-    d->owner->socket_.cancel(ignored);
+    s->socket_.cancel(ignored);
   });
 }
 
-IoStatus Stream::classify(const std::error_code& ec) {
-  ++deadline_->generation;  // a completion already queued must not fire now
+void Stream::disarm() {
+  ++deadline_->generation;
   timer_.cancel();
+  waiting_ = false;
+  in_op_ = false;
+}
+
+IoStatus Stream::classify(const std::error_code& ec) {
+  in_op_ = false;  // a timer completion from now on finds nothing to cancel
   if (!ec) return IoStatus::Ok;
   if (last_error_.empty() || ec != kTlsFailed) last_error_ = ec.message();
   if (deadline_->timed_out) return IoStatus::Timeout;
@@ -201,8 +223,7 @@ void Stream::cancel() {
 }
 
 awaitable<void> Stream::shutdown() {
-  ++deadline_->generation;
-  timer_.cancel();
+  disarm();
   std::error_code ec;
   if (ssl_ && SSL_is_init_finished(ssl_)) {
     // Send close_notify without waiting for the peer's (it may already be gone); give a
@@ -215,8 +236,7 @@ awaitable<void> Stream::shutdown() {
       if (SSL_get_error(ssl_, rc) != SSL_ERROR_WANT_WRITE) break;
       if (co_await wait(true)) break;
     }
-    ++deadline_->generation;
-    timer_.cancel();
+    disarm();
   }
   socket_.shutdown(tcp::socket::shutdown_both, ec);
   socket_.close(ec);

@@ -52,6 +52,8 @@ class Stream {
 
  private:
   void arm(std::chrono::seconds timeout);
+  void wait_until(std::chrono::steady_clock::time_point at);
+  void disarm();
   IoStatus classify(const std::error_code& ec);
   awaitable<std::error_code> wait(bool for_write);
   // After an SSL call returned rc <= 0: waits for what it wants (true: try again) or
@@ -65,9 +67,11 @@ class Stream {
   tcp::socket socket_;
   SSL* ssl_ = nullptr;
   std::shared_ptr<asio::ssl::context> ctx_;  // keeps the context alive for ssl_
-  // The deadline. A timer completion can already be queued when the next operation
-  // re-arms it, or when the Stream is gone: the handler acts only if its generation is
-  // still current and the Stream still exists.
+  // The deadline of the operation in flight (deadline_at_). The timer is not reset for
+  // every read and write (a cancel and a new wait each, on the I/O thread): one wait is
+  // kept pending, and when it fires before the current deadline it just waits again.
+  // A timer completion can already be queued when the Stream re-arms or is gone: the
+  // handler acts only if its generation is still current and the Stream still exists.
   struct Deadline {
     std::uint64_t generation = 0;
     bool timed_out = false;
@@ -75,6 +79,10 @@ class Stream {
   };
   asio::steady_timer timer_;
   std::shared_ptr<Deadline> deadline_;
+  std::chrono::steady_clock::time_point deadline_at_;
+  std::chrono::steady_clock::time_point timer_at_;  // when the pending wait fires
+  bool waiting_ = false;                            // a wait is pending on timer_
+  bool in_op_ = false;                              // an operation is in flight
   bool cancelled_ = false;
   bool interrupted_ = false;
   bool reading_ = false;
