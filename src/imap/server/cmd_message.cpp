@@ -167,8 +167,12 @@ Done Session::cmd_copy(const proto::Command& cmd, Output& out) {
   if (!dest) return failed(dest.error());
   if (!*dest || (*dest)->noselect) return Done::no("TRYCREATE", "No such mailbox");
   std::vector<std::uint32_t> uids;
-  for (auto s : resolve(args.set, args.uid))
-    if (!view_.at(s).expunged) uids.push_back(view_.at(s).info.uid);
+  for (auto s : resolve(args.set, args.uid)) {
+    // RFC 9051 §6.4.7: all or nothing; a message another session expunged (its EXPUNGE
+    // not sent yet) makes the copy fail, as a FETCH of it does.
+    if (view_.at(s).expunged) return Done::no("EXPUNGEISSUED", "Some of the requested messages no longer exist");
+    uids.push_back(view_.at(s).info.uid);
+  }
   if (uids.empty()) return Done::ok(move ? "MOVE completed" : "COPY completed");
   auto r = write([&] { return store_.copy_messages(view_.info().id, uids, (*dest)->id, move); });
   if (!r) return failed(r.error());

@@ -216,6 +216,8 @@ TEST_F(SessionTest, ChangesFromAnotherSessionArriveWhereAllowed) {
   // A non-UID FETCH may not carry the EXPUNGE: message 1 keeps its number.
   auto out = run("a FETCH 2 (UID)");
   EXPECT_EQ(out, "* 2 FETCH (UID 2)\r\n* 3 EXISTS\r\n* 3 RECENT\r\na OK FETCH completed\r\n");
+  // Copying it would be a partial copy: refused whole (RFC 9051 §6.4.7).
+  EXPECT_EQ(run("a COPY 1:2 Archive"), "a NO [EXPUNGEISSUED] Some of the requested messages no longer exist\r\n");
   EXPECT_EQ(run("a NOOP"), "* 1 EXPUNGE\r\na OK NOOP completed\r\n");
   EXPECT_EQ(run("a FETCH 2 (UID)"), "* 2 FETCH (UID 3)\r\na OK FETCH completed\r\n");
 }
