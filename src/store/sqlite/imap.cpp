@@ -268,14 +268,9 @@ Result<CopyOutcome> SqliteStore::copy_messages(MailboxId from, std::span<const s
     }
     get->reset();
     if (!move) {  // RFC 9208 §4.3: a copy that does not fit stores nothing
-      auto acc = writer_.cached("SELECT quota_bytes, quota_messages, used_bytes, used_messages FROM accounts WHERE id = ?");
-      TRY(acc);
-      acc->bind(1, account);
-      TRY(acc->step());
-      auto qb = static_cast<std::uint64_t>(acc->i64(0)), qm = static_cast<std::uint64_t>(acc->i64(1));
-      auto ub = static_cast<std::uint64_t>(acc->i64(2)), um = static_cast<std::uint64_t>(acc->i64(3));
-      acc->reset();
-      if ((qb && ub + bytes > qb) || (qm && um + present.size() > qm)) return fail(Errc::Quota, "the copies do not fit");
+      auto fits = fits_quota(account, bytes, present.size());
+      TRY(fits);
+      if (!*fits) return fail(Errc::Quota, "the copies do not fit");
     }
     if (uid > 0xffffffffu - present.size()) return fail(Errc::Limit, "the destination has run out of UIDs");
     auto ins = writer_.cached(
@@ -337,13 +332,9 @@ Result<std::vector<std::uint32_t>> SqliteStore::expunge_deleted(MailboxId mailbo
       TRY(remove_message(mailbox, uid, true));
       removed.push_back(uid);
     }
-    auto owner = writer_.cached("SELECT account_id FROM mailboxes WHERE id = ?");
+    auto owner = mailbox_owner(mailbox);
     TRY(owner);
-    owner->bind(1, mailbox);
-    auto row = owner->step();
-    TRY(row);
-    if (*row) account = owner->i64(0);
-    owner->reset();
+    account = *owner;
     TRY(tx->commit());
   }
   if (!removed.empty()) notify(account, mailbox);

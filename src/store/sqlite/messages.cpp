@@ -175,17 +175,37 @@ Result<std::size_t> SqliteStore::expunge(MailboxId mailbox, std::span<const std:
       TRY(r);
       removed += *r ? 1 : 0;
     }
-    auto owner = writer_.cached("SELECT account_id FROM mailboxes WHERE id = ?");
+    auto owner = mailbox_owner(mailbox);
     TRY(owner);
-    owner->bind(1, mailbox);
-    auto row = owner->step();
-    TRY(row);
-    if (*row) account = owner->i64(0);
-    owner->reset();
+    account = *owner;
     TRY(tx->commit());
   }
   if (removed) notify(account, mailbox);
   return removed;
+}
+
+Result<bool> SqliteStore::fits_quota(AccountId account, std::uint64_t bytes, std::uint64_t messages) {
+  auto acc = writer_.cached("SELECT quota_bytes, quota_messages, used_bytes, used_messages FROM accounts WHERE id = ?");
+  TRY(acc);
+  acc->bind(1, account);
+  auto row = acc->step();
+  TRY(row);
+  if (!*row) return fail(Errc::NotFound, "account no longer exists");
+  auto qb = static_cast<std::uint64_t>(acc->i64(0)), qm = static_cast<std::uint64_t>(acc->i64(1));
+  auto ub = static_cast<std::uint64_t>(acc->i64(2)), um = static_cast<std::uint64_t>(acc->i64(3));
+  acc->reset();
+  return !((qb && ub + bytes > qb) || (qm && um + messages > qm));
+}
+
+Result<AccountId> SqliteStore::mailbox_owner(MailboxId mailbox) {
+  auto st = writer_.cached("SELECT account_id FROM mailboxes WHERE id = ?");
+  TRY(st);
+  st->bind(1, mailbox);
+  auto row = st->step();
+  TRY(row);
+  AccountId account = *row ? st->i64(0) : 0;  // 0: gone (nobody to tell)
+  st->reset();
+  return account;
 }
 
 // Each removal gets its own MODSEQ in the expunge log (RFC 7162 §3.2.5.1: VANISHED
@@ -432,16 +452,9 @@ CopyResult SqliteStore::insert_copy(const Delivery& d, const std::string& blob_i
 
 CopyResult SqliteStore::insert_copy_rows(const Delivery& d, const std::string& blob_id, const Copy& c) {
   std::uint64_t size = c.prefix.size() + d.body.size();
-  auto acc = writer_.cached("SELECT quota_bytes, quota_messages, used_bytes, used_messages FROM accounts WHERE id = ?");
-  TRY(acc);
-  acc->bind(1, c.account);
-  auto row = acc->step();
-  TRY(row);
-  if (!*row) return fail(Errc::NotFound, "account no longer exists");
-  auto qb = static_cast<std::uint64_t>(acc->i64(0)), qm = static_cast<std::uint64_t>(acc->i64(1));
-  auto ub = static_cast<std::uint64_t>(acc->i64(2)), um = static_cast<std::uint64_t>(acc->i64(3));
-  if (!c.allow_over_quota && ((qb && ub + size > qb) || (qm && um + 1 > qm)))
-    return fail(Errc::Quota, "mailbox full");
+  auto fits = fits_quota(c.account, size, 1);
+  TRY(fits);
+  if (!*fits && !c.allow_over_quota) return fail(Errc::Quota, "mailbox full");
   auto mb = writer_.cached(
       "UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1, messages = messages + 1 "
       "WHERE account_id = ? AND name = ? AND noselect = 0 RETURNING id, uidvalidity, uidnext - 1, highest_modseq");

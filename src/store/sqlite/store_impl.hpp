@@ -168,6 +168,10 @@ class SqliteStore final : public Store {
   void unpin_ids(const std::vector<std::string>& ids);
   CopyResult insert_copy(const Delivery& d, const std::string& blob_id, const Copy& c);
   CopyResult insert_copy_rows(const Delivery& d, const std::string& blob_id, const Copy& c);
+  // Inside the writer's transaction: whether `bytes` and `messages` more fit the account's
+  // quota (NotFound when the account is gone); and which account a mailbox belongs to.
+  Result<bool> fits_quota(AccountId account, std::uint64_t bytes, std::uint64_t messages);
+  Result<AccountId> mailbox_owner(MailboxId mailbox);
   // Inside the writer's transaction: removes one message row (blob reference, usage,
   // expunge log with a new MODSEQ); false when it was not there.
   Result<bool> remove_message(MailboxId mailbox, std::uint32_t uid, bool log_expunge);
