@@ -314,8 +314,8 @@ Done Session::cmd_fetch(const proto::Command& cmd, Output& out) {
   if (seen && !read_only_) {
     std::vector<std::uint32_t> unseen;
     for (auto s : chosen) {
-      const auto& f = view_.at(s).info.flags;
-      if (!view_.at(s).expunged && (" " + f + " ").find(" \\Seen ") == std::string::npos) unseen.push_back(view_.at(s).info.uid);
+      const auto& v = view_.at(s);
+      if (!v.expunged && !has_flag(v.info.flags, "\\Seen")) unseen.push_back(v.info.uid);
     }
     if (!unseen.empty()) {
       auto r = write([&] { return store_.store_flags(view_.info().id, unseen, store::FlagOp::Add, "\\Seen", std::nullopt); });

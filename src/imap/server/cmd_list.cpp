@@ -28,6 +28,15 @@ std::string parent_of(const std::string& name) {
 
 }  // namespace
 
+// Reference and pattern arrive as sent: modified UTF-7 unless UTF-8 is enabled (the
+// decoder leaves the wildcards alone).
+std::optional<proto::ListPattern> Session::list_pattern(const std::string& reference, const std::string& pattern) const {
+  if (utf8_) return proto::ListPattern(reference, pattern, config_.limits);
+  auto r = proto::mutf7_decode(reference), p = proto::mutf7_decode(pattern);
+  if (!r || !p) return std::nullopt;
+  return proto::ListPattern(*r, *p, config_.limits);
+}
+
 Done Session::cmd_list(const proto::Command& cmd, Output& out) {
   const auto& args = std::get<proto::cmd::List>(cmd.args);
   // RFC 9051 §6.3.9: an empty pattern asks for the delimiter and the root.
@@ -55,17 +64,11 @@ Done Session::cmd_list(const proto::Command& cmd, Output& out) {
     for (auto p = parent_of(s); !p.empty(); p = parent_of(p)) entries[p].subscribed_child = true;
   }
   bool want_subscribed = args.subscribed || args.return_subscribed;
-  // Patterns arrive as sent: mUTF-7 unless UTF-8 is enabled; wildcards pass the decoder.
   std::vector<proto::ListPattern> patterns;
   for (const auto& p : args.patterns) {
-    std::string ref = args.reference, pat = p;
-    if (!utf8_) {
-      auto r = proto::mutf7_decode(args.reference), q = proto::mutf7_decode(p);
-      if (!r || !q) return Done::bad("Malformed modified UTF-7 in the pattern");
-      ref = *r;
-      pat = *q;
-    }
-    patterns.emplace_back(ref, pat, config_.limits);
+    auto pattern = list_pattern(args.reference, p);
+    if (!pattern) return Done::bad("Malformed modified UTF-7 in the pattern");
+    patterns.push_back(std::move(*pattern));
   }
   auto matches = [&](const std::string& name) {
     return std::any_of(patterns.begin(), patterns.end(), [&](const auto& p) { return p.matches(name); });
@@ -112,20 +115,14 @@ Done Session::cmd_lsub(const proto::Command& cmd, Output& out) {
   std::set<std::string> selectable;
   for (const auto& m : *mailboxes)
     if (!m.noselect) selectable.insert(m.name);
-  std::string ref = args.reference, pat = args.pattern;
-  if (!utf8_) {
-    auto r = proto::mutf7_decode(args.reference), q = proto::mutf7_decode(args.pattern);
-    if (!r || !q) return Done::bad("Malformed modified UTF-7 in the pattern");
-    ref = *r;
-    pat = *q;
-  }
-  proto::ListPattern pattern(ref, pat, config_.limits);
+  auto pattern = list_pattern(args.reference, args.pattern);
+  if (!pattern) return Done::bad("Malformed modified UTF-7 in the pattern");
   std::set<std::string> listed;
   std::set<std::string> implied;  // RFC 3501 §6.3.9: "%" lists unsubscribed parents as \Noselect
   for (const auto& s : *subs) {
-    if (pattern.matches(s)) listed.insert(s);
+    if (pattern->matches(s)) listed.insert(s);
     for (auto p = parent_of(s); !p.empty(); p = parent_of(p))
-      if (pattern.matches(p)) implied.insert(p);
+      if (pattern->matches(p)) implied.insert(p);
   }
   std::set<std::string> all(listed);
   all.insert(implied.begin(), implied.end());

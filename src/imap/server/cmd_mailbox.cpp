@@ -55,17 +55,11 @@ Done Session::cmd_select(const proto::Command& cmd, Output& out) {
   std::set<std::string> keywords;
   std::uint32_t first_unseen = 0;
   for (std::uint32_t seq = 1; seq <= view_.exists(); ++seq) {
-    const auto& flags = view_.at(seq).info.flags;
-    std::size_t i = 0;
     bool seen = false;
-    while (i < flags.size()) {
-      auto end = flags.find(' ', i);
-      if (end == std::string::npos) end = flags.size();
-      auto f = flags.substr(i, end - i);
+    for_each_flag(view_.at(seq).info.flags, [&](std::string_view f) {
       if (f == "\\Seen") seen = true;
-      else if (!f.empty() && f[0] != '\\') keywords.insert(f);
-      i = end + 1;
-    }
+      else if (f[0] != '\\') keywords.emplace(f);
+    });
     if (!seen && !first_unseen) first_unseen = seq;
   }
   std::string flags(kSystemFlags);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "base/text.hpp"
 #include "imap/proto/sequence_set.hpp"
 
 namespace valija::imap::server {
@@ -16,6 +17,12 @@ void write_flags(std::string& out, const ViewMessage& m, bool recent) {
     out += "\\Recent";
   }
   out += ')';
+}
+
+bool has_flag(std::string_view flags, std::string_view flag) {
+  bool found = false;
+  for_each_flag(flags, [&](std::string_view f) { found = found || text::iequals(f, flag); });
+  return found;
 }
 
 void MailboxView::reset(store::MailboxChanges all, std::uint32_t recent_from) {

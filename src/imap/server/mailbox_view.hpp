@@ -74,4 +74,17 @@ class MailboxView {
 // The flags as the client sees them: stored flags, plus \Recent under IMAP4rev1.
 void write_flags(std::string& out, const ViewMessage& m, bool recent);
 
+// Stored flags are one space-separated string (store::MessageInfo::flags).
+template <class F>
+void for_each_flag(std::string_view flags, F&& f) {
+  for (std::size_t i = 0; i < flags.size();) {
+    auto end = flags.find(' ', i);
+    if (end == std::string_view::npos) end = flags.size();
+    if (end > i) f(flags.substr(i, end - i));
+    i = end + 1;
+  }
+}
+// Flags compare case-insensitively (RFC 9051 §2.3.2).
+bool has_flag(std::string_view flags, std::string_view flag);
+
 }  // namespace valija::imap::server

@@ -18,17 +18,6 @@ using proto::SearchOp;
 
 constexpr std::size_t kSearchTextMax = 4 << 20;  // decoded text searched per message
 
-bool has_flag(const std::string& flags, std::string_view f) {
-  std::size_t i = 0;
-  while (i <= flags.size()) {
-    auto end = flags.find(' ', i);
-    if (end == std::string::npos) end = flags.size();
-    if (text::iequals(std::string_view(flags).substr(i, end - i), f)) return true;
-    i = end + 1;
-  }
-  return false;
-}
-
 bool is_text_key(SearchOp op) {
   switch (op) {
     case SearchOp::Bcc: case SearchOp::Body: case SearchOp::Cc: case SearchOp::From:

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "imap/proto/command.hpp"
+#include "imap/proto/mailbox_name.hpp"
 #include "imap/server/mailbox_view.hpp"
 #include "imap/server/message_source.hpp"
 #include "store/store.hpp"
@@ -145,6 +146,7 @@ class Session {
   Done cmd_subscribe(const proto::Command&, Output&);
   Done cmd_list(const proto::Command&, Output&);
   Done cmd_lsub(const proto::Command&, Output&);
+  std::optional<proto::ListPattern> list_pattern(const std::string& reference, const std::string& pattern) const;
   Done cmd_status(const proto::Command&, Output&);
   std::optional<Error> write_status(Output& out, const store::MailboxInfo& mb, std::uint16_t items);
   void qresync_select(const proto::cmd::Qresync& q, Output& out);
