@@ -167,11 +167,11 @@ def tree_memory(pid):
             continue
         ppid = int(raw[raw.rfind(")") + 2:].split()[1])
         children.setdefault(ppid, []).append(int(entry.name))
-    todo, procs = [pid], []
-    while todo:
-        p = todo.pop()
+    pending, procs = [pid], []
+    while pending:
+        p = pending.pop()
         procs.append(p)
-        todo += children.get(p, [])
+        pending += children.get(p, [])
     rss = pss = 0
     n = 0
     for p in procs:

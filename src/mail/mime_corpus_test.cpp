@@ -76,10 +76,10 @@ TEST(MimeCorpus, OffsetsStayInsideTheMessage) {
     Part root = parse(msg);
     EXPECT_EQ(root.header_begin, 0u);
     EXPECT_EQ(root.body_end, msg.size());
-    std::vector<const Part*> todo{&root};
-    while (!todo.empty()) {
-      const Part* p = todo.back();
-      todo.pop_back();
+    std::vector<const Part*> pending{&root};
+    while (!pending.empty()) {
+      const Part* p = pending.back();
+      pending.pop_back();
       EXPECT_LE(p->header_begin, p->body_begin);
       EXPECT_LE(p->body_begin, p->body_end);
       EXPECT_LE(p->body_end, msg.size());
@@ -91,7 +91,7 @@ TEST(MimeCorpus, OffsetsStayInsideTheMessage) {
         EXPECT_GE(c.header_begin, prev);
         EXPECT_LE(c.body_end, p->body_end);
         prev = c.body_end;
-        todo.push_back(&c);
+        pending.push_back(&c);
       }
     }
   }
