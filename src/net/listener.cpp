@@ -30,8 +30,8 @@ Result<std::unique_ptr<Listener>> Listener::bind(asio::io_context& io, const std
   return l;
 }
 
-void Listener::start(Handler handler) {
-  asio::co_spawn(acceptor_.get_executor(), accept_loop(std::move(handler)), asio::detached);
+void Listener::start(Handler handler, IoThreads& threads) {
+  asio::co_spawn(acceptor_.get_executor(), accept_loop(std::move(handler), threads), asio::detached);
 }
 
 void Listener::close() {
@@ -39,9 +39,9 @@ void Listener::close() {
   acceptor_.close(ec);
 }
 
-awaitable<void> Listener::accept_loop(Handler handler) {
+awaitable<void> Listener::accept_loop(Handler handler, IoThreads& threads) {
   while (acceptor_.is_open()) {
-    auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
+    auto [ec, socket] = co_await acceptor_.async_accept(threads.next(), use_tuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
       // EMFILE and friends: log, pause briefly, keep serving.
@@ -50,7 +50,8 @@ awaitable<void> Listener::accept_loop(Handler handler) {
       co_await t.async_wait(use_tuple);
       continue;
     }
-    asio::co_spawn(acceptor_.get_executor(), handler(std::move(socket)), [](std::exception_ptr e) {
+    auto executor = socket.get_executor();
+    asio::co_spawn(executor, handler(std::move(socket)), [](std::exception_ptr e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);
@@ -62,27 +63,40 @@ awaitable<void> Listener::accept_loop(Handler handler) {
 }
 
 Result<Connections::Handle> Connections::admit(Stream& stream) {
+  std::lock_guard lock(mu_);
   if (stopping_) return fail(Errc::Unavailable, "server shutting down");
   if (entries_.size() >= max_total_) return fail(Errc::Limit, "too many connections");
   auto& n = per_ip_[stream.remote_ip()];
   if (n >= max_per_ip_) return fail(Errc::Limit, "too many connections from your address");
   ++n;
-  entries_.push_back(Entry{&stream, stream.remote_ip(), false, false});
+  entries_.push_back(Entry{&stream, stream.remote_ip(), &stream.context(), false, false});
   return std::prev(entries_.end());
 }
 
 void Connections::release(Handle h) {
+  std::lock_guard lock(mu_);
   auto it = per_ip_.find(h->ip);
   if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
   entries_.erase(h);
 }
 
-void Connections::stop_all() {
-  stopping_ = true;
-  for (auto& e : entries_) {
-    e.stopping = true;
-    if (e.idle) e.stream->cancel();
+void Connections::stop_all(IoThreads& threads) {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;  // admits nothing more
   }
+  threads.for_each([this](asio::io_context& io) {
+    // On `io`'s thread: its connections release their entries on that thread too, so
+    // each stream seen here under the lock is alive.
+    asio::post(io, [this, ctx = static_cast<asio::execution_context*>(&io)] {
+      std::lock_guard lock(mu_);
+      for (auto& e : entries_) {
+        if (e.context != ctx) continue;
+        e.stopping = true;
+        if (e.idle) e.stream->cancel();
+      }
+    });
+  });
 }
 
 }  // namespace valija::net

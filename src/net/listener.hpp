@@ -1,15 +1,18 @@
 #pragma once
 // TCP listeners and the registry of live connections (limits per address and in total,
-// and draining at shutdown). Everything here runs on the one I/O thread.
+// and draining at shutdown). A listener accepts on the main I/O context and hands each
+// connection to the next I/O thread; the registry is shared by all of them.
 #include <cstdint>
 #include <functional>
 #include <list>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 
 #include "base/result.hpp"
 #include "net/asio.hpp"
+#include "net/io_threads.hpp"
 #include "net/stream.hpp"
 
 namespace valija::net {
@@ -19,14 +22,16 @@ class Listener {
   using Handler = std::function<awaitable<void>(tcp::socket)>;
   // Binds and listens; "address already in use" becomes a clear message.
   static Result<std::unique_ptr<Listener>> bind(asio::io_context& io, const std::string& address, std::uint16_t port);
-  void start(Handler handler);
+  // Each accepted socket belongs to the next of `threads`' contexts; `handler` is
+  // called here (on the listener's thread) and its coroutine runs there.
+  void start(Handler handler, IoThreads& threads);
   void close();
   std::uint16_t port() const { return port_; }
   const std::string& address() const { return address_; }
 
  private:
   Listener(asio::io_context& io, std::string address, std::uint16_t port) : acceptor_(io), address_(std::move(address)), port_(port) {}
-  awaitable<void> accept_loop(Handler handler);
+  awaitable<void> accept_loop(Handler handler, IoThreads& threads);
   tcp::acceptor acceptor_;
   std::string address_;
   std::uint16_t port_;
@@ -34,9 +39,12 @@ class Listener {
 
 class Connections {
  public:
+  // `idle` and `stopping` are read and written only on the connection's own I/O thread
+  // (stop_all reaches them there), so they need no lock.
   struct Entry {
     Stream* stream = nullptr;
     std::string ip;
+    asio::execution_context* context = nullptr;  // the I/O thread's context
     bool idle = false;      // waiting for the client's next command
     bool stopping = false;  // shutdown asked: finish the current command, then 421/BYE
   };
@@ -47,18 +55,22 @@ class Connections {
   // Admits a connection, or says why not ("too many connections from your address").
   Result<Handle> admit(Stream& stream);
   void release(Handle h);
-  void set_idle(Handle h, bool idle) { h->idle = idle; }
-  // Asks every connection to finish; idle ones are woken at once.
-  void stop_all();
-  std::size_t size() const { return entries_.size(); }
-  bool stopping() const { return stopping_; }
+  // Asks every connection to finish; idle ones are woken at once. Each context's
+  // connections are told on their own thread.
+  void stop_all(IoThreads& threads);
+  std::size_t size() const {
+    std::lock_guard lock(mu_);
+    return entries_.size();
+  }
   // New limits apply to connections admitted from now on (SIGHUP).
   void set_limits(std::size_t total, std::size_t per_ip) {
+    std::lock_guard lock(mu_);
     max_total_ = total;
     max_per_ip_ = per_ip;
   }
 
  private:
+  mutable std::mutex mu_;
   std::size_t max_total_, max_per_ip_;
   std::list<Entry> entries_;
   std::unordered_map<std::string, std::size_t> per_ip_;

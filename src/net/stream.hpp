@@ -40,6 +40,8 @@ class Stream {
   void interrupt();
   awaitable<void> shutdown();
 
+  // The I/O context the connection lives on.
+  asio::execution_context& context() { return asio::query(socket_.get_executor(), asio::execution::context); }
   bool tls() const { return ssl_ != nullptr; }
   // "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384" for Received headers and logs.
   std::string tls_description() const;

@@ -158,9 +158,10 @@ class Server {
         memory_(cfg_.limits.message_memory),
         throttle_(throttle_limits(cfg_.limits)),
         verified_(cfg_.limits.auth_cache_ttl),
-        signals_(io_, SIGTERM, SIGINT, SIGHUP),
-        drain_timer_(io_),
-        gc_timer_(io_) {
+        io_(cfg_.io_threads),
+        signals_(io_.main(), SIGTERM, SIGINT, SIGHUP),
+        drain_timer_(io_.main()),
+        gc_timer_(io_.main()) {
     std::string postmaster_domain = cfg_.domains.empty() ? cfg_.hostname : cfg_.domains.front();
     PolicyDeps deps{*store_, workers_, blob_io_, committer_, cfg_.hostname, postmaster_domain, cfg_.limits};
     inbound_ = make_inbound_policy(deps);
@@ -169,7 +170,7 @@ class Server {
 
   tl::expected<void, StartError> bind() {
     for (const auto& spec : cfg_.listeners) {
-      auto l = net::Listener::bind(io_, spec.address, spec.port);
+      auto l = net::Listener::bind(io_.main(), spec.address, spec.port);
       if (!l) return tl::unexpected(StartError{1, fmt::format("{} listener: {}", role_name(spec.role), l.error().detail)});
       // Each connection takes the listener's config as it is at accept time (SIGHUP
       // replaces it through `refresh`).
@@ -178,7 +179,8 @@ class Server {
         auto slot = std::make_shared<std::shared_ptr<const smtp::server::ListenerConfig>>(listener_config(spec));
         smtp::server::SmtpPolicy& policy = spec.role == Role::Smtp ? *inbound_ : *submission_;
         smtp::server::ConnectionDeps deps{policy, connections_, &tls_, memory_};
-        (*l)->start([slot, deps](net::tcp::socket s) { return smtp::server::serve_connection(std::move(s), *slot, deps); });
+        (*l)->start([slot, deps](net::tcp::socket s) { return smtp::server::serve_connection(std::move(s), *slot, deps); },
+                    io_);
         refresh = [this, slot, spec] { *slot = listener_config(spec); };
       } else if (is_imap_role(spec.role)) {
         auto slot = std::make_shared<std::shared_ptr<const imap::server::ListenerConfig>>(imap_config(spec));
@@ -193,7 +195,8 @@ class Server {
                                           watchers_,
                                           [this](store::Delivery d) { return append(std::move(d)); },
                                           [this](const std::function<void()>& w) { return write_in_batch(w); }};
-        (*l)->start([slot, deps](net::tcp::socket s) { return imap::server::serve_connection(std::move(s), *slot, deps); });
+        (*l)->start([slot, deps](net::tcp::socket s) { return imap::server::serve_connection(std::move(s), *slot, deps); },
+                    io_);
         refresh = [this, slot, spec] { *slot = imap_config(spec); };
       } else {
         auto slot = std::make_shared<std::shared_ptr<const pop3::server::ListenerConfig>>(pop3_config(spec));
@@ -201,7 +204,8 @@ class Server {
         pop3::server::ConnectionDeps deps{*store_, workers_,          passwords_,      connections_,
                                           &tls_,   throttle_,         verified_,       maildrop_locks_,
                                           memory_, std::move(in_writer)};
-        (*l)->start([slot, deps](net::tcp::socket s) { return pop3::server::serve_connection(std::move(s), *slot, deps); });
+        (*l)->start([slot, deps](net::tcp::socket s) { return pop3::server::serve_connection(std::move(s), *slot, deps); },
+                    io_);
         refresh = [this, slot, spec] { *slot = pop3_config(spec); };
       }
       ready_ += fmt::format(" {}={}:{}", role_name(spec.role), spec.address, (*l)->port());
@@ -212,14 +216,12 @@ class Server {
 
   int run() {
     // Changes committed by any thread wake the IMAP sessions of that account (IDLE, the
-    // next command's updates), on the I/O thread where the sessions live.
-    store_->set_change_listener([this](store::AccountId a, store::MailboxId m) {
-      asio::post(io_, [this, a, m] { watchers_.notify(a, m); });
-    });
+    // next command's updates), each on the I/O thread where it lives.
+    store_->set_change_listener([this](store::AccountId a, store::MailboxId m) { watchers_.notify(a, m); });
     collect_garbage();
     wait_signal();
-    log::info("event=ready hostname={} data={} mode={}{}", cfg_.hostname, log::q(cfg_.data_dir),
-              cfg_.local_mode ? "local" : "config", ready_);
+    log::info("event=ready hostname={} data={} mode={} io_threads={}{}", cfg_.hostname, log::q(cfg_.data_dir),
+              cfg_.local_mode ? "local" : "config", io_.size(), ready_);
     io_.run();
     store_->set_change_listener(nullptr);
     committer_.stop();
@@ -422,7 +424,7 @@ class Server {
     gc_timer_.cancel();
     log::info("event=shutdown signal={} connections={}", sig, connections_.size());
     for (auto& b : listeners_) b.listener->close();
-    connections_.stop_all();
+    connections_.stop_all(io_);
     drain_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     poll_drained();
   }
@@ -458,11 +460,11 @@ class Server {
   auth::Throttle throttle_;
   auth::VerifiedCache verified_;
   pop3::server::MaildropLocks maildrop_locks_;
-  imap::server::Watchers watchers_;  // I/O thread only
+  imap::server::Watchers watchers_;
   std::unique_ptr<smtp::server::SmtpPolicy> inbound_, submission_;
   // Destroyed before everything above: ~io_context destroys suspended connection
   // coroutines, which still use the connection registry, policies and store.
-  asio::io_context io_{1};
+  net::IoThreads io_;
   std::vector<Bound> listeners_;
   std::string ready_;
   asio::signal_set signals_;

@@ -168,7 +168,7 @@ Result<Config> load_config(const std::string& path) {
   const toml::table& t = parsed.table();
   Config c;
   c.source = path;
-  auto r = p.known(t, "", {"hostname", "data_dir", "domains", "log_level", "tls", "listener", "limits", "pop3", "imap"});
+  auto r = p.known(t, "", {"hostname", "data_dir", "domains", "log_level", "io_threads", "tls", "listener", "limits", "pop3", "imap"});
   if (!r) return tl::unexpected(r.error());
   TRY_ASSIGN(c.hostname, p.str(t, "hostname", "hostname", "localhost"));
   if (!mail::is_domain(c.hostname, false)) return tl::unexpected(p.err(t.get("hostname"), "hostname", "not a valid host name"));
@@ -176,6 +176,7 @@ Result<Config> load_config(const std::string& path) {
   TRY_ASSIGN(c.log_level, p.str(t, "log_level", "log_level", "info"));
   if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error")
     return tl::unexpected(p.err(t.get("log_level"), "log_level", "expected debug, info, warn or error"));
+  TRY_ASSIGN(c.io_threads, p.num(t, "io_threads", "io_threads", 0, 0, 256));
   if (const toml::node* d = t.get("domains")) {
     const toml::array* arr = d->as_array();
     if (!arr) return tl::unexpected(p.err(d, "domains", "expected an array of domain names"));

@@ -48,6 +48,7 @@ struct Config {
   std::string tls_cert, tls_key;   // empty: self-signed certificate in <data>/tls
   std::vector<std::string> domains;
   std::string log_level = "info";
+  std::size_t io_threads = 0;      // threads serving connections; 0: one per CPU
   Limits limits;
   Pop3Settings pop3;
   ImapSettings imap;

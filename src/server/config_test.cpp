@@ -53,6 +53,7 @@ hostname = "mx.example.org"
 data_dir = "/var/lib/valija"
 domains = ["Example.ORG", "example.net"]
 log_level = "debug"
+io_threads = 3
 
 [tls]
 cert = "/etc/valija/cert.pem"
@@ -96,6 +97,7 @@ role = "pop3"
   EXPECT_EQ(c->data_dir, "/var/lib/valija");
   EXPECT_EQ(c->domains, (std::vector<std::string>{"example.org", "example.net"}));
   EXPECT_EQ(c->log_level, "debug");
+  EXPECT_EQ(c->io_threads, 3u);
   EXPECT_EQ(c->tls_cert, "/etc/valija/cert.pem");
   EXPECT_EQ(c->tls_key, "/etc/valija/key.pem");
 
@@ -137,6 +139,7 @@ TEST_F(ConfigTest, MinimalConfigUsesDefaults) {
   EXPECT_EQ(c->hostname, "localhost");
   EXPECT_EQ(c->data_dir, "valija-data");
   EXPECT_EQ(c->log_level, "info");
+  EXPECT_EQ(c->io_threads, 0u);  // one per CPU
   EXPECT_TRUE(c->domains.empty());
   EXPECT_TRUE(c->tls_cert.empty());
   EXPECT_EQ(c->limits.message_size, Limits{}.message_size);
@@ -270,6 +273,7 @@ TEST_F(ConfigTest, LimitOutOfRange) {
   EXPECT_NE(msg.find("between 1 and 100"), std::string::npos) << msg;
   fails_at(std::string(kListener) + "[limits]\nmessage_size = 100\n", 4, "limits.message_size");
   fails_at(std::string(kListener) + "[limits]\nconnections_per_ip = -5\n", 4, "limits.connections_per_ip");
+  fails_at("io_threads = 1000\n" + std::string(kListener), 1, "io_threads");
 }
 
 TEST_F(ConfigTest, DuplicateListener) {

@@ -100,7 +100,7 @@ class Connection {
   std::optional<proto::Command> append_;
   std::string append_buf_;
   MemoryReservation append_memory_;
-  // change notices (I/O thread)
+  // change notices (this connection's I/O thread)
   std::optional<Watchers::Handle> watch_;
   store::MailboxId selected_ = 0;
   bool idling_ = false;
@@ -240,7 +240,10 @@ net::awaitable<void> Connection::login(const proto::Command& cmd, std::string us
       tagged(cmd, "NO", "[UNAVAILABLE] Temporary failure, please try again later");
     co_return;
   }
-  if (deps_.watchers.sessions(result.account) >= config_->limits.imap_sessions_per_account) {
+  auto executor = co_await asio::this_coro::executor;
+  watch_ = deps_.watchers.add_within(result.account, config_->limits.imap_sessions_per_account, executor,
+                                     [this](store::MailboxId m) { on_change(m); });
+  if (!watch_) {
     log::warn("event=imap_login_refused conn={} client={} user={} reason=too_many_sessions limit={}", conn_id_, ip,
               log::q(user), config_->limits.imap_sessions_per_account);
     tagged(cmd, "NO", "[LIMIT] Too many sessions for this account, close some and try again");
@@ -248,7 +251,6 @@ net::awaitable<void> Connection::login(const proto::Command& cmd, std::string us
   }
   session_.logged_in(result.details);
   reader_.set_authenticated(true);
-  watch_ = deps_.watchers.add(result.account, [this](store::MailboxId m) { on_change(m); });
   log::info("event=imap_login conn={} client={} user={} method={} tls={}", conn_id_, ip, log::q(user), method,
             stream_.tls() ? log::q(stream_.tls_description()) : "no");
   tagged(cmd, "OK", "[CAPABILITY " + session_.capabilities() + "] Logged in");
@@ -516,6 +518,37 @@ net::awaitable<void> Connection::run() {
 }
 
 }  // namespace
+
+std::optional<Watchers::Handle> Watchers::add_within(store::AccountId account, std::size_t limit,
+                                                     asio::any_io_executor executor, Callback cb) {
+  std::lock_guard lock(mu_);
+  auto it = by_account_.find(account);
+  if (it != by_account_.end() && it->second.size() >= limit) return std::nullopt;
+  auto h = ++next_;
+  by_account_[account].emplace(h, std::make_shared<Entry>(Entry{std::move(executor), std::move(cb)}));
+  return h;
+}
+
+void Watchers::remove(store::AccountId account, Handle h) {
+  std::lock_guard lock(mu_);
+  auto it = by_account_.find(account);
+  if (it == by_account_.end()) return;
+  auto e = it->second.find(h);
+  if (e == it->second.end()) return;
+  e->second->live = false;  // a notice already posted finds it gone
+  it->second.erase(e);
+  if (it->second.empty()) by_account_.erase(it);
+}
+
+void Watchers::notify(store::AccountId account, store::MailboxId mailbox) {
+  std::lock_guard lock(mu_);
+  auto it = by_account_.find(account);
+  if (it == by_account_.end()) return;
+  for (auto& [h, entry] : it->second)
+    asio::post(entry->executor, [entry, mailbox] {
+      if (entry->live) entry->callback(mailbox);
+    });
+}
 
 net::awaitable<void> serve_connection(net::tcp::socket socket, std::shared_ptr<const ListenerConfig> config,
                                       ConnectionDeps deps) {

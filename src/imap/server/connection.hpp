@@ -6,6 +6,8 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -22,35 +24,29 @@
 namespace valija::imap::server {
 
 // Who wants to hear of changes to an account's mail: the logged-in sessions of this
-// process. Runs on the I/O thread only (the store's listener posts there).
+// process, on any I/O thread. The store's listener calls notify() from the thread that
+// committed; each session's callback runs on the session's own I/O thread, and only
+// while the session is registered (remove() runs on that thread too, in its destructor).
 class Watchers {
  public:
   using Callback = std::function<void(store::MailboxId)>;
   using Handle = std::uint64_t;
-  Handle add(store::AccountId account, Callback cb) {
-    auto h = ++next_;
-    by_account_[account].emplace(h, std::move(cb));
-    return h;
-  }
-  void remove(store::AccountId account, Handle h) {
-    auto it = by_account_.find(account);
-    if (it == by_account_.end()) return;
-    it->second.erase(h);
-    if (it->second.empty()) by_account_.erase(it);
-  }
-  std::size_t sessions(store::AccountId account) const {
-    auto it = by_account_.find(account);
-    return it == by_account_.end() ? 0 : it->second.size();
-  }
-  void notify(store::AccountId account, store::MailboxId mailbox) {
-    auto it = by_account_.find(account);
-    if (it == by_account_.end()) return;
-    for (auto& [h, cb] : it->second) cb(mailbox);
-  }
+  // Registers a session unless the account already has `limit` (nullopt).
+  std::optional<Handle> add_within(store::AccountId account, std::size_t limit, asio::any_io_executor executor,
+                                   Callback cb);
+  // Called on the session's I/O thread: no callback runs for it after this returns.
+  void remove(store::AccountId account, Handle h);
+  void notify(store::AccountId account, store::MailboxId mailbox);
 
  private:
+  struct Entry {
+    asio::any_io_executor executor;
+    Callback callback;
+    bool live = true;  // read and written on the session's thread only
+  };
+  std::mutex mu_;
   Handle next_ = 0;
-  std::unordered_map<store::AccountId, std::unordered_map<Handle, Callback>> by_account_;
+  std::unordered_map<store::AccountId, std::unordered_map<Handle, std::shared_ptr<Entry>>> by_account_;
 };
 
 struct ListenerConfig {

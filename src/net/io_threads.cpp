@@ -1,0 +1,52 @@
+#include "net/io_threads.hpp"
+
+#include <asio/executor_work_guard.hpp>
+
+namespace valija::net {
+
+std::size_t IoThreads::resolve(std::size_t n) {
+  if (n > 0) return n;
+  auto cpus = std::thread::hardware_concurrency();
+  return cpus > 0 ? cpus : 1;
+}
+
+IoThreads::IoThreads(std::size_t n) {
+  n = resolve(n);
+  contexts_.reserve(n);
+  // Hint 1: each context is run by one thread (posts from other threads stay safe).
+  for (std::size_t i = 0; i < n; ++i) contexts_.push_back(std::make_unique<asio::io_context>(1));
+}
+
+IoThreads::~IoThreads() {
+  stop();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  // The contexts go in reverse order of creation: the main one, with the listeners'
+  // accept loops, last.
+  while (!contexts_.empty()) contexts_.pop_back();
+}
+
+asio::io_context& IoThreads::next() {
+  if (contexts_.size() == 1) return *contexts_.front();
+  return *contexts_[next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size()];
+}
+
+void IoThreads::run() {
+  using Guard = asio::executor_work_guard<asio::io_context::executor_type>;
+  std::vector<Guard> guards;
+  for (std::size_t i = 1; i < contexts_.size(); ++i) {
+    guards.emplace_back(contexts_[i]->get_executor());
+    threads_.emplace_back([c = contexts_[i].get()] { c->run(); });
+  }
+  contexts_.front()->run();
+  // The main context is done (shutdown): the others stop with it.
+  stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+void IoThreads::stop() {
+  for (auto& c : contexts_) c->stop();
+}
+
+}  // namespace valija::net

@@ -1,0 +1,45 @@
+#pragma once
+// The I/O threads: one io_context per thread, each running its own connections.
+// Context 0 runs on the thread that calls run() and also holds the listeners, signals
+// and timers; every accepted connection goes to the next context in turn and stays on
+// it, so a connection's coroutine, stream and timers never meet another thread.
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "net/asio.hpp"
+
+namespace valija::net {
+
+class IoThreads {
+ public:
+  // `n` threads; 0 means one per CPU.
+  explicit IoThreads(std::size_t n);
+  IoThreads(const IoThreads&) = delete;
+  IoThreads& operator=(const IoThreads&) = delete;
+  ~IoThreads();
+
+  static std::size_t resolve(std::size_t n);
+
+  asio::io_context& main() { return *contexts_.front(); }
+  // Where the next connection goes (round robin).
+  asio::io_context& next();
+  std::size_t size() const { return contexts_.size(); }
+  template <class F>
+  void for_each(F f) {
+    for (auto& c : contexts_) f(*c);
+  }
+
+  // Runs every context: the others on their own threads, the main one here, until stop().
+  void run();
+  void stop();
+
+ private:
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<std::thread> threads_;
+  std::atomic<std::size_t> next_{0};
+};
+
+}  // namespace valija::net
