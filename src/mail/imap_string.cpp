@@ -11,10 +11,15 @@ void append_imap_string(std::string& out, std::string_view s) {
   }
   if (!literal) {
     out += '"';
-    for (char c : s) {
-      if (c == '"' || c == '\\') out += '\\';  // RFC 3501 §9 quoted-specials
-      out += c;
+    // Runs without quoted-specials go in one append each (RFC 3501 §9).
+    std::size_t from = 0;
+    for (std::size_t i = s.find_first_of("\"\\"); i != std::string_view::npos; i = s.find_first_of("\"\\", i + 1)) {
+      out.append(s, from, i - from);
+      out += '\\';
+      out += s[i];
+      from = i + 1;
     }
+    out.append(s, from);
     out += '"';
     return;
   }

@@ -8,7 +8,6 @@
 #include "imap/server/message_source.hpp"
 #include "imap/server/session.hpp"
 #include "mail/bodystructure.hpp"
-#include "mail/envelope.hpp"
 #include "mail/header.hpp"
 #include "mail/section.hpp"
 #include "mail/transfer.hpp"
@@ -138,10 +137,10 @@ class FetchWriter {
           if (!with_modseq) item(fmt::format("MODSEQ ({})", v.info.modseq));
           break;
         case FetchAtt::Envelope: {
-          auto p = source_.structure(v.info);
-          if (!p) return tl::unexpected(p.error());
+          auto e = source_.envelope(v.info);
+          if (!e) return tl::unexpected(e.error());
           item("ENVELOPE ");
-          mail::append_envelope(text, (*p)->envelope ? *(*p)->envelope : mail::Envelope{});
+          text += **e;
           break;
         }
         case FetchAtt::Body:

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "base/log.hpp"
+#include "mail/envelope.hpp"
 #include "mail/mime_cache.hpp"
 
 namespace valija::imap::server {
@@ -32,6 +33,21 @@ Result<void> MessageSource::preload(std::span<const store::MessageInfo* const> m
   if (!metas) return tl::unexpected(metas.error());
   for (std::size_t i = 0; i < uids.size(); ++i) cached_[uids[i]] = std::move((*metas)[i]);
   return {};
+}
+
+const std::string& PartCache::envelope(std::uint32_t uid) {
+  auto& e = parts_.at(uid);
+  if (!e.envelope) {
+    e.envelope.emplace();
+    mail::append_envelope(*e.envelope, e.part->envelope ? *e.part->envelope : mail::Envelope{});
+  }
+  return *e.envelope;
+}
+
+Result<const std::string*> MessageSource::envelope(const store::MessageInfo& m) {
+  auto p = structure(m);
+  if (!p) return tl::unexpected(p.error());
+  return &parts_.envelope(m.uid);
 }
 
 Result<const mail::mime::Part*> MessageSource::structure(const store::MessageInfo& m) {

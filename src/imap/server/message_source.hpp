@@ -23,13 +23,16 @@ class PartCache {
   explicit PartCache(std::size_t max = 2048) : max_(max) {}
   const mail::mime::Part* find(std::uint32_t uid) const {
     auto it = parts_.find(uid);
-    return it == parts_.end() ? nullptr : it->second.get();
+    return it == parts_.end() ? nullptr : it->second.part.get();
   }
   const mail::mime::Part* put(std::uint32_t uid, mail::mime::Part part) {
     auto& slot = parts_[uid];
-    slot = std::make_unique<mail::mime::Part>(std::move(part));
-    return slot.get();
+    slot = Entry{std::make_unique<mail::mime::Part>(std::move(part)), {}};
+    return slot.part.get();
   }
+  // The message's ENVELOPE as FETCH writes it, rendered on first use (clients ask for
+  // the envelopes of a whole mailbox again and again). `uid` must have been put().
+  const std::string& envelope(std::uint32_t uid);
   // Between commands.
   void trim() {
     if (parts_.size() > max_) parts_.clear();
@@ -37,8 +40,12 @@ class PartCache {
   void clear() { parts_.clear(); }
 
  private:
+  struct Entry {
+    std::unique_ptr<mail::mime::Part> part;
+    std::optional<std::string> envelope;
+  };
   std::size_t max_;
-  std::unordered_map<std::uint32_t, std::unique_ptr<mail::mime::Part>> parts_;
+  std::unordered_map<std::uint32_t, Entry> parts_;
 };
 
 class MessageSource final : public MessageData {
@@ -50,6 +57,8 @@ class MessageSource final : public MessageData {
   Result<void> preload(std::span<const store::MessageInfo* const> messages);
   // Parses and caches the structure when the store's cache has none.
   Result<const mail::mime::Part*> structure(const store::MessageInfo& m) override;
+  // The rendered ENVELOPE (FETCH).
+  Result<const std::string*> envelope(const store::MessageInfo& m);
   Result<std::string> read(const store::MessageInfo& m, std::uint64_t begin, std::uint64_t end) override;
   Result<std::string> whole(const store::MessageInfo& m) override;
 
