@@ -2,6 +2,7 @@
 // What FETCH rendering and SEARCH evaluation read of a message, behind an interface: the
 // session reads the store (MessageSource), tests and the fuzz target read memory.
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "base/result.hpp"
@@ -19,6 +20,17 @@ class MessageData {
   // Octets [begin, end) of the message, clipped to its size.
   virtual Result<std::string> read(const store::MessageInfo& m, std::uint64_t begin, std::uint64_t end) = 0;
   virtual Result<std::string> whole(const store::MessageInfo& m) = 0;
+
+  // SEARCH FROM/TO/CC/BCC/SUBJECT: the envelope field decoded (RFC 2047) and case-folded;
+  // nullptr when the message has no such field. A source may keep it for later searches
+  // (MessageSource does, per session); this one works it out each time.
+  enum class Field { From, To, Cc, Bcc, Subject };
+  virtual Result<const std::string*> folded(const store::MessageInfo& m, Field f);
+  // Decodes and folds one of `structure`'s envelope fields into `out`; false when absent.
+  static bool fold_field(const mail::mime::Part& structure, Field f, std::string& out);
+
+ private:
+  std::string folded_;
 };
 
 }  // namespace valija::imap::server

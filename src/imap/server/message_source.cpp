@@ -44,6 +44,23 @@ const std::string& PartCache::envelope(std::uint32_t uid) {
   return *e.envelope;
 }
 
+const std::string* PartCache::folded(std::uint32_t uid, MessageData::Field f) {
+  auto& e = parts_.at(uid);
+  auto i = static_cast<std::size_t>(f);
+  if (!(e.folded_done & (1u << i))) {
+    std::string value;
+    if (MessageData::fold_field(*e.part, f, value)) e.folded[i] = std::move(value);
+    e.folded_done |= static_cast<std::uint8_t>(1u << i);
+  }
+  return e.folded[i] ? &*e.folded[i] : nullptr;
+}
+
+Result<const std::string*> MessageSource::folded(const store::MessageInfo& m, Field f) {
+  auto p = structure(m);
+  if (!p) return tl::unexpected(p.error());
+  return parts_.folded(m.uid, f);
+}
+
 Result<const std::string*> MessageSource::envelope(const store::MessageInfo& m) {
   auto p = structure(m);
   if (!p) return tl::unexpected(p.error());

@@ -2,6 +2,7 @@
 // The stored messages a FETCH or SEARCH reads: each message's MIME structure (from the
 // cache kept with its body, computed and cached when missing) and its octets, read
 // lazily and at most once per command.
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,12 +28,15 @@ class PartCache {
   }
   const mail::mime::Part* put(std::uint32_t uid, mail::mime::Part part) {
     auto& slot = parts_[uid];
-    slot = Entry{std::make_unique<mail::mime::Part>(std::move(part)), {}};
+    slot = Entry{};
+    slot.part = std::make_unique<mail::mime::Part>(std::move(part));
     return slot.part.get();
   }
   // The message's ENVELOPE as FETCH writes it, rendered on first use (clients ask for
   // the envelopes of a whole mailbox again and again). `uid` must have been put().
   const std::string& envelope(std::uint32_t uid);
+  // An envelope field folded for SEARCH, worked out on first use; nullptr when absent.
+  const std::string* folded(std::uint32_t uid, MessageData::Field f);
   // Between commands.
   void trim() {
     if (parts_.size() > max_) parts_.clear();
@@ -43,6 +47,8 @@ class PartCache {
   struct Entry {
     std::unique_ptr<mail::mime::Part> part;
     std::optional<std::string> envelope;
+    std::array<std::optional<std::string>, 5> folded;  // by MessageData::Field; nullopt: absent
+    std::uint8_t folded_done = 0;                        // a bit per field worked out
   };
   std::size_t max_;
   std::unordered_map<std::uint32_t, Entry> parts_;
@@ -59,6 +65,7 @@ class MessageSource final : public MessageData {
   Result<const mail::mime::Part*> structure(const store::MessageInfo& m) override;
   // The rendered ENVELOPE (FETCH).
   Result<const std::string*> envelope(const store::MessageInfo& m);
+  Result<const std::string*> folded(const store::MessageInfo& m, Field f) override;
   Result<std::string> read(const store::MessageInfo& m, std::uint64_t begin, std::uint64_t end) override;
   Result<std::string> whole(const store::MessageInfo& m) override;
 

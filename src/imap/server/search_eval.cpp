@@ -51,6 +51,22 @@ int month_of(std::string_view m) {
 
 }  // namespace
 
+bool MessageData::fold_field(const mail::mime::Part& structure, Field f, std::string& out) {
+  if (!structure.envelope) return false;
+  const auto& e = *structure.envelope;
+  const auto& raw = f == Field::From ? e.from : f == Field::To ? e.to : f == Field::Cc ? e.cc
+                    : f == Field::Bcc ? e.bcc : e.subject;
+  if (!raw) return false;
+  out = mail::fold_case(mail::decode_header_value(*raw));
+  return true;
+}
+
+Result<const std::string*> MessageData::folded(const store::MessageInfo& m, Field f) {
+  auto p = structure(m);
+  if (!p) return tl::unexpected(p.error());
+  return fold_field(**p, f, folded_) ? &folded_ : nullptr;
+}
+
 std::optional<std::int64_t> rfc5322_days(std::string_view date) {
   // Tokens: [day-name ","] day month year time zone; tolerant of extra spaces and comments.
   std::vector<std::string_view> tokens;
@@ -139,10 +155,6 @@ Result<bool> SearchEvaluator::text_contains(Message& m, bool whole, const std::s
 
 Result<bool> SearchEvaluator::eval(const SearchKey& k, Message& m) {
   const auto& info = m.v.info;
-  auto env_contains = [&](const std::optional<std::string>& raw) -> bool {
-    if (!raw) return false;
-    return mail::fold_case(mail::decode_header_value(*raw)).find(k.text) != std::string::npos;
-  };
   auto envelope = [&]() -> Result<const mail::Envelope*> {
     auto p = m.source.structure(info);
     if (!p) return tl::unexpected(p.error());
@@ -202,13 +214,12 @@ Result<bool> SearchEvaluator::eval(const SearchKey& k, Message& m) {
     case SearchOp::Cc:
     case SearchOp::Bcc:
     case SearchOp::Subject: {
-      auto env = envelope();
-      if (!env) return tl::unexpected(env.error());
-      const auto& e = **env;
-      const auto& raw = k.op == SearchOp::From ? e.from : k.op == SearchOp::To ? e.to : k.op == SearchOp::Cc ? e.cc
-                        : k.op == SearchOp::Bcc ? e.bcc : e.subject;
-      if (k.text.empty()) return raw.has_value();
-      return env_contains(raw);
+      using F = MessageData::Field;
+      auto f = k.op == SearchOp::From ? F::From : k.op == SearchOp::To ? F::To : k.op == SearchOp::Cc ? F::Cc
+               : k.op == SearchOp::Bcc ? F::Bcc : F::Subject;
+      auto value = m.source.folded(info, f);
+      if (!value) return tl::unexpected(value.error());
+      return *value && (*value)->find(k.text) != std::string::npos;
     }
     case SearchOp::Header: return header_contains(m, k.text, k.value);
     case SearchOp::Body: return text_contains(m, false, k.text);
