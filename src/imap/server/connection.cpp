@@ -52,7 +52,7 @@ class Connection {
     reader_.set_literal_plus(true);
   }
   ~Connection() {
-    if (watch_) deps_.watchers.remove(session_.account().id, *watch_);
+    if (watch_) deps_.watchers.remove(session_.account().id, watch_);
   }
 
   net::awaitable<void> run();
@@ -76,7 +76,6 @@ class Connection {
   void tagged(const proto::Command& cmd, std::string_view status, std::string_view text) {
     out_ += fmt::format("{} {} {}\r\n", cmd.tag, status, text);
   }
-  void on_change(store::MailboxId mailbox);
   // Drops consumed input; an idle connection keeps no buffer capacity.
   void compact_input() {
     in_.erase(0, in_pos_);
@@ -101,9 +100,7 @@ class Connection {
   std::string append_buf_;
   MemoryReservation append_memory_;
   // change notices (this connection's I/O thread)
-  std::optional<Watchers::Handle> watch_;
-  store::MailboxId selected_ = 0;
-  bool idling_ = false;
+  Watchers::Handle watch_;
   std::uint64_t commands_ = 0;
 };
 
@@ -184,12 +181,6 @@ net::awaitable<bool> Connection::fill(std::chrono::seconds timeout) {
   co_return false;
 }
 
-void Connection::on_change(store::MailboxId mailbox) {
-  if (mailbox != 0 && mailbox != selected_) return;
-  session_.mark_changed();
-  if (idling_) stream_.interrupt();
-}
-
 net::awaitable<void> Connection::pause(std::chrono::milliseconds d) {
   if (d.count() <= 0 || !co_await flush()) co_return;
   auto executor = co_await asio::this_coro::executor;
@@ -205,7 +196,7 @@ net::awaitable<void> Connection::execute(proto::Command cmd) {
     return o;
   };
   Output o = co_await net::run_blocking(deps_.workers, std::move(job));
-  selected_ = session_.selected_id().value_or(0);
+  if (watch_) watch_->selected.store(session_.selected_id().value_or(0));
   if (log::enabled(log::Level::Debug)) {  // the tagged line: how the command ended
     auto end = o.text.rfind("\r\n", o.text.size() - 3);
     auto start = end == std::string::npos ? 0 : end + 2;
@@ -241,8 +232,8 @@ net::awaitable<void> Connection::login(const proto::Command& cmd, std::string us
     co_return;
   }
   auto executor = co_await asio::this_coro::executor;
-  watch_ = deps_.watchers.add_within(result.account, config_->limits.imap_sessions_per_account, executor,
-                                     [this](store::MailboxId m) { on_change(m); });
+  watch_ = deps_.watchers.add_within(result.account, config_->limits.imap_sessions_per_account,
+                                     session_.change_flag(), executor, [this] { stream_.interrupt(); });
   if (!watch_) {
     log::warn("event=imap_login_refused conn={} client={} user={} reason=too_many_sessions limit={}", conn_id_, ip,
               log::q(user), config_->limits.imap_sessions_per_account);
@@ -341,18 +332,23 @@ net::awaitable<void> Connection::idle(const proto::Command& cmd) {
       if (e->error.close) closing_ = true;
       co_return;
     }
-    idling_ = true;
     if (slot_->entry().stopping) {
-      idling_ = false;
       out_ += "* BYE Server shutting down\r\n";
       closing_ = true;
       co_return;
+    }
+    // Idling first, then the flag: a change committed in between is seen here or wakes
+    // the read below (Watchers::notify does the opposite order).
+    watch_->idling.store(true);
+    if (session_.selected_id() && session_.change_flag()->load()) {
+      watch_->idling.store(false);
+      continue;
     }
     compact_input();
     slot_->idle(true);
     auto st = co_await stream_.read_append(in_, kReadChunk, keepalive);
     slot_->idle(false);
-    idling_ = false;
+    watch_->idling.store(false);
     if (st == IoStatus::Ok || st == IoStatus::Interrupted) continue;
     if (st == IoStatus::Timeout) {
       out_ += "* OK Still here\r\n";
@@ -519,24 +515,28 @@ net::awaitable<void> Connection::run() {
 
 }  // namespace
 
-std::optional<Watchers::Handle> Watchers::add_within(store::AccountId account, std::size_t limit,
-                                                     asio::any_io_executor executor, Callback cb) {
+Watchers::Handle Watchers::add_within(store::AccountId account, std::size_t limit, std::atomic<bool>* changed,
+                                      asio::any_io_executor executor, std::function<void()> wake) {
   std::lock_guard lock(mu_);
-  auto it = by_account_.find(account);
-  if (it != by_account_.end() && it->second.size() >= limit) return std::nullopt;
-  auto h = ++next_;
-  by_account_[account].emplace(h, std::make_shared<Entry>(Entry{std::move(executor), std::move(cb)}));
-  return h;
+  auto& set = by_account_[account];
+  if (set.size() >= limit) {
+    if (set.empty()) by_account_.erase(account);
+    return nullptr;
+  }
+  auto w = std::make_shared<Watch>();
+  w->changed = changed;
+  w->executor = std::move(executor);
+  w->wake = std::move(wake);
+  set.insert(w);
+  return w;
 }
 
-void Watchers::remove(store::AccountId account, Handle h) {
+void Watchers::remove(store::AccountId account, const Handle& h) {
   std::lock_guard lock(mu_);
+  h->live = false;  // a wake already posted finds it gone
   auto it = by_account_.find(account);
   if (it == by_account_.end()) return;
-  auto e = it->second.find(h);
-  if (e == it->second.end()) return;
-  e->second->live = false;  // a notice already posted finds it gone
-  it->second.erase(e);
+  it->second.erase(h);
   if (it->second.empty()) by_account_.erase(it);
 }
 
@@ -544,10 +544,16 @@ void Watchers::notify(store::AccountId account, store::MailboxId mailbox) {
   std::lock_guard lock(mu_);
   auto it = by_account_.find(account);
   if (it == by_account_.end()) return;
-  for (auto& [h, entry] : it->second)
-    asio::post(entry->executor, [entry, mailbox] {
-      if (entry->live) entry->callback(mailbox);
+  for (const auto& w : it->second) {
+    // Sequentially consistent with the session's side (idling, then changed): either it
+    // sees the flag before it waits, or this sees it idling and wakes it.
+    w->changed->store(true);
+    if (!w->idling.load()) continue;
+    if (mailbox != 0 && mailbox != w->selected.load()) continue;
+    asio::post(w->executor, [w] {
+      if (w->live) w->wake();
     });
+  }
 }
 
 net::awaitable<void> serve_connection(net::tcp::socket socket, std::shared_ptr<const ListenerConfig> config,

@@ -3,6 +3,7 @@
 // them in the Session on the worker pool, and keeps the exchanges that need the client
 // between steps: LOGIN and AUTHENTICATE (Argon2id on the password pool, throttled),
 // STARTTLS, APPEND's message literal, IDLE (woken by the store's change notices).
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -24,29 +25,33 @@
 namespace valija::imap::server {
 
 // Who wants to hear of changes to an account's mail: the logged-in sessions of this
-// process, on any I/O thread. The store's listener calls notify() from the thread that
-// committed; each session's callback runs on the session's own I/O thread, and only
-// while the session is registered (remove() runs on that thread too, in its destructor).
+// process, on any I/O thread. The store's listener calls notify() on the thread that
+// committed. It raises each session's "changed" flag (the session reads what changed
+// before its next command) and wakes, on its own I/O thread, only a session in IDLE on
+// the mailbox concerned: a busy session is not disturbed, and no thread is woken for it.
 class Watchers {
  public:
-  using Callback = std::function<void(store::MailboxId)>;
-  using Handle = std::uint64_t;
-  // Registers a session unless the account already has `limit` (nullopt).
-  std::optional<Handle> add_within(store::AccountId account, std::size_t limit, asio::any_io_executor executor,
-                                   Callback cb);
-  // Called on the session's I/O thread: no callback runs for it after this returns.
-  void remove(store::AccountId account, Handle h);
+  struct Watch {
+    std::atomic<bool>* changed = nullptr;  // the session's flag; valid until remove()
+    asio::any_io_executor executor;        // the session's I/O thread
+    std::function<void()> wake;            // there: interrupts the IDLE read
+    std::atomic<bool> idling{false};
+    std::atomic<store::MailboxId> selected{0};
+    bool live = true;  // read and written on the session's thread only
+  };
+  using Handle = std::shared_ptr<Watch>;
+
+  // Registers a session unless the account already has `limit` (nullptr).
+  Handle add_within(store::AccountId account, std::size_t limit, std::atomic<bool>* changed,
+                    asio::any_io_executor executor, std::function<void()> wake);
+  // Called on the session's I/O thread: no wake runs and no flag is touched after this.
+  void remove(store::AccountId account, const Handle& h);
+  // `mailbox` 0: the account as a whole.
   void notify(store::AccountId account, store::MailboxId mailbox);
 
  private:
-  struct Entry {
-    asio::any_io_executor executor;
-    Callback callback;
-    bool live = true;  // read and written on the session's thread only
-  };
   std::mutex mu_;
-  Handle next_ = 0;
-  std::unordered_map<store::AccountId, std::unordered_map<Handle, std::shared_ptr<Entry>>> by_account_;
+  std::unordered_map<store::AccountId, std::unordered_set<Handle>> by_account_;
 };
 
 struct ListenerConfig {

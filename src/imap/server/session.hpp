@@ -97,7 +97,9 @@ class Session {
   // The untagged updates a client in IDLE gets (RFC 2177 §3).
   void idle_updates(Output& out);
   // The store changed something of this account (the notifier; any thread).
-  void mark_changed() { changed_.store(true, std::memory_order_release); }
+  // Raised by other threads (Watchers) when the account's mail changed; the next command
+  // (or IDLE) reads what changed.
+  std::atomic<bool>* change_flag() { return &changed_; }
 
  private:
   using Handler = Done (Session::*)(const proto::Command&, Output&);

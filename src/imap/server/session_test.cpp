@@ -212,7 +212,7 @@ TEST_F(SessionTest, ChangesFromAnotherSessionArriveWhereAllowed) {
   run("b STORE 1 +FLAGS (\\Deleted)", other.get());
   run("b EXPUNGE", other.get());
   deliver(kMultipart);
-  session_->mark_changed();
+  session_->change_flag()->store(true);
   // A non-UID FETCH may not carry the EXPUNGE: message 1 keeps its number.
   auto out = run("a FETCH 2 (UID)");
   EXPECT_EQ(out, "* 2 FETCH (UID 2)\r\n* 3 EXISTS\r\n* 3 RECENT\r\na OK FETCH completed\r\n");
