@@ -8,13 +8,14 @@ or the untagged line during IDLE), never on time.
 """
 import poplib
 import re
+import signal
 import threading
 import time
 
 import pytest
 
 from conftest import insecure_context
-from imap_util import (PASSWORD, appenduid, deliver, fetches, fill, new_account,
+from imap_util import (PASSWORD, appenduid, deliver, fetches, fill, new_account, raw,
                        session, simple)
 
 
@@ -261,6 +262,54 @@ def test_idle_sees_other_sessions_changes(v, user):
     assert list(f) == [1] and f[1]["UID"] == 2
     a.logout()
     b.logout()
+
+
+def test_idle_across_io_threads_and_drain(valija_factory):
+    """Connections spread over several I/O threads (io_threads = 3): a delivery wakes
+    every idling session of the account whatever its thread, the session limit counts
+    them all, and SIGTERM ends each one with BYE."""
+    v = valija_factory()
+    v.start(config="""
+hostname = "localhost"
+domains = ["localhost"]
+io_threads = 3
+[[listener]]
+address = "127.0.0.1"
+port = $imap_port
+role = "imap"
+[[listener]]
+address = "127.0.0.1"
+port = $smtp_port
+role = "smtp"
+[limits]
+imap_sessions_per_account = 7
+""")
+    assert v.wait_log(r"event=ready\b.* io_threads=3\b")
+    user = new_account(v)
+    idlers = []
+    for _ in range(6):  # two on each thread
+        c = session(v, user)
+        c.ok("SELECT INBOX")
+        start_idle(c)
+        idlers.append(c)
+    busy = session(v, user)  # the seventh: at the limit, not idling
+    over = raw(v)
+    over.greeting()
+    st = over.cmd('LOGIN "%s" "%s"' % (user, PASSWORD))[1]
+    assert st.startswith("NO [LIMIT]"), st
+    readers = [IdleReader(c, r"^\* 1 EXISTS$") for c in idlers]
+    for r in readers:
+        r.start()
+    deliver(v, simple("to all", to=user), user)
+    for r in readers:
+        r.join(timeout=20)
+        assert not r.is_alive() and r.error is None, (r.error, r.got)
+    busy.ok("SELECT INBOX")
+    v.signal(signal.SIGTERM)
+    for c in idlers + [busy]:
+        rest = c.closed_by_peer().decode()
+        assert "* BYE Server shutting down" in rest, rest
+    assert v.wait_exit() == 0
 
 
 # ---- CONDSTORE (RFC 7162 §3.1) -------------------------------------------------------
