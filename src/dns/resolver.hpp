@@ -1,0 +1,55 @@
+#pragma once
+// The DNS resolver: libunbound (Debian's libunbound8) in its asynchronous mode, run on
+// one I/O context. libunbound keeps the cache (honouring TTLs), follows CNAMEs, retries
+// and fails over between servers; this class turns its answers into MxAnswer and
+// AddressAnswer and bounds every lookup in time, so a dead DNS server means "try again
+// later", never a hang.
+//
+// Callers await mx() and addresses() from any executor and resume there.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "dns/mx.hpp"
+#include "net/asio.hpp"
+
+namespace valija::dns {
+
+struct ResolverConfig {
+  // Forward to these servers ("192.0.2.53", "127.0.0.1@5353", "::1@53"); empty: the
+  // nameservers of /etc/resolv.conf.
+  std::vector<std::string> servers;
+  std::chrono::milliseconds timeout{std::chrono::seconds(30)};  // per lookup
+};
+
+struct AddressAnswer {
+  Outcome outcome = Outcome::Temporary;
+  std::vector<std::string> addresses;  // IPv6 first, then IPv4 (RFC 6724's default preference)
+  std::string canonical;               // after CNAMEs (empty when none)
+  std::string detail;
+};
+
+class Resolver {
+ public:
+  // The resolver runs on `io` (its thread does libunbound's processing).
+  static Result<std::unique_ptr<Resolver>> create(asio::io_context& io, const ResolverConfig& config);
+  ~Resolver();
+  Resolver(const Resolver&) = delete;
+  Resolver& operator=(const Resolver&) = delete;
+
+  net::awaitable<MxAnswer> mx(std::string domain);
+  // AAAA and A records of `host`.
+  net::awaitable<AddressAnswer> addresses(std::string host);
+
+  struct Raw;  // one lookup's answer (resolver.cpp)
+
+ private:
+  struct Impl;
+  explicit Resolver(std::unique_ptr<Impl> impl);
+  net::awaitable<Raw> query(std::string name, int type);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace valija::dns
