@@ -7,7 +7,7 @@
 
 #include <asio/posix/stream_descriptor.hpp>
 
-#include "base/log.hpp"
+#include "base/text.hpp"
 
 namespace valija::dns {
 
@@ -63,6 +63,8 @@ struct Resolver::Impl {
   }
 };
 
+namespace {
+
 // One lookup in flight: completed once, by libunbound's answer or by the timer.
 struct Pending {
   std::function<void(Resolver::Raw)> complete;
@@ -79,8 +81,6 @@ struct Pending {
   }
 };
 
-namespace {
-
 Resolver::Raw classify(int err, ub_result* result, const std::string& name) {
   Resolver::Raw raw;
   if (err != 0) {
@@ -91,9 +91,12 @@ Resolver::Raw classify(int err, ub_result* result, const std::string& name) {
     raw.detail = fmt::format("DNSSEC validation failed for {}: {}", name, result->why_bogus ? result->why_bogus : "bogus");
     return raw;
   }
-  if (result->canonname && result->qname && std::string_view(result->canonname) != result->qname) {
-    raw.canonical = result->canonname;
-    if (!raw.canonical.empty() && raw.canonical.back() == '.') raw.canonical.pop_back();
+  if (result->canonname) {  // the name the records belong to: the query's own without a CNAME
+    std::string canon = text::to_lower(result->canonname);
+    if (!canon.empty() && canon.back() == '.') canon.pop_back();
+    std::string asked = text::to_lower(name);
+    if (!asked.empty() && asked.back() == '.') asked.pop_back();
+    if (canon != asked) raw.canonical = std::move(canon);
   }
   if (result->rcode == 3 || result->nxdomain) {
     raw.outcome = Outcome::NxDomain;
