@@ -13,22 +13,11 @@
 #include <string>
 #include <string_view>
 
+#include "mail/dot_stuffer.hpp"
+
 namespace valija::pop3::proto {
 
-class DotStuffer {
- public:
-  // Appends `chunk` to `out` with a '.' added before every line that starts with '.'.
-  // A bare LF becomes CRLF: a client that splits lines on LF must not see a lone "."
-  // line inside the message (the end-of-response marker), so every line the client can
-  // see is stuffed. A bare CR is left alone (SMTP refuses it on the way in).
-  void feed(std::string_view chunk, std::string& out);
-  // Ends the response: CRLF if the message did not end with a line break, then ".\r\n".
-  void finish(std::string& out);
-
- private:
-  bool line_start_ = true;
-  bool prev_cr_ = false;
-};
+using DotStuffer = mail::DotStuffer;
 
 // TOP msg n (RFC 1939 §7): the header, the blank line after it, then n body lines; the
 // whole message when it has fewer (or has no blank line at all).
