@@ -19,5 +19,6 @@ void add_user_commands(CLI::App& app, Context& ctx);
 void add_alias_commands(CLI::App& app, Context& ctx);
 void add_mail_commands(CLI::App& app, Context& ctx);
 void add_dns_commands(CLI::App& app, Context& ctx);
+void add_smtp_test_command(CLI::App& app, Context& ctx);
 
 }  // namespace valija::cli

@@ -191,6 +191,16 @@ awaitable<IoStatus> Stream::write_all(std::string_view bytes, std::chrono::secon
 }
 
 awaitable<IoStatus> Stream::start_tls(std::shared_ptr<asio::ssl::context> ctx, std::chrono::seconds timeout) {
+  return handshake(std::move(ctx), nullptr, timeout);
+}
+
+awaitable<IoStatus> Stream::start_tls_client(std::shared_ptr<asio::ssl::context> ctx, const std::string& host,
+                                             std::chrono::seconds timeout) {
+  return handshake(std::move(ctx), &host, timeout);
+}
+
+awaitable<IoStatus> Stream::handshake(std::shared_ptr<asio::ssl::context> ctx, const std::string* client_host,
+                                      std::chrono::seconds timeout) {
   ctx_ = std::move(ctx);
   ssl_ = SSL_new(ctx_->native_handle());
   std::error_code ec;
@@ -198,7 +208,14 @@ awaitable<IoStatus> Stream::start_tls(std::shared_ptr<asio::ssl::context> ctx, s
     last_error_ = ssl_error_text();
     co_return classify(kTlsFailed);
   }
-  SSL_set_accept_state(ssl_);
+  if (client_host) {
+    SSL_set_connect_state(ssl_);
+    SSL_set_tlsext_host_name(ssl_, client_host->c_str());
+    // Checked only when the context verifies the peer (SSL_VERIFY_PEER).
+    SSL_set1_host(ssl_, client_host->c_str());
+  } else {
+    SSL_set_accept_state(ssl_);
+  }
   arm(timeout);
   while (true) {
     ERR_clear_error();

@@ -33,6 +33,10 @@ class Stream {
   awaitable<IoStatus> write_all(std::string_view bytes, std::chrono::seconds timeout);
   // Server-side TLS handshake. On failure the connection is unusable.
   awaitable<IoStatus> start_tls(std::shared_ptr<asio::ssl::context> ctx, std::chrono::seconds timeout);
+  // Client-side TLS handshake with `host` as SNI; when the context verifies, the
+  // certificate must also name `host` (RFC 6125). On failure the connection is unusable.
+  awaitable<IoStatus> start_tls_client(std::shared_ptr<asio::ssl::context> ctx, const std::string& host,
+                                       std::chrono::seconds timeout);
   // Cancels the pending read or write (used to drain idle connections at shutdown).
   void cancel();
   // Wakes a pending read with IoStatus::Interrupted; without one, a no-op. Only reads
@@ -61,6 +65,8 @@ class Stream {
   // After an SSL call returned rc <= 0: waits for what it wants (true: try again) or
   // sets `ec` (false).
   awaitable<bool> tls_retry(int rc, std::error_code& ec);
+  awaitable<IoStatus> handshake(std::shared_ptr<asio::ssl::context> ctx, const std::string* client_host,
+                                std::chrono::seconds timeout);
 
   // A non-blocking socket; TLS is OpenSSL directly on its descriptor (no BIO pair, no
   // Asio buffers), with SSL_MODE_RELEASE_BUFFERS: an idle TLS connection costs a few

@@ -92,4 +92,22 @@ Result<std::shared_ptr<asio::ssl::context>> TlsContexts::load(const TlsFiles& fi
   return ctx;
 }
 
+Result<std::shared_ptr<asio::ssl::context>> client_tls_context(bool verify, const std::string& ca_file) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  SSL_CTX* raw = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
+  SSL_CTX_set_options(raw, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_mode(raw, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  if (!verify) {
+    SSL_CTX_set_verify(raw, SSL_VERIFY_NONE, nullptr);
+    return ctx;
+  }
+  int ok = ca_file.empty() ? SSL_CTX_set_default_verify_paths(raw) : SSL_CTX_load_verify_locations(raw, ca_file.c_str(), nullptr);
+  if (ok != 1)
+    return fail(Errc::Invalid, fmt::format("cannot load trusted certificates{}: {}",
+                                           ca_file.empty() ? std::string() : " from " + ca_file, openssl_error()));
+  SSL_CTX_set_verify(raw, SSL_VERIFY_PEER, nullptr);
+  return ctx;
+}
+
 }  // namespace valija::net
