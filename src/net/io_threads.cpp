@@ -21,9 +21,10 @@ IoThreads::~IoThreads() {
   stop();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
-  // The contexts go in reverse order of creation: the main one, with the listeners'
-  // accept loops, last.
-  while (!contexts_.empty()) contexts_.pop_back();
+  // The main context goes first: an accept still pending there holds the socket it was
+  // to fill, which belongs to another context (Listener::accept_loop), so that context
+  // must outlive it. Nothing in the other contexts refers to the main one.
+  for (auto& c : contexts_) c.reset();
 }
 
 asio::io_context& IoThreads::next() {
