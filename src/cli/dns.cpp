@@ -6,6 +6,7 @@
 
 #include "base/text.hpp"
 #include "cli/commands.hpp"
+#include "cli/route.hpp"
 #include "cli/util.hpp"
 #include "dns/resolver.hpp"
 #include "mail/address.hpp"
@@ -13,24 +14,11 @@
 namespace valija::cli {
 namespace {
 
-constexpr int kTempFail = 75;  // EX_TEMPFAIL: DNS did not answer; try again later
-
 net::awaitable<int> show_route(dns::Resolver& resolver, std::string domain) {
-  auto answer = co_await resolver.mx(domain);
-  std::mt19937_64 rng(std::random_device{}());
-  auto plan = dns::plan_mx(domain, answer, rng);
-  switch (plan.kind) {
-    case dns::MxPlan::Kind::TryLater:
-      fmt::print("{}: the MX lookup failed ({}); mail would wait in the queue and be retried\n", domain, plan.detail);
-      co_return kTempFail;
-    case dns::MxPlan::Kind::NoDomain:
-      fmt::print("{}: no such domain (NXDOMAIN); mail to it would bounce (550 5.1.2)\n", domain);
-      co_return 1;
-    case dns::MxPlan::Kind::NullMx:
-      fmt::print("{}: null MX (RFC 7505): the domain accepts no mail; mail to it would bounce (556 5.1.10)\n", domain);
-      co_return 1;
-    case dns::MxPlan::Kind::Hosts: break;
-  }
+  int rc = 0;
+  auto planned = co_await mx_plan(resolver, domain, "", rc);
+  if (!planned) co_return rc;
+  const auto& plan = *planned;
   if (plan.implicit)
     fmt::print("{}: no MX records; the domain's own address is its mail exchanger (RFC 5321 5.1)\n", domain);
   else
@@ -58,6 +46,31 @@ net::awaitable<int> show_route(dns::Resolver& resolver, std::string domain) {
 }
 
 }  // namespace
+
+net::awaitable<std::optional<dns::MxPlan>> mx_plan(dns::Resolver& resolver, std::string domain, std::string prefix,
+                                                   int& rc) {
+  auto answer = co_await resolver.mx(domain);
+  std::mt19937_64 rng(std::random_device{}());
+  auto plan = dns::plan_mx(domain, answer, rng);
+  switch (plan.kind) {
+    case dns::MxPlan::Kind::TryLater:
+      fmt::print("{}{}: the MX lookup failed ({}); mail would wait in the queue and be retried\n", prefix, domain,
+                 plan.detail);
+      rc = kTempFail;
+      co_return std::nullopt;
+    case dns::MxPlan::Kind::NoDomain:
+      fmt::print("{}{}: no such domain (NXDOMAIN); mail to it would bounce (550 5.1.2)\n", prefix, domain);
+      rc = 1;
+      co_return std::nullopt;
+    case dns::MxPlan::Kind::NullMx:
+      fmt::print("{}{}: null MX (RFC 7505): the domain accepts no mail; mail to it would bounce (556 5.1.10)\n", prefix,
+                 domain);
+      rc = 1;
+      co_return std::nullopt;
+    case dns::MxPlan::Kind::Hosts: break;
+  }
+  co_return plan;
+}
 
 void add_dns_commands(CLI::App& app, Context& ctx) {
   auto* mx = app.add_subcommand(

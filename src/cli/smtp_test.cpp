@@ -7,12 +7,12 @@
 
 #include <algorithm>
 #include <fstream>
-#include <random>
 #include <sstream>
 
 #include "base/clock.hpp"
 #include "base/text.hpp"
 #include "cli/commands.hpp"
+#include "cli/route.hpp"
 #include "cli/util.hpp"
 #include "dns/resolver.hpp"
 #include "mail/address.hpp"
@@ -21,8 +21,6 @@
 
 namespace valija::cli {
 namespace {
-
-constexpr int kTempFail = 75;
 
 struct Options {
   std::string destination;
@@ -117,21 +115,10 @@ net::awaitable<int> run(Options o, dns::Resolver& resolver, std::shared_ptr<asio
   }
   auto domain = text::to_lower(o.destination);
   if (!domain.empty() && domain.back() == '.') domain.pop_back();
-  auto answer = co_await resolver.mx(domain);
-  std::mt19937_64 rng(std::random_device{}());
-  auto plan = dns::plan_mx(domain, answer, rng);
-  switch (plan.kind) {
-    case dns::MxPlan::Kind::TryLater:
-      fmt::print("-- MX lookup for {} failed: {}; mail would wait and be retried\n", domain, plan.detail);
-      co_return kTempFail;
-    case dns::MxPlan::Kind::NoDomain:
-      fmt::print("-- {} does not exist (NXDOMAIN): mail would bounce (550 5.1.2)\n", domain);
-      co_return 1;
-    case dns::MxPlan::Kind::NullMx:
-      fmt::print("-- {} has a null MX (RFC 7505): mail would bounce (556 5.1.10)\n", domain);
-      co_return 1;
-    case dns::MxPlan::Kind::Hosts: break;
-  }
+  int rc = 0;
+  auto planned = co_await mx_plan(resolver, domain, "-- ", rc);
+  if (!planned) co_return rc;
+  const auto& plan = *planned;
   std::string order;
   for (const auto& h : plan.hosts) order += fmt::format("{}{} ({})", order.empty() ? "" : ", ", h.exchange, h.preference);
   fmt::print("-- {}: {}{}\n", domain, plan.implicit ? "no MX, its own address: " : "exchangers in order: ", order);
