@@ -4,7 +4,6 @@
 
 #include <random>
 
-#include "base/text.hpp"
 #include "cli/commands.hpp"
 #include "cli/route.hpp"
 #include "cli/util.hpp"
@@ -83,8 +82,7 @@ void add_dns_commands(CLI::App& app, Context& ctx) {
   mx->add_option("--dns", *servers, "DNS server to ask, as ADDRESS or ADDRESS@PORT (repeatable; default: /etc/resolv.conf)");
   mx->add_option("--timeout", *timeout, "Seconds to wait for each lookup (default 10)")->check(CLI::Range(1u, 300u));
   mx->callback([&ctx, domain, servers, timeout] {
-    auto name = text::to_lower(*domain);
-    if (!name.empty() && name.back() == '.') name.pop_back();
+    auto name = dns::canonical_name(*domain);
     if (!mail::is_domain(name, false)) {
       ctx.rc = error(fmt::format("invalid domain name '{}' (an internationalised name goes in its A-label form, "
                                  "xn--...)", *domain));

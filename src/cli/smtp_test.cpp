@@ -96,6 +96,16 @@ bool worth_next_host(const smtp::outbound::Attempt& a) {
   return false;
 }
 
+// One connection, announced, with its dialogue printed.
+net::awaitable<smtp::outbound::Attempt> attempt(smtp::outbound::Target target, const smtp::outbound::Settings& s,
+                                                const std::optional<smtp::outbound::Message>& msg) {
+  if (target.host == target.ip) fmt::print("-- connecting to [{}]:{}\n", target.ip, target.port);
+  else fmt::print("-- connecting to {} [{}]:{}\n", target.host, target.ip, target.port);
+  auto a = co_await smtp::outbound::deliver(target, s, msg);
+  for (const auto& line : a.transcript) fmt::print("{}\n", line);
+  co_return a;
+}
+
 net::awaitable<int> run(Options o, dns::Resolver& resolver, std::shared_ptr<asio::ssl::context> tls,
                         std::optional<smtp::outbound::Message> msg) {
   smtp::outbound::Settings s;
@@ -108,13 +118,10 @@ net::awaitable<int> run(Options o, dns::Resolver& resolver, std::shared_ptr<asio
   s.transcript = true;
   smtp::outbound::Target direct;
   if (parse_address_target(o.destination, o.port, direct)) {
-    fmt::print("-- connecting to [{}]:{}\n", direct.ip, direct.port);
-    auto a = co_await smtp::outbound::deliver(direct, s, msg);
-    for (const auto& line : a.transcript) fmt::print("{}\n", line);
+    auto a = co_await attempt(direct, s, msg);
     co_return summarize(a, o);
   }
-  auto domain = text::to_lower(o.destination);
-  if (!domain.empty() && domain.back() == '.') domain.pop_back();
+  auto domain = dns::canonical_name(o.destination);
   int rc = 0;
   auto planned = co_await mx_plan(resolver, domain, "-- ", rc);
   if (!planned) co_return rc;
@@ -130,11 +137,9 @@ net::awaitable<int> run(Options o, dns::Resolver& resolver, std::shared_ptr<asio
       continue;
     }
     for (const auto& ip : addrs.addresses) {
-      fmt::print("-- connecting to {} [{}]:{}\n", h.exchange, ip, o.port);
       // Named, not a temporary: g++ 12 mishandles temporaries kept across a co_await.
       smtp::outbound::Target target{h.exchange, ip, o.port};
-      auto a = co_await smtp::outbound::deliver(target, s, msg);
-      for (const auto& line : a.transcript) fmt::print("{}\n", line);
+      auto a = co_await attempt(target, s, msg);
       bool next = worth_next_host(a);
       last = std::move(a);
       if (!next) co_return summarize(*last, o);

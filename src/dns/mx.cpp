@@ -6,6 +6,12 @@
 
 namespace valija::dns {
 
+std::string canonical_name(std::string_view name) {
+  auto out = text::to_lower(name);
+  if (!out.empty() && out.back() == '.') out.pop_back();
+  return out;
+}
+
 MxPlan plan_mx(std::string_view domain, const MxAnswer& answer, std::mt19937_64& rng, std::size_t max_hosts) {
   MxPlan plan;
   plan.detail = answer.detail;
@@ -17,16 +23,12 @@ MxPlan plan_mx(std::string_view domain, const MxAnswer& answer, std::mt19937_64&
       plan.kind = MxPlan::Kind::NoDomain;
       return plan;
     case Outcome::NoData:
-      plan.kind = MxPlan::Kind::Hosts;
-      plan.implicit = true;
-      plan.hosts.push_back(MxRecord{0, text::to_lower(domain)});
-      return plan;
     case Outcome::Answer: break;
   }
-  if (answer.records.empty()) {  // an answer without records is NODATA
+  if (answer.records.empty()) {  // NODATA, or an answer without records: the implicit MX
     plan.kind = MxPlan::Kind::Hosts;
     plan.implicit = true;
-    plan.hosts.push_back(MxRecord{0, text::to_lower(domain)});
+    plan.hosts.push_back(MxRecord{0, canonical_name(domain)});
     return plan;
   }
   for (const auto& r : answer.records) {

@@ -42,6 +42,9 @@ struct MxPlan {
   std::string detail;
 };
 
+// A domain name as valija compares and shows it: lower case, without the trailing dot.
+std::string canonical_name(std::string_view name);
+
 // RFC 5321 §5.1 and RFC 7505: the hosts to try for `domain`. Equal preferences are
 // shuffled with `rng` (to spread load); duplicates are dropped; a null MX (a single
 // "0 ." record; also "." among others, which RFC 7505 §3 says not to publish) means no

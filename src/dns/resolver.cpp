@@ -7,7 +7,6 @@
 
 #include <asio/posix/stream_descriptor.hpp>
 
-#include "base/text.hpp"
 
 namespace valija::dns {
 
@@ -92,11 +91,8 @@ Resolver::Raw classify(int err, ub_result* result, const std::string& name) {
     return raw;
   }
   if (result->canonname) {  // the name the records belong to: the query's own without a CNAME
-    std::string canon = text::to_lower(result->canonname);
-    if (!canon.empty() && canon.back() == '.') canon.pop_back();
-    std::string asked = text::to_lower(name);
-    if (!asked.empty() && asked.back() == '.') asked.pop_back();
-    if (canon != asked) raw.canonical = std::move(canon);
+    std::string canon = canonical_name(result->canonname);
+    if (canon != canonical_name(name)) raw.canonical = std::move(canon);
   }
   if (result->rcode == 3 || result->nxdomain) {
     raw.outcome = Outcome::NxDomain;

@@ -39,7 +39,6 @@ Action ClientSession::on_reply(const Reply& r) {
       return ehlo();
     case State::Ehlo:
       if (r.code == 250) {
-        esmtp_ = true;
         caps_ = parse_ehlo(r);
         return after_ehlo();
       }
@@ -242,8 +241,8 @@ Action ClientSession::on_transaction_reply(const Reply& r) {
       return end_transaction();
     }
   }
-  if (!expected_.empty()) return pipelined_ ? Action(act::Wait{}) : next_command();
-  return pipelined_ ? end_transaction() : next_command();
+  if (!pipelined_) return next_command();
+  return expected_.empty() ? end_transaction() : Action(act::Wait{});
 }
 
 // Without PIPELINING: the next command once the previous one is answered.

@@ -89,7 +89,6 @@ class ClientSession {
   const std::optional<proto::Reply>& failure() const { return failure_; }
   const Capabilities& capabilities() const { return caps_; }
   bool tls() const { return tls_; }
-  bool usable() const { return state_ == State::Idle; }
   // How long to wait for the reply now expected (RFC 5321 §4.5.3.2).
   std::chrono::seconds reply_timeout() const;
 
@@ -113,7 +112,6 @@ class ClientSession {
   State state_ = State::Greeting;
   Capabilities caps_;
   bool tls_ = false;
-  bool esmtp_ = false;
   std::optional<Envelope> env_;
   std::vector<Expect> expected_;  // replies still to come for the commands sent
   std::size_t rcpt_index_ = 0;

@@ -15,22 +15,14 @@ constexpr std::size_t kChunk = 64 * 1024;
 constexpr std::chrono::seconds kWriteTimeout{300};
 constexpr std::chrono::seconds kTlsTimeout{60};
 
-void note_sent(Attempt& a, const Settings& s, std::string_view bytes) {
+// Each CRLF line of `wire` into the transcript, after `who` ("C: " or "S: ").
+void note(Attempt& a, const Settings& s, std::string_view who, std::string_view wire) {
   if (!s.transcript) return;
-  while (!bytes.empty()) {
-    auto nl = bytes.find("\r\n");
-    a.transcript.push_back(fmt::format("C: {}", bytes.substr(0, nl)));
+  while (!wire.empty()) {
+    auto nl = wire.find("\r\n");
+    a.transcript.push_back(fmt::format("{}{}", who, wire.substr(0, nl)));
     if (nl == std::string_view::npos) break;
-    bytes.remove_prefix(nl + 2);
-  }
-}
-
-void note_reply(Attempt& a, const Settings& s, const proto::Reply& r) {
-  if (!s.transcript) return;
-  for (std::size_t i = 0; i < r.lines.size(); ++i) {
-    char sep = i + 1 == r.lines.size() ? ' ' : '-';
-    a.transcript.push_back(r.status.empty() ? fmt::format("S: {}{}{}", r.code, sep, r.lines[i])
-                                            : fmt::format("S: {}{}{} {}", r.code, sep, r.status, r.lines[i]));
+    wire.remove_prefix(nl + 2);
   }
 }
 
@@ -67,7 +59,7 @@ net::awaitable<Attempt> deliver(Target target, Settings settings, std::optional<
   while (true) {
     if (std::holds_alternative<client::act::Close>(action)) break;
     if (auto* send = std::get_if<client::act::Send>(&action)) {
-      note_sent(a, settings, send->bytes);
+      note(a, settings, "C: ", send->bytes);
       std::string bytes = std::move(send->bytes);
       if (co_await stream.write_all(bytes, kWriteTimeout) != IoStatus::Ok) {
         lost(a, session, fmt::format("connection to {} lost while sending: {}", target.host, stream.last_error()));
@@ -129,7 +121,7 @@ net::awaitable<Attempt> deliver(Target target, Settings settings, std::optional<
         lost(a, session, fmt::format("unreadable reply from {}: {}", target.host, r->error().detail));
         break;
       }
-      note_reply(a, settings, **r);
+      note(a, settings, "S: ", (*r)->wire());
       action = session.on_reply(**r);
       continue;
     }
