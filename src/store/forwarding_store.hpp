@@ -73,6 +73,15 @@ class ForwardingStore : public Store {
                                                      std::optional<std::span<const std::uint32_t>> uids) override {
     return s_.expunge_deleted(m, uids);
   }
+  Result<std::vector<QueueEntry>> queue_due(std::int64_t now, std::size_t limit) override {
+    return s_.queue_due(now, limit);
+  }
+  Result<std::vector<QueueEntry>> list_queue() override { return s_.list_queue(); }
+  Result<std::optional<QueueEntry>> find_queued(std::int64_t id) override { return s_.find_queued(id); }
+  Result<std::unique_ptr<MessageReader>> open_queued(const QueueEntry& e) override { return s_.open_queued(e); }
+  Result<void> update_queue(std::span<const RecipientUpdate> u) override { return s_.update_queue(u); }
+  Result<void> mark_warned(std::int64_t e) override { return s_.mark_warned(e); }
+  Result<bool> delete_queued(std::int64_t e) override { return s_.delete_queued(e); }
   Result<std::vector<std::string>> message_meta(MailboxId m, std::span<const std::uint32_t> uids) override {
     return s_.message_meta(m, uids);
   }

@@ -93,6 +93,61 @@ std::string content_id(std::string_view body);
 // put_blob() as files of their own (a big body would hold up the writer).
 inline constexpr std::size_t kPackedBodyMax = 256 * 1024;
 
+// --- the outbound queue ---
+// A recipient's state in the queue.
+enum class QueueState { Pending = 0, Delivered = 1, Failed = 2, Relayed = 3 };
+
+// RFC 3461 NOTIFY, as bits; none set: the default (failure and delay).
+namespace notify {
+inline constexpr unsigned kNever = 1, kSuccess = 2, kFailure = 4, kDelay = 8;
+}
+
+struct QueuedRecipient {
+  std::int64_t id = 0;        // assigned when queued
+  std::string address;        // as it goes between < and > in RCPT TO
+  std::string domain;         // where it goes (lower case): the grouping key
+  std::string orcpt;          // RFC 3461 ORCPT as received ("rfc822;ana@example.org"), or empty
+  unsigned notify = 0;        // notify::k* bits
+  QueueState state = QueueState::Pending;
+  std::uint32_t attempts = 0;
+  std::int64_t next_attempt = 0;  // unix time
+  std::int64_t last_attempt = 0;  // 0: never tried
+  std::string last_reply;         // the remote's last reply, or why there was none
+  std::string remote;             // the exchanger that gave it ("mx1.example.org[192.0.2.1]")
+};
+
+// The message also goes to these (other domains). Queued with the delivery, in the same
+// commit, the body stored once for both.
+struct Outbound {
+  std::string sender;   // the envelope sender as it will be sent; empty: null (a bounce)
+  std::string prefix;   // trace headers sent before the body (Received)
+  std::string envid;    // RFC 3461 ENVID (xtext decoded), or empty
+  bool ret_full = false;  // RFC 3461 RET=FULL (otherwise headers only)
+  bool smtputf8 = false, eight_bit = false, requiretls = false;
+  std::string origin;   // who queued it, for the admin: "smtp 192.0.2.7", "submission ana@example.org", "bounce"
+  std::vector<QueuedRecipient> rcpts;
+};
+
+struct QueueEntry {
+  std::int64_t id = 0;
+  std::string blob_id;
+  std::uint64_t size = 0;  // prefix + body
+  std::int64_t created = 0;
+  std::string trace_id;
+  bool warned = false;     // a delay notice went to the sender
+  Outbound message;        // with the recipients asked for
+};
+
+// What one attempt decided for one recipient.
+struct RecipientUpdate {
+  std::int64_t id = 0;
+  QueueState state = QueueState::Pending;
+  std::int64_t next_attempt = 0;  // when still pending
+  std::string last_reply;
+  std::string remote;
+  bool attempted = true;  // counts as an attempt (false: only rescheduled, e.g. by `queue retry`)
+};
+
 struct Delivery {
   std::string_view body;  // the message as received (shared by every copy)
   // Set when put_blob() already stored the body (large bodies, written and fsynced in
@@ -108,6 +163,7 @@ struct Delivery {
   std::int64_t internal_date = 0;
   std::string trace_id;
   std::vector<Copy> copies;
+  std::optional<Outbound> outbound;  // recipients in other domains: queued with the copies
 };
 
 struct Delivered {
@@ -285,6 +341,23 @@ class Store {
   // before returning. Several deliveries share one commit (group commit). Results are
   // per delivery, per copy, in order. The outer Result fails only when nothing was stored.
   virtual Result<std::vector<std::vector<CopyResult>>> deliver(std::span<const Delivery> batch) = 0;
+
+  // --- the outbound queue (Delivery::outbound puts messages in) ---
+  // Entries with a pending recipient due at `now` (only those recipients), oldest first.
+  virtual Result<std::vector<QueueEntry>> queue_due(std::int64_t now, std::size_t limit) = 0;
+  // Every entry, with every recipient (finished ones too, until the entry goes).
+  virtual Result<std::vector<QueueEntry>> list_queue() = 0;
+  virtual Result<std::optional<QueueEntry>> find_queued(std::int64_t id) = 0;
+  // The message as it is sent: prefix then body.
+  virtual Result<std::unique_ptr<MessageReader>> open_queued(const QueueEntry& entry) = 0;
+  // Records an attempt's outcome. An entry left without pending recipients is removed
+  // (its body reference released), so call this in the same batch as the notices
+  // (delivery reports) the outcome calls for. Unknown ids are skipped.
+  virtual Result<void> update_queue(std::span<const RecipientUpdate> updates) = 0;
+  // The delay notice for this entry has gone out.
+  virtual Result<void> mark_warned(std::int64_t entry) = 0;
+  // Removes the entry whatever its state (admin); false when it was not there.
+  virtual Result<bool> delete_queued(std::int64_t entry) = 0;
 
   // Writes a body durably (file and directory fsynced) and returns its id. Thread-safe
   // and meant to run concurrently; the blob is protected from garbage collection until

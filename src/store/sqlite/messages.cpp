@@ -110,14 +110,12 @@ Result<std::vector<MessageInfo>> SqliteStore::list_messages(MailboxId mailbox) {
   return collect(*st, message_from);
 }
 
-Result<SqliteStore::BodyPlace> SqliteStore::body_place(const MessageInfo& m) {
+Result<SqliteStore::BodyPlace> SqliteStore::body_place(std::string_view blob_id) {
   auto rd = reader();
   TRY(rd);
-  auto st = rd->db().cached(
-      "SELECT m.prefix, b.pack_id, b.pack_offset, b.size FROM messages m JOIN blobs b ON b.id = m.blob_id "
-      "WHERE m.id = ?");
+  auto st = rd->db().cached("SELECT pack_id, pack_offset, size FROM blobs WHERE id = ?");
   TRY(st);
-  st->bind(1, m.id);
+  st->bind(1, blob_id);
   auto row = st->step();
   if (!row || !*row) {
     st->reset();
@@ -125,26 +123,53 @@ Result<SqliteStore::BodyPlace> SqliteStore::body_place(const MessageInfo& m) {
     return fail(Errc::NotFound, "message no longer exists");
   }
   BodyPlace p;
-  p.prefix = st->str(0);
-  if (!st->is_null(1)) p.pack = static_cast<std::uint64_t>(st->i64(1));
-  p.offset = static_cast<std::uint64_t>(st->i64(2));
-  p.size = static_cast<std::uint64_t>(st->i64(3));
+  if (!st->is_null(0)) p.pack = static_cast<std::uint64_t>(st->i64(0));
+  p.offset = static_cast<std::uint64_t>(st->i64(1));
+  p.size = static_cast<std::uint64_t>(st->i64(2));
   st->reset();
   return p;
 }
 
 Result<std::unique_ptr<MessageReader>> SqliteStore::open_message(const MessageInfo& m) {
+  // The prefix and the body's place in one lookup.
+  std::string prefix;
+  BodyPlace place;
+  {
+    auto rd = reader();
+    TRY(rd);
+    auto st = rd->db().cached(
+        "SELECT m.prefix, b.pack_id, b.pack_offset, b.size FROM messages m JOIN blobs b ON b.id = m.blob_id "
+        "WHERE m.id = ?");
+    TRY(st);
+    st->bind(1, m.id);
+    auto row = st->step();
+    if (!row || !*row) {
+      st->reset();
+      if (!row) return tl::unexpected(row.error());
+      return fail(Errc::NotFound, "message no longer exists");
+    }
+    prefix = st->str(0);
+    if (!st->is_null(1)) place.pack = static_cast<std::uint64_t>(st->i64(1));
+    place.offset = static_cast<std::uint64_t>(st->i64(2));
+    place.size = static_cast<std::uint64_t>(st->i64(3));
+    st->reset();
+  }
+  return open_body(std::move(prefix), m.blob_id, place);
+}
+
+Result<std::unique_ptr<MessageReader>> SqliteStore::open_body(std::string prefix, const std::string& blob_id,
+                                                             std::optional<BodyPlace> known) {
   // A compaction may move the body between the lookup and the open: look again once.
   for (int attempt = 0;; ++attempt) {
-    auto place = body_place(m);
+    Result<BodyPlace> place = known && attempt == 0 ? Result<BodyPlace>(*known) : body_place(blob_id);
     TRY(place);
-    std::string path = place->pack ? packs_.path(*place->pack) : blobs_.path(m.blob_id);
+    std::string path = place->pack ? packs_.path(*place->pack) : blobs_.path(blob_id);
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0)
       return std::unique_ptr<MessageReader>(std::make_unique<FileMessageReader>(
-          std::move(place->prefix), fd, place->pack ? place->offset : 0, place->size, std::move(path)));
+          std::move(prefix), fd, place->pack ? place->offset : 0, place->size, std::move(path)));
     if (errno != ENOENT) return fail(Errc::Internal, fmt::format("open {}: {}", path, std::strerror(errno)));
-    if (attempt == 1) return fail(Errc::Corrupt, fmt::format("message body {} is missing", m.blob_id));
+    if (attempt == 1) return fail(Errc::Corrupt, fmt::format("message body {} is missing", blob_id));
   }
 }
 
@@ -346,6 +371,7 @@ Result<std::vector<std::vector<CopyResult>>> SqliteStore::deliver_locked(
       if (!r && r.error().code != Errc::Quota && r.error().code != Errc::NotFound) return tl::unexpected(r.error());
       results[i].push_back(std::move(r));
     }
+    if (d.outbound && !d.outbound->rcpts.empty()) TRY(enqueue(d, ids[i]));
     auto refs = writer_.cached("UPDATE blobs SET refs = refs + ? WHERE id = ?");
     TRY(refs);
     TRY(refs->bind(1, stored).bind(2, ids[i]).run());

@@ -8,7 +8,7 @@ namespace valija::store::sqlite {
 namespace {
 
 // Never edit a released migration: add a new one.
-constexpr std::array<std::string_view, 4> kMigrations{
+constexpr std::array<std::string_view, 5> kMigrations{
     // 0 -> 1: directory, mailboxes, messages, blobs, expunge log.
     R"sql(
 CREATE TABLE domains(
@@ -103,6 +103,41 @@ ALTER TABLE mailboxes ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE blobs ADD COLUMN meta BLOB;
 CREATE INDEX messages_by_modseq ON messages(mailbox_id, modseq);
 CREATE INDEX expunged_by_modseq ON expunged(mailbox_id, modseq);
+)sql",
+    // 4 -> 5: the outbound queue. An entry holds one reference to its body (the blob
+    // shared with local copies) and the envelope; each recipient its own state, so one
+    // entry serves several destinations and retries only what is still pending.
+    R"sql(
+CREATE TABLE queue(
+  id INTEGER PRIMARY KEY,
+  blob_id TEXT NOT NULL REFERENCES blobs(id),
+  prefix BLOB NOT NULL,
+  size INTEGER NOT NULL,
+  sender TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  trace_id TEXT NOT NULL,
+  envid TEXT NOT NULL DEFAULT '',
+  ret_full INTEGER NOT NULL DEFAULT 0,
+  smtputf8 INTEGER NOT NULL DEFAULT 0,
+  eight_bit INTEGER NOT NULL DEFAULT 0,
+  requiretls INTEGER NOT NULL DEFAULT 0,
+  origin TEXT NOT NULL DEFAULT '',
+  warned INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE queue_rcpts(
+  id INTEGER PRIMARY KEY,
+  queue_id INTEGER NOT NULL REFERENCES queue(id) ON DELETE CASCADE,
+  address TEXT NOT NULL,
+  domain TEXT NOT NULL,
+  orcpt TEXT NOT NULL DEFAULT '',
+  notify INTEGER NOT NULL DEFAULT 0,
+  state INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt INTEGER NOT NULL,
+  last_attempt INTEGER NOT NULL DEFAULT 0,
+  last_reply TEXT NOT NULL DEFAULT '',
+  remote TEXT NOT NULL DEFAULT '');
+CREATE INDEX queue_rcpts_due ON queue_rcpts(next_attempt) WHERE state = 0;
+CREATE INDEX queue_rcpts_by_entry ON queue_rcpts(queue_id);
 )sql",
 };
 

@@ -116,6 +116,15 @@ class SqliteStore final : public Store {
   void set_change_listener(ChangeListener listener) override;
   Result<void> batch(const std::function<void()>& body) override;
 
+  // queue.cpp
+  Result<std::vector<QueueEntry>> queue_due(std::int64_t now, std::size_t limit) override;
+  Result<std::vector<QueueEntry>> list_queue() override;
+  Result<std::optional<QueueEntry>> find_queued(std::int64_t id) override;
+  Result<std::unique_ptr<MessageReader>> open_queued(const QueueEntry& entry) override;
+  Result<void> update_queue(std::span<const RecipientUpdate> updates) override;
+  Result<void> mark_warned(std::int64_t entry) override;
+  Result<bool> delete_queued(std::int64_t entry) override;
+
   // gc.cpp
   Result<std::size_t> collect_garbage() override;
   Result<std::size_t> sweep_orphans() override;
@@ -139,7 +148,6 @@ class SqliteStore final : public Store {
   };
   // A body's place, as the metadata says now.
   struct BodyPlace {
-    std::string prefix;
     std::optional<std::uint64_t> pack;
     std::uint64_t offset = 0, size = 0;
   };
@@ -158,7 +166,10 @@ class SqliteStore final : public Store {
   Result<void> delete_account_rows(AccountId id);
 
   // messages.cpp
-  Result<BodyPlace> body_place(const MessageInfo& m);
+  Result<BodyPlace> body_place(std::string_view blob_id);
+  // A reader of prefix + the blob's body.
+  Result<std::unique_ptr<MessageReader>> open_body(std::string prefix, const std::string& blob_id,
+                                                   std::optional<BodyPlace> known = std::nullopt);
   Result<std::vector<std::vector<CopyResult>>> deliver_locked(std::span<const Delivery> batch,
                                                              std::vector<std::pair<AccountId, MailboxId>>& touched);
   Result<std::vector<std::uint64_t>> append_to_pack(std::span<const std::string_view> bodies);
@@ -175,6 +186,10 @@ class SqliteStore final : public Store {
   // Inside the writer's transaction: removes one message row (blob reference, usage,
   // expunge log with a new MODSEQ); false when it was not there.
   Result<bool> remove_message(MailboxId mailbox, std::uint32_t uid, bool log_expunge);
+
+  // queue.cpp
+  Result<void> enqueue(const Delivery& d, const std::string& blob_id);
+  Result<bool> remove_entry(std::int64_t id);
 
   // mailboxes.cpp
   Result<std::optional<MailboxInfo>> writer_mailbox(AccountId account, std::string_view name);
