@@ -1,5 +1,7 @@
 #include "smtp/proto/command.hpp"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <utility>
 
@@ -40,13 +42,16 @@ bool is_value(std::string_view v) {
   return true;
 }
 
-// Splits "KEY=VALUE KEY2" parameters (RFC 5321 §4.1.2 Mail-parameters).
-tl::expected<MailParams, Reply> parse_mail_params(std::string_view rest) {
-  MailParams p;
-  bool seen_size = false, seen_body = false;
+constexpr std::size_t kMaxEnvid = 100;  // RFC 3461 §4.4
+constexpr std::size_t kMaxOrcpt = 500;  // RFC 3461 §4.2
+
+// Calls f(key, value, has_value) for each "KEY=VALUE" or "KEY" parameter (RFC 5321
+// §4.1.2 Mail-parameters); the first error reply f or the syntax gives ends it.
+template <class F>
+std::optional<Reply> each_param(std::string_view rest, F f) {
   while (true) {
     while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-    if (rest.empty()) break;
+    if (rest.empty()) return std::nullopt;
     auto sp = rest.find(' ');
     auto param = rest.substr(0, sp);
     rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp);
@@ -54,29 +59,94 @@ tl::expected<MailParams, Reply> parse_mail_params(std::string_view rest) {
     auto key = param.substr(0, eq);
     std::string_view value = eq == std::string_view::npos ? std::string_view() : param.substr(eq + 1);
     if (!is_keyword(key) || (eq != std::string_view::npos && !is_value(value)))
-      return err(501, "5.5.4", "Syntax error in parameters");
+      return Reply(501, "5.5.4", "Syntax error in parameters");
+    if (auto e = f(key, value, eq != std::string_view::npos)) return e;
+  }
+}
+
+tl::expected<MailParams, Reply> parse_mail_params(std::string_view rest, const ParseOptions& opts) {
+  MailParams p;
+  bool seen_size = false, seen_body = false, seen_envid = false;
+  auto e = each_param(rest, [&](std::string_view key, std::string_view value, bool has_value) -> std::optional<Reply> {
     if (text::iequals(key, "SIZE")) {
       // RFC 1870: size-value = 1*20DIGIT; a valid value beyond 2^64 is simply too big.
       bool digits = !value.empty() && value.size() <= 20 &&
                     value.find_first_not_of("0123456789") == std::string_view::npos;
-      if (!digits || seen_size) return err(501, "5.5.4", "Syntax error in SIZE parameter");
+      if (!digits || seen_size) return Reply(501, "5.5.4", "Syntax error in SIZE parameter");
       auto n = text::parse_u64(value);
       seen_size = true;
       p.size = n.value_or(UINT64_MAX);
     } else if (text::iequals(key, "BODY")) {
-      if (seen_body) return err(501, "5.5.4", "Duplicate BODY parameter");
+      if (seen_body) return Reply(501, "5.5.4", "Duplicate BODY parameter");
       seen_body = true;
       if (text::iequals(value, "7BIT")) p.body = BodyType::SevenBit;
       else if (text::iequals(value, "8BITMIME")) p.body = BodyType::EightBitMime;
       else if (text::iequals(value, "BINARYMIME")) p.body = BodyType::BinaryMime;
-      else return err(501, "5.5.4", "Unknown BODY type");
+      else return Reply(501, "5.5.4", "Unknown BODY type");
     } else if (text::iequals(key, "SMTPUTF8")) {
-      if (eq != std::string_view::npos || p.smtputf8) return err(501, "5.5.4", "Syntax error in SMTPUTF8 parameter");
+      if (has_value || p.smtputf8) return Reply(501, "5.5.4", "Syntax error in SMTPUTF8 parameter");
       p.smtputf8 = true;
+    } else if (text::iequals(key, "RET")) {
+      if (p.ret != Ret::Unset) return Reply(501, "5.5.4", "Duplicate RET parameter");
+      if (text::iequals(value, "FULL")) p.ret = Ret::Full;
+      else if (text::iequals(value, "HDRS")) p.ret = Ret::Hdrs;
+      else return Reply(501, "5.5.4", "Syntax: RET=FULL or RET=HDRS");
+    } else if (text::iequals(key, "ENVID")) {
+      auto id = xtext_decode(value);
+      if (seen_envid || !has_value || !id || value.size() > kMaxEnvid)
+        return Reply(501, "5.5.4", "Syntax error in ENVID parameter");
+      seen_envid = true;
+      p.envid = std::move(*id);
+    } else if (text::iequals(key, "REQUIRETLS") && opts.requiretls_allowed) {
+      if (has_value || p.requiretls) return Reply(501, "5.5.4", "Syntax error in REQUIRETLS parameter");
+      p.requiretls = true;
     } else {
-      return err(555, "5.5.4", "Unsupported parameter " + std::string(key));
+      return Reply(555, "5.5.4", "Unsupported parameter " + std::string(key));
     }
-  }
+    return std::nullopt;
+  });
+  if (e) return tl::unexpected(*e);
+  return p;
+}
+
+tl::expected<RcptParams, Reply> parse_rcpt_params(std::string_view rest) {
+  RcptParams p;
+  bool seen_notify = false;
+  auto e = each_param(rest, [&](std::string_view key, std::string_view value, bool) -> std::optional<Reply> {
+    if (text::iequals(key, "NOTIFY")) {
+      // "NEVER" alone, or a list of SUCCESS, FAILURE, DELAY.
+      if (seen_notify) return Reply(501, "5.5.4", "Duplicate NOTIFY parameter");
+      seen_notify = true;
+      while (true) {
+        auto comma = value.find(',');
+        auto word = value.substr(0, comma);
+        unsigned bit = text::iequals(word, "NEVER")     ? notify::kNever
+                       : text::iequals(word, "SUCCESS") ? notify::kSuccess
+                       : text::iequals(word, "FAILURE") ? notify::kFailure
+                       : text::iequals(word, "DELAY")   ? notify::kDelay
+                                                        : 0;
+        if (!bit || (p.notify & bit)) return Reply(501, "5.5.4", "Syntax error in NOTIFY parameter");
+        p.notify |= bit;
+        if (comma == std::string_view::npos) break;
+        value.remove_prefix(comma + 1);
+      }
+      if ((p.notify & notify::kNever) && p.notify != notify::kNever)
+        return Reply(501, "5.5.4", "NOTIFY=NEVER cannot be combined");
+    } else if (text::iequals(key, "ORCPT")) {
+      // addr-type ";" xtext (RFC 3461 §4.2)
+      auto semi = value.find(';');
+      if (!p.orcpt.empty() || semi == std::string_view::npos || semi == 0 || value.size() > kMaxOrcpt ||
+          !is_keyword(value.substr(0, semi)))
+        return Reply(501, "5.5.4", "Syntax error in ORCPT parameter");
+      auto addr = xtext_decode(value.substr(semi + 1));
+      if (!addr || addr->empty()) return Reply(501, "5.5.4", "Syntax error in ORCPT parameter");
+      p.orcpt = std::string(value.substr(0, semi + 1)) + *addr;
+    } else {
+      return Reply(555, "5.5.4", "Unsupported parameter " + std::string(key));
+    }
+    return std::nullopt;
+  });
+  if (e) return tl::unexpected(*e);
   return p;
 }
 
@@ -97,6 +167,41 @@ Reply address_reply(mail::AddressError e, bool sender) {
 }
 
 }  // namespace
+
+std::optional<std::string> xtext_decode(std::string_view s) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c == '+') {
+      if (i + 2 >= s.size()) return std::nullopt;
+      int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c < 33 || c > 126 || c == '=') {
+      return std::nullopt;
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
+std::string xtext_encode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if (c < 33 || c > 126 || c == '+' || c == '=') out += fmt::format("+{:02X}", c);
+    else out.push_back(static_cast<char>(c));
+  }
+  return out;
+}
 
 std::string_view verb_name(Verb v) {
   for (const auto& e : kVerbs)
@@ -136,7 +241,7 @@ tl::expected<Command, Reply> parse_command(std::string_view line, const ParseOpt
       auto path = mail::parse_path(*a, true, opts.utf8_allowed, opts.address, rest);
       if (!path) return tl::unexpected(address_reply(path.error(), true));
       if (!rest.empty() && rest.front() != ' ') return err(501, "5.5.4", "Syntax error after address");
-      auto params = parse_mail_params(rest);
+      auto params = parse_mail_params(rest, opts);
       if (!params) return tl::unexpected(params.error());
       if (params->smtputf8 && !opts.utf8_allowed) return err(555, "5.5.4", "SMTPUTF8 not available");
       if (path->utf8 && !params->smtputf8) return tl::unexpected(address_reply(mail::AddressError::Utf8NotAllowed, true));
@@ -158,8 +263,10 @@ tl::expected<Command, Reply> parse_command(std::string_view line, const ParseOpt
         if (path->utf8 && !smtputf8_tx) return tl::unexpected(address_reply(mail::AddressError::Utf8NotAllowed, false));
         cmd.path = std::move(*path);
       }
-      rest = text::trim(rest);
-      if (!rest.empty()) return err(555, "5.5.4", "RCPT parameters not supported");
+      if (!rest.empty() && rest.front() != ' ') return err(501, "5.5.4", "Syntax error after address");
+      auto params = parse_rcpt_params(rest);
+      if (!params) return tl::unexpected(params.error());
+      cmd.rcpt = std::move(*params);
       return cmd;
     }
     case Verb::Bdat: {

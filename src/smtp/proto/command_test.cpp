@@ -11,6 +11,27 @@ struct Case {
   std::string status = "";
 };
 
+TEST(SmtpCommand, DsnParameters) {
+  ParseOptions opts;
+  auto m = parse_command("MAIL FROM:<a@b.example> RET=HDRS ENVID=id+2B1+3D2", opts);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->params.ret, Ret::Hdrs);
+  EXPECT_EQ(m->params.envid, "id+1=2");
+  auto r = parse_command("RCPT TO:<a@b.example> ORCPT=rfc822;ana+2Bx@b.example NOTIFY=failure,DELAY", opts);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->rcpt.notify, notify::kFailure | notify::kDelay);
+  EXPECT_EQ(r->rcpt.orcpt, "rfc822;ana+x@b.example");
+  EXPECT_EQ(xtext_encode("a+b=c d\xc3\xa9"), "a+2Bb+3Dc+20d+C3+A9");
+  EXPECT_EQ(xtext_decode(xtext_encode("a+b=c d\xc3\xa9")), "a+b=c d\xc3\xa9");
+  EXPECT_FALSE(xtext_decode("a=b"));
+  EXPECT_FALSE(xtext_decode("a+2b"));  // lower-case hex is not xtext
+  opts.requiretls_allowed = true;
+  auto t = parse_command("MAIL FROM:<a@b.example> REQUIRETLS", opts);
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->params.requiretls);
+  EXPECT_FALSE(parse_command("MAIL FROM:<a@b.example> REQUIRETLS=1", opts));
+}
+
 TEST(SmtpCommand, Table) {
   const std::vector<Case> cases = {
       {"EHLO client.example", 0},
@@ -38,7 +59,26 @@ TEST(SmtpCommand, Table) {
       {"MAIL FROM:<jos\xc3\xa9@b.example> SMTPUTF8", 0},
       {"RCPT TO:<a@b.example>", 0},
       {"RCPT TO:<Postmaster>", 0},
-      {"RCPT TO:<a@b.example> NOTIFY=NEVER", 555, "5.5.4"},
+      {"RCPT TO:<a@b.example> NOTIFY=NEVER", 0},
+      {"RCPT TO:<a@b.example> NOTIFY=SUCCESS,FAILURE,DELAY ORCPT=rfc822;a@b.example", 0},
+      {"RCPT TO:<a@b.example> NOTIFY=NEVER,SUCCESS", 501, "5.5.4"},
+      {"RCPT TO:<a@b.example> NOTIFY=SUCCESS,SUCCESS", 501, "5.5.4"},
+      {"RCPT TO:<a@b.example> NOTIFY=SOMETIMES", 501, "5.5.4"},
+      {"RCPT TO:<a@b.example> NOTIFY=", 501, "5.5.4"},
+      {"RCPT TO:<a@b.example> NOTIFY=NEVER NOTIFY=NEVER", 501, "5.5.4"},
+      {"RCPT TO:<a@b.example> ORCPT=a@b.example", 501, "5.5.4"},
+      {"RCPT TO:<a@b.example> ORCPT=rfc822;a+2Bb@c", 0},
+      {"RCPT TO:<a@b.example> ORCPT=rfc822;a+2", 501, "5.5.4"},
+      {"RCPT TO:<a@b.example> ORCPT=rfc822;a+zzb", 501, "5.5.4"},
+      {"RCPT TO:<a@b.example> FOO=bar", 555, "5.5.4"},
+      {"RCPT TO:<a@b.example>NOTIFY=NEVER", 501, "5.5.4"},
+      {"MAIL FROM:<a@b.example> RET=FULL ENVID=QQ314159", 0},
+      {"MAIL FROM:<a@b.example> RET=hdrs", 0},
+      {"MAIL FROM:<a@b.example> RET=BODY", 501, "5.5.4"},
+      {"MAIL FROM:<a@b.example> RET=FULL RET=HDRS", 501, "5.5.4"},
+      {"MAIL FROM:<a@b.example> ENVID", 501, "5.5.4"},
+      {"MAIL FROM:<a@b.example> ENVID=a+", 501, "5.5.4"},
+      {"MAIL FROM:<a@b.example> REQUIRETLS", 555, "5.5.4"},  // not advertised without TLS
       {"RCPT TO:<>", 501, "5.1.3"},
       {"RCPT TO:<jos\xc3\xa9@b.example>", 553, "5.6.7"},
       {"RCPT FROM:<a@b.example>", 501, "5.5.4"},

@@ -49,7 +49,10 @@ const Engine::CommandSpec* Engine::find(Verb v) {
   return nullptr;
 }
 
-Engine::Engine(EngineConfig config) : config_(std::move(config)) { parse_.utf8_allowed = config_.smtputf8; }
+Engine::Engine(EngineConfig config) : config_(std::move(config)) {
+  parse_.utf8_allowed = config_.smtputf8;
+  parse_.requiretls_allowed = config_.requiretls && config_.tls_active;
+}
 
 Step Engine::reply(Reply r, Next n) { return Step{r.wire(), std::move(n)}; }
 
@@ -108,8 +111,10 @@ std::vector<std::string> Engine::ehlo_lines() const {
   lines.push_back("BINARYMIME");                                            // RFC 3030
   lines.push_back("CHUNKING");                                              // RFC 3030
   lines.push_back("ENHANCEDSTATUSCODES");                                   // RFC 2034
+  lines.push_back("DSN");                                                   // RFC 3461
   if (config_.smtputf8) lines.push_back("SMTPUTF8");                        // RFC 6531
   if (config_.starttls_available && !config_.tls_active) lines.push_back("STARTTLS");  // RFC 3207
+  if (config_.requiretls && config_.tls_active) lines.push_back("REQUIRETLS");         // RFC 8689
   lines.push_back(fmt::format("LIMITS RCPTMAX={} MAILMAX={}", config_.limits.recipients_per_message,
                               config_.limits.messages_per_connection));    // RFC 9422
   lines.push_back("HELP");
@@ -140,7 +145,8 @@ Step Engine::cmd_mail(const Command& c) {
     return close_with(Reply(421, "4.7.0", "Too many messages in this session, try again later"));
   if (c.params.size && *c.params.size > config_.limits.message_size)  // RFC 1870 §6.2
     return reply(Reply(552, "5.3.4", "Message size exceeds fixed maximum message size"));
-  if (!esmtp_ && (c.params.size || c.params.body != proto::BodyType::SevenBit || c.params.smtputf8))
+  if (!esmtp_ && (c.params.size || c.params.body != proto::BodyType::SevenBit || c.params.smtputf8 ||
+                 c.params.ret != proto::Ret::Unset || !c.params.envid.empty() || c.params.requiretls))
     return error(Reply(555, "5.5.4", "MAIL parameters need EHLO"));
   tx_ = Transaction{};
   tx_.from = c.path;
@@ -162,13 +168,16 @@ Step Engine::cmd_rcpt(const Command& c) {
   ++tx_.rcpt_attempts;
   if (tx_.recipients.size() >= config_.limits.recipients_per_message)  // RFC 5321 §4.5.3.1.8
     return reply(Reply(452, "4.5.3", "Too many recipients"));
+  if (!esmtp_ && (c.rcpt.notify || !c.rcpt.orcpt.empty()))
+    return error(Reply(555, "5.5.4", "RCPT parameters need EHLO"));
   pending_rcpt_ = c.path;
+  pending_params_ = c.rcpt;
   return Step{"", next::CheckRcpt{c.path, c.postmaster}};
 }
 
 Step Engine::on_rcpt_checked(const Reply& r, std::any route) {
   if (r.positive()) {
-    tx_.recipients.push_back(Recipient{pending_rcpt_, std::move(route)});
+    tx_.recipients.push_back(Recipient{pending_rcpt_, std::move(pending_params_), std::move(route)});
   } else if (++rcpt_refusals_ >= config_.limits.rcpt_refusals) {
     // The refusal itself first (RFC 2920: one reply per command), then 421.
     Step s = reply(r);
@@ -323,7 +332,7 @@ Step Engine::on_tls(bool ok) {
     return Step{"", next::Close{}};
   }
   // RFC 3207 §4.2: forget everything learned before the handshake; the client must EHLO again.
-  config_.tls_active = true;
+  set_tls_active();
   reset_tx();
   phase_ = Phase::Connected;
   esmtp_ = false;

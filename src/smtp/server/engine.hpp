@@ -28,10 +28,12 @@ struct EngineConfig {
   bool starttls_available = false;  // a certificate is configured for this listener
   bool tls_active = false;          // implicit TLS (465) or after STARTTLS
   bool smtputf8 = true;
+  bool requiretls = false;  // REQUIRETLS offered once TLS is active (RFC 8689): outbound honours it
 };
 
 struct Recipient {
   mail::Mailbox address;
+  proto::RcptParams params;  // RFC 3461 NOTIFY, ORCPT
   std::any route;  // what the policy resolved for this recipient (opaque to the engine)
 };
 
@@ -103,7 +105,10 @@ class Engine {
   std::size_t rcpt_refusals() const { return rcpt_refusals_; }
   const EngineConfig& config() const { return config_; }
   void set_starttls_available(bool v) { config_.starttls_available = v; }
-  void set_tls_active() { config_.tls_active = true; }
+  void set_tls_active() {
+    config_.tls_active = true;
+    parse_.requiretls_allowed = config_.requiretls;
+  }
   // The last reply given to end of data (for the transaction log line).
   const std::string& last_reply() const { return last_reply_; }
   // Octets of the last message whose transaction ended (accepted or not).
@@ -152,6 +157,7 @@ class Engine {
   std::string last_reply_;
   std::uint64_t last_size_ = 0;
   mail::Mailbox pending_rcpt_;  // the RCPT address being checked by the policy
+  proto::RcptParams pending_params_;
   Reply pending_problem_;       // the error to give once a refused BDAT chunk is read
 };
 

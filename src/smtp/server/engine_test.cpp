@@ -35,6 +35,7 @@ class Harness {
   }
 
   bool closed() const { return closed_; }
+  Engine& engine() { return engine_; }
   std::vector<std::string> delivered;
   std::vector<std::string> rcpts_checked;
   bool tls_started = false;
@@ -277,6 +278,34 @@ TEST(SmtpEngine, StartTlsDiscardsPipelinedAndResets) {
   auto ehlo = h.send("EHLO c\r\n");
   EXPECT_EQ(ehlo.find("STARTTLS"), std::string::npos);
   EXPECT_EQ(codes(h.send("STARTTLS\r\n")), V{"503 5.5.1"});
+}
+
+TEST(SmtpEngine, DsnParametersReachTheRecipientsAndRequireTlsOnlyUnderTls) {
+  auto cfg = Harness::make_config();
+  cfg.requiretls = true;
+  Harness h(cfg);
+  auto ehlo = h.send("EHLO c\r\n");
+  EXPECT_NE(ehlo.find("250-DSN\r\n"), std::string::npos);
+  EXPECT_EQ(ehlo.find("REQUIRETLS"), std::string::npos);
+  EXPECT_EQ(codes(h.send("MAIL FROM:<a@b.example> REQUIRETLS\r\n")), V{"555 5.5.4"});
+  EXPECT_EQ(codes(h.send("MAIL FROM:<a@b.example> RET=HDRS ENVID=e1\r\n"
+                         "RCPT TO:<ana@local.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;x+2By@local.example\r\n")),
+            (V{"250 2.1.0", "250 2.1.5"}));
+  ASSERT_EQ(h.engine().tx().recipients.size(), 1u);
+  EXPECT_EQ(h.engine().tx().recipients[0].params.notify, proto::notify::kSuccess | proto::notify::kFailure);
+  EXPECT_EQ(h.engine().tx().recipients[0].params.orcpt, "rfc822;x+y@local.example");
+  EXPECT_EQ(h.engine().tx().params.ret, proto::Ret::Hdrs);
+  EXPECT_EQ(h.engine().tx().params.envid, "e1");
+  h.send("RSET\r\nSTARTTLS\r\n");
+  ASSERT_TRUE(h.tls_started);
+  ehlo = h.send("EHLO c\r\n");
+  EXPECT_NE(ehlo.find("250-REQUIRETLS\r\n"), std::string::npos);
+  EXPECT_EQ(codes(h.send("MAIL FROM:<a@b.example> REQUIRETLS\r\n")), V{"250 2.1.0"});
+  EXPECT_TRUE(h.engine().tx().params.requiretls);
+  // HELO sessions take no DSN parameters.
+  Harness old;
+  old.send("HELO c\r\nMAIL FROM:<a@b.example>\r\n");
+  EXPECT_EQ(codes(old.send("RCPT TO:<ana@local.example> NOTIFY=NEVER\r\n")), V{"555 5.5.4"});
 }
 
 TEST(SmtpEngine, StartTlsRefusedDuringTransaction) {
