@@ -51,7 +51,8 @@ void add_alias_commands(CLI::App& app, Context& ctx) {
       auto mb = mail::parse_mailbox(t, true);
       auto local = (*st)->find_domain(mb->domain);
       if (local && !local->has_value())
-        fmt::print(stderr, "note: {} is in another domain; mail for it waits (4xx) until outbound delivery exists\n", t);
+        fmt::print(stderr, "note: {} is in another domain: mail for it is forwarded through the outbound queue, the "
+                           "sender rewritten with SRS\n", t);
     }
     fmt::print("{} -> {}\n", src->first.empty() ? "@" + src->second : src->first + "@" + src->second,
                fmt::join(clean, ", "));

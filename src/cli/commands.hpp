@@ -20,5 +20,6 @@ void add_alias_commands(CLI::App& app, Context& ctx);
 void add_mail_commands(CLI::App& app, Context& ctx);
 void add_dns_commands(CLI::App& app, Context& ctx);
 void add_smtp_test_command(CLI::App& app, Context& ctx);
+void add_queue_commands(CLI::App& app, Context& ctx);
 
 }  // namespace valija::cli

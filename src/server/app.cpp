@@ -19,6 +19,8 @@
 #include "base/clock.hpp"
 #include "base/log.hpp"
 #include "delivery/group_commit.hpp"
+#include "dns/resolver.hpp"
+#include "queue/runner.hpp"
 #include "net/asio.hpp"
 #include "net/listener.hpp"
 #include "net/tls.hpp"
@@ -135,8 +137,47 @@ tl::expected<void, StartError> lock_data_dir(const std::string& dir) {
     ::close(fd);
     return tl::unexpected(StartError{1, fmt::format("another valija serve is using {} (lock {})", dir, path)});
   }
+  // Our pid, for `valija queue flush` to signal (SIGUSR1).
+  auto pid = fmt::format("{}\n", ::getpid());
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
+    log::warn("event=lock_pid_unwritten path={} error={}", path, log::q(std::strerror(errno)));
   return {};
 }
+
+// The SRS key (queue/srs.hpp): made once per data dir, kept beside the data (a new key
+// would make every bounce to a rewritten address invalid).
+tl::expected<std::string, StartError> srs_secret(const std::string& dir) {
+  auto path = dir + "/srs.key";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    auto secret = clock::random_id(32);
+    auto tmp = path + ".tmp";
+    int w = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = w >= 0 && ::write(w, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size()) &&
+              ::fsync(w) == 0;
+    if (w >= 0) ::close(w);
+    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0)
+      return tl::unexpected(StartError{1, fmt::format("cannot write {}: {}", path, std::strerror(errno))});
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  }
+  if (fd < 0) return tl::unexpected(StartError{1, fmt::format("cannot read {}: {}", path, std::strerror(errno))});
+  char buf[256];
+  auto n = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  if (n < 16) return tl::unexpected(StartError{1, fmt::format("{} is too short to be a key; remove it to make a new one", path)});
+  return std::string(buf, static_cast<std::size_t>(n));
+}
+
+smtp::client::TlsPolicy tls_policy(OutboundTls t) {
+  switch (t) {
+    case OutboundTls::None: return smtp::client::TlsPolicy::None;
+    case OutboundTls::Required: return smtp::client::TlsPolicy::Required;
+    case OutboundTls::Opportunistic: break;
+  }
+  return smtp::client::TlsPolicy::Opportunistic;
+}
+
+queue::Transport transport(const NextHop& h) { return queue::Transport{h.host, h.port, tls_policy(h.tls)}; }
 
 bool is_smtp_role(Role r) { return r == Role::Smtp || r == Role::Submission || r == Role::Submissions; }
 bool is_imap_role(Role r) { return r == Role::Imap || r == Role::Imaps; }
@@ -145,7 +186,7 @@ class Server {
  public:
   Server(Config cfg, std::optional<std::string> config_file, std::optional<std::string> data_override,
          std::unique_ptr<store::Store> store, net::TlsFiles tls_files, std::shared_ptr<asio::ssl::context> tls,
-         std::optional<std::string> cli_log_level)
+         std::optional<std::string> cli_log_level, std::string srs_key)
       : cfg_(std::move(cfg)),
         cli_log_level_(std::move(cli_log_level)),
         config_file_(std::move(config_file)),
@@ -160,12 +201,56 @@ class Server {
         verified_(cfg_.limits.auth_cache_ttl),
         io_(cfg_.io_threads),
         signals_(io_.main(), SIGTERM, SIGINT, SIGHUP),
+        usr1_(io_.main(), SIGUSR1),
         drain_timer_(io_.main()),
-        gc_timer_(io_.main()) {
+        gc_timer_(io_.main()),
+        srs_(std::move(srs_key)) {
     std::string postmaster_domain = cfg_.domains.empty() ? cfg_.hostname : cfg_.domains.front();
-    PolicyDeps deps{*store_, workers_, blob_io_, committer_, cfg_.hostname, postmaster_domain, cfg_.limits};
+    PolicyDeps deps{*store_, workers_, blob_io_, committer_, cfg_.hostname, postmaster_domain, cfg_.limits, &srs_,
+                    [this] {
+                      if (runner_) runner_->wake();
+                    }};
     inbound_ = make_inbound_policy(deps);
     submission_ = make_submission_policy(deps);
+  }
+
+  // The resolver and the queue runner, on the main I/O context.
+  tl::expected<void, StartError> start_queue() {
+    dns::ResolverConfig rc;
+    rc.servers = cfg_.dns.servers;
+    rc.timeout = cfg_.dns.timeout;
+    auto resolver = dns::Resolver::create(io_.main(), rc);
+    if (!resolver) return tl::unexpected(StartError{1, fmt::format("DNS resolver: {}", resolver.error().detail)});
+    resolver_ = std::move(*resolver);
+    auto settings = queue_settings(cfg_);
+    if (!settings) return tl::unexpected(settings.error());
+    queue::RunnerDeps deps{*store_, workers_, committer_, *resolver_, io_.main(), &srs_, cfg_.limits};
+    runner_ = std::make_unique<queue::Runner>(deps, std::move(*settings));
+    return {};
+  }
+
+  static tl::expected<queue::RunnerSettings, StartError> queue_settings(const Config& c) {
+    queue::RunnerSettings s;
+    s.hostname = c.hostname;
+    s.retry.delays = c.queue.retry;
+    s.retry.then_every = c.queue.retry_every;
+    s.retry.give_up_after = c.queue.give_up_after;
+    s.retry.warn_after = c.queue.warn_after;
+    s.connections_total = c.queue.connections;
+    s.connections_per_destination = c.queue.connections_per_destination;
+    s.messages_per_connection = c.queue.messages_per_connection;
+    s.connect_timeout = c.queue.connect_timeout;
+    s.port = c.queue.port;
+    s.tls = tls_policy(c.queue.tls);
+    auto ctx = net::client_tls_context(c.queue.verify, c.queue.ca_file);
+    if (!ctx) return tl::unexpected(StartError{2, fmt::format("queue TLS: {}", ctx.error().detail)});
+    s.tls_context = *ctx;
+    auto verified = net::client_tls_context(true, c.queue.ca_file);
+    if (!verified) return tl::unexpected(StartError{2, fmt::format("queue TLS: {}", verified.error().detail)});
+    s.tls_verified = *verified;
+    if (c.queue.relay) s.relay = transport(*c.queue.relay);
+    for (const auto& [domain, hop] : c.queue.transports) s.transports[domain] = transport(hop);
+    return s;
   }
 
   tl::expected<void, StartError> bind() {
@@ -219,7 +304,9 @@ class Server {
     // next command's updates), each on the I/O thread where it lives.
     store_->set_change_listener([this](store::AccountId a, store::MailboxId m) { watchers_.notify(a, m); });
     collect_garbage();
+    runner_->start();
     wait_signal();
+    wait_usr1();
     log::info("event=ready hostname={} data={} mode={} io_threads={}{}", cfg_.hostname, log::q(cfg_.data_dir),
               cfg_.local_mode ? "local" : "config", io_.size(), ready_);
     io_.run();
@@ -337,6 +424,16 @@ class Server {
     return lc;
   }
 
+  // SIGUSR1 (valija queue flush/retry): read the queue now.
+  void wait_usr1() {
+    usr1_.async_wait([this](const std::error_code& ec, int) {
+      if (ec) return;
+      log::info("event=queue_flush source=signal");
+      runner_->wake();
+      wait_usr1();
+    });
+  }
+
   void wait_signal() {
     signals_.async_wait([this](const std::error_code& ec, int sig) {
       if (ec) return;
@@ -413,6 +510,14 @@ class Server {
     verified_.set_ttl(kept.auth_cache_ttl);
     cfg_.pop3 = c.pop3;
     cfg_.imap = c.imap;
+    if (auto qs = queue_settings(c)) {
+      cfg_.queue = c.queue;
+      runner_->set_settings(std::move(*qs));
+    } else {
+      log::error("event=reload queue=failed error={}", log::q(qs.error().message));
+    }
+    if (c.dns.servers != cfg_.dns.servers || c.dns.timeout != cfg_.dns.timeout)
+      log::warn("event=reload note=\"[dns] changes take effect after a restart\"");
     for (auto& b : listeners_) b.refresh();
     log::info("event=reload config=ok file={}", log::q(*config_file_));
   }
@@ -424,6 +529,7 @@ class Server {
     gc_timer_.cancel();
     log::info("event=shutdown signal={} connections={}", sig, connections_.size());
     for (auto& b : listeners_) b.listener->close();
+    runner_->stop();
     connections_.stop_all(io_);
     drain_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     poll_drained();
@@ -432,6 +538,7 @@ class Server {
   void poll_drained() {
     if (connections_.size() == 0 || std::chrono::steady_clock::now() > drain_deadline_) {
       signals_.cancel();
+      usr1_.cancel();
       io_.stop();
       return;
     }
@@ -470,10 +577,16 @@ class Server {
   std::vector<Bound> listeners_;
   std::string ready_;
   asio::signal_set signals_;
+  asio::signal_set usr1_;
   asio::steady_timer drain_timer_;
   asio::steady_timer gc_timer_;
   std::chrono::steady_clock::time_point drain_deadline_;
   bool stopping_ = false;
+  queue::Srs srs_;
+  // After io_: destroyed before it (the resolver's descriptor and the runner's timer
+  // belong to its main context).
+  std::unique_ptr<dns::Resolver> resolver_;
+  std::unique_ptr<queue::Runner> runner_;
 };
 
 tl::expected<std::unique_ptr<Server>, StartError> start(const ServeOptions& opt) {
@@ -508,8 +621,12 @@ tl::expected<std::unique_ptr<Server>, StartError> start(const ServeOptions& opt)
   if (!ctx) return tl::unexpected(StartError{2, ctx.error().detail});
   // io_context and friends are members: build the server only once inputs are valid.
   std::optional<std::string> data_override = opt.data_dir;
+  auto srs = srs_secret(cfg.data_dir);
+  if (!srs) return tl::unexpected(srs.error());
   auto server = std::make_unique<Server>(std::move(cfg), opt.config_file, data_override, std::move(*store),
-                                         std::move(*files), std::move(*ctx), opt.log_level);
+                                         std::move(*files), std::move(*ctx), opt.log_level, std::move(*srs));
+  auto queue = server->start_queue();
+  if (!queue) return tl::unexpected(queue.error());
   auto bound = server->bind();
   if (!bound) return tl::unexpected(bound.error());
   return server;

@@ -157,6 +157,91 @@ static Result<Cleartext> parse_cleartext(Parser& p, const toml::table& t, std::s
   return tl::unexpected(p.err(t.get("cleartext"), key, "expected never, loopback or always"));
 }
 
+static Result<OutboundTls> parse_outbound_tls(const Parser& p, const toml::table& t, std::string_view path) {
+  std::string mode;
+  TRY_ASSIGN(mode, p.str(t, "tls", path, "opportunistic"));
+  if (mode == "none") return OutboundTls::None;
+  if (mode == "opportunistic") return OutboundTls::Opportunistic;
+  if (mode == "required") return OutboundTls::Required;
+  return tl::unexpected(p.err(t.get("tls"), path, "expected none, opportunistic or required"));
+}
+
+static Result<NextHop> parse_next_hop(const Parser& p, const toml::table& t, const std::string& prefix,
+                                      std::initializer_list<std::string_view> keys) {
+  auto k = p.known(t, prefix + ".", keys);
+  if (!k) return tl::unexpected(k.error());
+  NextHop h;
+  TRY_ASSIGN(h.host, p.str(t, "host", prefix + ".host", ""));
+  if (!is_ip_address(h.host) && !mail::is_domain(h.host, false))
+    return tl::unexpected(p.err(t.get("host") ? t.get("host") : &t, prefix + ".host", "expected a host name or IP address"));
+  TRY_ASSIGN(h.port, p.num(t, "port", prefix + ".port", 25, 1, 65535));
+  TRY_ASSIGN(h.tls, parse_outbound_tls(p, t, prefix + ".tls"));
+  return h;
+}
+
+static Result<void> parse_queue(const Parser& p, const toml::table& t, QueueConfig& q) {
+  auto k = p.known(t, "queue.",
+                   {"retry", "retry_every", "give_up_after", "warn_after", "connections", "connections_per_destination",
+                    "messages_per_connection", "connect_timeout", "port", "tls", "verify", "ca_file"});
+  if (!k) return k;
+  if (const toml::node* n = t.get("retry")) {
+    const toml::array* arr = n->as_array();
+    if (!arr || arr->empty() || arr->size() > 20)
+      return tl::unexpected(p.err(n, "queue.retry", "expected a list of 1 to 20 waits in seconds"));
+    q.retry.clear();
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      auto v = (*arr)[i].value_exact<std::int64_t>();
+      if (!v || *v < 1 || *v > 7 * 86400)
+        return tl::unexpected(p.err(&(*arr)[i], fmt::format("queue.retry[{}]", i), "expected seconds, 1 to 604800"));
+      q.retry.push_back(std::chrono::seconds(*v));
+    }
+  }
+  std::uint64_t v = 0;
+  TRY_ASSIGN(v, p.num(t, "retry_every", "queue.retry_every", q.retry_every.count(), 1, 7 * 86400));
+  q.retry_every = std::chrono::seconds(v);
+  TRY_ASSIGN(v, p.num(t, "give_up_after", "queue.give_up_after", q.give_up_after.count(), 1, 30 * 86400));
+  q.give_up_after = std::chrono::seconds(v);
+  TRY_ASSIGN(v, p.num(t, "warn_after", "queue.warn_after", q.warn_after.count(), 0, 30 * 86400));
+  q.warn_after = std::chrono::seconds(v);
+  TRY_ASSIGN(q.connections, p.num(t, "connections", "queue.connections", q.connections, 1, 10000));
+  TRY_ASSIGN(q.connections_per_destination, p.num(t, "connections_per_destination", "queue.connections_per_destination",
+                                                  q.connections_per_destination, 1, 1000));
+  TRY_ASSIGN(q.messages_per_connection, p.num(t, "messages_per_connection", "queue.messages_per_connection",
+                                              q.messages_per_connection, 1, 100000));
+  TRY_ASSIGN(v, p.num(t, "connect_timeout", "queue.connect_timeout", q.connect_timeout.count(), 1, 600));
+  q.connect_timeout = std::chrono::seconds(v);
+  TRY_ASSIGN(q.port, p.num(t, "port", "queue.port", q.port, 1, 65535));
+  TRY_ASSIGN(q.tls, parse_outbound_tls(p, t, "queue.tls"));
+  if (const toml::node* n = t.get("verify")) {
+    auto b = n->value_exact<bool>();
+    if (!b) return tl::unexpected(p.err(n, "queue.verify", "expected true or false"));
+    q.verify = *b;
+  }
+  TRY_ASSIGN(q.ca_file, p.str(t, "ca_file", "queue.ca_file", ""));
+  return {};
+}
+
+static Result<void> parse_dns(const Parser& p, const toml::table& t, DnsConfig& d) {
+  auto k = p.known(t, "dns.", {"servers", "timeout"});
+  if (!k) return k;
+  if (const toml::node* n = t.get("servers")) {
+    const toml::array* arr = n->as_array();
+    if (!arr) return tl::unexpected(p.err(n, "dns.servers", "expected a list of addresses"));
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      auto v = (*arr)[i].value<std::string>();
+      auto at = v ? v->find('@') : std::string::npos;
+      if (!v || !is_ip_address(v->substr(0, at)) ||
+          (at != std::string::npos && !text::parse_u64(v->substr(at + 1))))
+        return tl::unexpected(p.err(&(*arr)[i], fmt::format("dns.servers[{}]", i), "expected an IP address, optionally @port"));
+      d.servers.push_back(*v);
+    }
+  }
+  std::uint64_t v = 0;
+  TRY_ASSIGN(v, p.num(t, "timeout", "dns.timeout", d.timeout.count(), 1, 300));
+  d.timeout = std::chrono::seconds(v);
+  return {};
+}
+
 Result<Config> load_config(const std::string& path) {
   Parser p(path);
   auto parsed = toml::parse_file(path);
@@ -168,7 +253,7 @@ Result<Config> load_config(const std::string& path) {
   const toml::table& t = parsed.table();
   Config c;
   c.source = path;
-  auto r = p.known(t, "", {"hostname", "data_dir", "domains", "log_level", "io_threads", "tls", "listener", "limits", "pop3", "imap"});
+  auto r = p.known(t, "", {"hostname", "data_dir", "domains", "log_level", "io_threads", "tls", "listener", "limits", "pop3", "imap", "queue", "dns", "relay", "transport"});
   if (!r) return tl::unexpected(r.error());
   TRY_ASSIGN(c.hostname, p.str(t, "hostname", "hostname", "localhost"));
   if (!mail::is_domain(c.hostname, false)) return tl::unexpected(p.err(t.get("hostname"), "hostname", "not a valid host name"));
@@ -246,6 +331,40 @@ Result<Config> load_config(const std::string& path) {
     c.imap.login_timeout = std::chrono::seconds(secs);
     TRY_ASSIGN(secs, p.num(*it, "idle_keepalive", "imap.idle_keepalive", c.imap.idle_keepalive.count(), 10, 1800));
     c.imap.idle_keepalive = std::chrono::seconds(secs);
+  }
+  if (const toml::node* n = t.get("queue")) {
+    const toml::table* qt = n->as_table();
+    if (!qt) return tl::unexpected(p.err(n, "queue", "expected a table"));
+    auto q = parse_queue(p, *qt, c.queue);
+    if (!q) return tl::unexpected(q.error());
+  }
+  if (const toml::node* n = t.get("dns")) {
+    const toml::table* dt = n->as_table();
+    if (!dt) return tl::unexpected(p.err(n, "dns", "expected a table"));
+    auto d = parse_dns(p, *dt, c.dns);
+    if (!d) return tl::unexpected(d.error());
+  }
+  if (const toml::node* n = t.get("relay")) {
+    const toml::table* rt = n->as_table();
+    if (!rt) return tl::unexpected(p.err(n, "relay", "expected a table with host"));
+    TRY_ASSIGN(c.queue.relay, parse_next_hop(p, *rt, "relay", {"host", "port", "tls"}));
+  }
+  if (const toml::node* n = t.get("transport")) {
+    const toml::array* arr = n->as_array();
+    if (!arr) return tl::unexpected(p.err(n, "transport", "expected [[transport]] tables"));
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      auto key = fmt::format("transport[{}]", i);
+      const toml::table* tt = (*arr)[i].as_table();
+      if (!tt) return tl::unexpected(p.err(&(*arr)[i], key, "expected a table"));
+      std::string domain;
+      TRY_ASSIGN(domain, p.str(*tt, "domain", key + ".domain", ""));
+      if (!mail::is_domain(domain, false))
+        return tl::unexpected(p.err(tt->get("domain") ? tt->get("domain") : tt, key + ".domain", "expected a domain name"));
+      NextHop hop;
+      TRY_ASSIGN(hop, parse_next_hop(p, *tt, key, {"domain", "host", "port", "tls"}));
+      if (!c.queue.transports.emplace(text::to_lower(domain), hop).second)
+        return tl::unexpected(p.err(tt, key, fmt::format("a transport for {} is already defined", domain)));
+    }
   }
   const toml::node* ln = t.get("listener");
   if (!ln) return fail(Errc::Invalid, fmt::format("{}: listener: at least one [[listener]] is required", path));

@@ -2,6 +2,7 @@
 // The server's configuration: from a TOML file (--config) or local mode defaults.
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +41,42 @@ struct ImapSettings {
   std::chrono::seconds idle_keepalive{120};  // "* OK Still here" during IDLE
 };
 
+// Outbound connections: STARTTLS when offered (encrypting without verification unless
+// verify is set), always (no TLS, no delivery), or never.
+enum class OutboundTls { None, Opportunistic, Required };
+
+// A fixed next hop: the relay (smart host) or a per-domain transport.
+struct NextHop {
+  std::string host;  // a name or an IP address
+  std::uint16_t port = 25;
+  OutboundTls tls = OutboundTls::Opportunistic;
+};
+
+// [queue]: the outbound queue (docs/queue.md).
+struct QueueConfig {
+  std::vector<std::chrono::seconds> retry{std::chrono::minutes(5), std::chrono::minutes(10), std::chrono::minutes(20),
+                                          std::chrono::minutes(40)};
+  std::chrono::seconds retry_every{std::chrono::hours(1)};
+  std::chrono::seconds give_up_after{std::chrono::hours(24 * 5)};
+  std::chrono::seconds warn_after{std::chrono::hours(4)};  // 0: no delay notices
+  std::size_t connections = 20;
+  std::size_t connections_per_destination = 4;
+  std::size_t messages_per_connection = 100;
+  std::chrono::seconds connect_timeout{30};
+  std::uint16_t port = 25;  // of exchangers found through MX records
+  OutboundTls tls = OutboundTls::Opportunistic;
+  bool verify = false;      // check certificates (host name and chain)
+  std::string ca_file;      // empty: the system's trust store
+  std::optional<NextHop> relay;
+  std::map<std::string, NextHop> transports;  // by destination domain
+};
+
+// [dns]: the resolver for MX and address lookups.
+struct DnsConfig {
+  std::vector<std::string> servers;  // "192.0.2.53", "127.0.0.1@5353"; empty: /etc/resolv.conf
+  std::chrono::seconds timeout{10};
+};
+
 struct Config {
   bool local_mode = false;
   std::string hostname = "localhost";
@@ -52,6 +89,8 @@ struct Config {
   Limits limits;
   Pop3Settings pop3;
   ImapSettings imap;
+  QueueConfig queue;
+  DnsConfig dns;
   std::string source;              // file the config came from, for messages
 };
 

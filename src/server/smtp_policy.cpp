@@ -7,6 +7,7 @@
 #include "base/clock.hpp"
 #include "base/log.hpp"
 #include "delivery/trace_headers.hpp"
+#include "dns/mx.hpp"
 #include "mail/header_scan.hpp"
 #include "mail/mime.hpp"
 #include "mail/mime_cache.hpp"
@@ -34,6 +35,21 @@ class InboundPolicy : public SmtpPolicy {
     if (postmaster) target.domain = d_.postmaster_domain;  // RFC 5321 §4.1.1.3
     auto resolve = [this, target] { return router_.resolve(target); };
     auto route = co_await net::run_blocking(d_.workers, std::move(resolve));
+    if (!route && route.error().kind == delivery::RouteFailure::Unknown && d_.srs &&
+        queue::Srs::is_srs(target.local)) {
+      // A bounce (or reply) to a sender address we rewrote when forwarding: verified, it
+      // goes on to the original sender.
+      auto original = d_.srs->reverse(target.local, clock::now_unix());
+      if (!original) {
+        log::info("event=rcpt_refused conn={} trace={} to={} reason={}", s.conn_id, tx.trace_id,
+                  log::q("<" + target.str() + ">"), log::q(original.error().detail));
+        co_return RcptAnswer{Reply(550, "5.1.1", fmt::format("<{}>: Invalid SRS address", target.str())), {}};
+      }
+      delivery::Route back;
+      back.external.push_back(*original);
+      back.steps = {target.str(), *original};
+      route = std::move(back);
+    }
     if (!route) {
       const auto& e = route.error();
       log::info("event=rcpt_refused conn={} trace={} to={} reason={}", s.conn_id, tx.trace_id, log::q("<" + target.str() + ">"), log::q(e.detail));
@@ -49,13 +65,6 @@ class InboundPolicy : public SmtpPolicy {
         case delivery::RouteFailure::Temporary:
           co_return RcptAnswer{Reply(451, "4.3.0", "Temporary lookup failure, try again later"), {}};
       }
-    }
-    if (!route->external.empty()) {
-      // Redirects to other domains need the outbound queue (not in this version):
-      // defer rather than drop that part of the mail.
-      log::warn("event=rcpt_deferred conn={} trace={} to={} reason=external_redirect targets={}", s.conn_id,
-                tx.trace_id, log::q("<" + target.str() + ">"), route->external.size());
-      co_return RcptAnswer{Reply(451, "4.4.0", fmt::format("<{}>: Redirect to another domain is not available yet, try again later", target.str())), {}};
     }
     // Quota: refuse at RCPT when the only mailbox is already full (or would be with SIZE).
     std::uint64_t declared = tx.params.size.value_or(0);
@@ -126,11 +135,17 @@ class InboundPolicy : public SmtpPolicy {
         job.delivery.copies.push_back(std::move(c));
       }
     }
+    auto outbound = co_await forwarded(s, tx, received);
+    job.delivery.outbound = std::move(outbound);
+    bool queued = job.delivery.outbound.has_value();
     // SMTP has one reply for DATA: with several mailboxes, a full one still gets this
     // message (quota grace) rather than failing the others. RCPT refused it if it was full.
     bool grace = job.delivery.copies.size() > 1;
     for (auto& c : job.delivery.copies) c.allow_over_quota = grace;
 
+    std::vector<std::string> queued_to;
+    if (queued)
+      for (const auto& r : job.delivery.outbound->rcpts) queued_to.push_back("<" + r.address + ">");
     auto submit = [this, job = std::move(job)](auto done) mutable {
       job.done = std::move(done);
       d_.committer.submit(std::move(job));
@@ -154,12 +169,62 @@ class InboundPolicy : public SmtpPolicy {
         log::warn("event=delivery_failed trace={} to={} error={}", tx.trace_id, log::q(addresses[i]), log::q(r.error().detail));
       }
     }
-    if (ok > 0) co_return Reply(250, "2.0.0", fmt::format("Ok: delivered as {}", tx.trace_id));
+    if (queued) {
+      log::info("event=queued trace={} from={} recipients={}", tx.trace_id, log::q("<" + tx.from.str() + ">"),
+                log::q(fmt::format("{}", fmt::join(queued_to, ","))));
+      if (d_.queued) d_.queued();
+    }
+    if (ok > 0 || queued) co_return Reply(250, "2.0.0", fmt::format("Ok: {} as {}", ok ? "delivered" : "queued", tx.trace_id));
     if (quota == result->size()) co_return Reply(552, "5.2.2", "Mailbox full");
     co_return Reply(451, "4.3.0", "Local error in processing, try again later");
   }
 
  private:
+  // The recipients in other domains (alias redirects, bounces to SRS addresses), for the
+  // outbound queue; the sender rewritten with SRS when it is not one of ours, so SPF
+  // passes at the destination. Nullopt when every recipient is local.
+  net::awaitable<std::optional<store::Outbound>> forwarded(const SessionInfo& s, const Transaction& tx,
+                                                           std::string received) {
+    store::Outbound o;
+    std::string forwarder;  // the local domain doing the forwarding (of the first such recipient)
+    for (const auto& r : tx.recipients) {
+      const auto* route = std::any_cast<delivery::Route>(&r.route);
+      if (!route) continue;
+      for (const auto& e : route->external) {
+        if (std::any_of(o.rcpts.begin(), o.rcpts.end(), [&](const auto& q) { return q.address == e; })) continue;
+        store::QueuedRecipient q;
+        q.address = e;
+        q.domain = dns::canonical_name(std::string_view(e).substr(e.rfind('@') + 1));
+        q.notify = r.params.notify;
+        // RFC 3461 §4.2: the address as first given, so a report names what the sender used.
+        q.orcpt = r.params.orcpt.empty() ? "rfc822;" + r.address.str() : r.params.orcpt;
+        o.rcpts.push_back(std::move(q));
+        if (forwarder.empty()) forwarder = r.address.domain;
+      }
+    }
+    if (o.rcpts.empty()) co_return std::nullopt;
+    o.sender = tx.from.str();
+    if (!tx.from.local.empty() && d_.srs) {
+      std::string domain = tx.from.domain;
+      auto check = [this, domain] { return router_.is_local(dns::canonical_name(domain)); };
+      auto local = co_await net::run_blocking(d_.workers, std::move(check));
+      if (local && !*local) {
+        auto rewritten = d_.srs->forward(tx.from.local, tx.from.domain, forwarder, clock::now_unix());
+        if (rewritten) o.sender = *rewritten + "@" + forwarder;
+        else log::warn("event=srs_skipped trace={} from={} reason=\"rewritten address too long\"", tx.trace_id,
+                       log::q("<" + tx.from.str() + ">"));
+      }
+    }
+    o.prefix = std::move(received);
+    o.envid = tx.params.envid;
+    o.ret = tx.params.ret == smtp::proto::Ret::Full ? 1 : tx.params.ret == smtp::proto::Ret::Hdrs ? 2 : 0;
+    o.eight_bit = tx.params.body != smtp::proto::BodyType::SevenBit;
+    o.smtputf8 = tx.params.smtputf8;
+    o.requiretls = tx.params.requiretls;
+    o.origin = fmt::format("smtp {}", s.client_ip);
+    co_return o;
+  }
+
   PolicyDeps d_;
   delivery::Router router_;
 };

@@ -2,11 +2,13 @@
 // The policies behind the SMTP listeners: port 25 accepts mail for local recipients
 // only (never an open relay); submission requires authentication (AUTH arrives with
 // the submission issue, so until then it refuses MAIL with 530).
+#include <functional>
 #include <memory>
 
 #include "delivery/group_commit.hpp"
 #include "delivery/router.hpp"
 #include "net/asio.hpp"
+#include "queue/srs.hpp"
 #include "smtp/server/policy.hpp"
 #include "store/store.hpp"
 
@@ -20,6 +22,8 @@ struct PolicyDeps {
   std::string hostname;
   std::string postmaster_domain;
   Limits limits;
+  const queue::Srs* srs = nullptr;  // rewrites senders of forwarded mail; verifies bounces to them
+  std::function<void()> queued;     // something was put in the outbound queue (wakes the runner)
 };
 
 std::unique_ptr<smtp::server::SmtpPolicy> make_inbound_policy(PolicyDeps deps);

@@ -122,7 +122,7 @@ struct Outbound {
   std::string sender;   // the envelope sender as it will be sent; empty: null (a bounce)
   std::string prefix;   // trace headers sent before the body (Received)
   std::string envid;    // RFC 3461 ENVID (xtext decoded), or empty
-  bool ret_full = false;  // RFC 3461 RET=FULL (otherwise headers only)
+  int ret = 0;          // RFC 3461 RET: 0 not given, 1 FULL, 2 HDRS
   bool smtputf8 = false, eight_bit = false, requiretls = false;
   std::string origin;   // who queued it, for the admin: "smtp 192.0.2.7", "submission ana@example.org", "bounce"
   std::vector<QueuedRecipient> rcpts;

@@ -317,15 +317,6 @@ def test_alias_loop(valija):
         c.expect("RCPT TO:<demo@localhost>", "250 2.1.5")
 
 
-def test_alias_to_external_address(valija):
-    valija.cli_ok("alias", "add", "fwd@localhost", "someone@external.example")
-    with valija.raw() as c:
-        c.greeting()
-        c.ehlo()
-        c.expect("MAIL FROM:<x@example.org>", "250 2.1.0")
-        c.expect("RCPT TO:<fwd@localhost>", "451 4.4.0")
-
-
 # ---- quotas -----------------------------------------------------------------
 
 def test_quota_exceeded_at_rcpt(valija):

@@ -33,7 +33,7 @@ class StoreQueue : public StoreFixture<Engine> {
     o.sender = "ana@example.org";
     o.prefix = "Received: from x\r\n";
     o.envid = "env-1";
-    o.ret_full = true;
+    o.ret = 1;
     o.eight_bit = true;
     o.origin = "submission ana@example.org";
     o.rcpts = std::move(rcpts);
@@ -69,7 +69,7 @@ TYPED_TEST(StoreQueue, QueuedWithTheDeliverySharingTheBody) {
   EXPECT_EQ(e.size, std::string("Received: from x\r\n").size() + kBody.size());
   EXPECT_EQ(e.message.sender, "ana@example.org");
   EXPECT_EQ(e.message.envid, "env-1");
-  EXPECT_TRUE(e.message.ret_full);
+  EXPECT_EQ(e.message.ret, 1);
   EXPECT_TRUE(e.message.eight_bit);
   EXPECT_FALSE(e.message.smtputf8);
   EXPECT_EQ(e.message.origin, "submission ana@example.org");

@@ -12,7 +12,7 @@ namespace valija::store::sqlite {
 namespace {
 
 constexpr std::string_view kEntryCols =
-    "q.id, q.blob_id, q.size, q.created, q.trace_id, q.warned, q.sender, q.prefix, q.envid, q.ret_full, q.smtputf8, "
+    "q.id, q.blob_id, q.size, q.created, q.trace_id, q.warned, q.sender, q.prefix, q.envid, q.ret, q.smtputf8, "
     "q.eight_bit, q.requiretls, q.origin";
 constexpr std::string_view kRcptCols =
     "r.id, r.address, r.domain, r.orcpt, r.notify, r.state, r.attempts, r.next_attempt, r.last_attempt, "
@@ -29,7 +29,7 @@ QueueEntry entry_from(const Stmt& st) {
   e.message.sender = st.str(6);
   e.message.prefix = st.str(7);
   e.message.envid = st.str(8);
-  e.message.ret_full = st.i64(9) != 0;
+  e.message.ret = static_cast<int>(st.i64(9));
   e.message.smtputf8 = st.i64(10) != 0;
   e.message.eight_bit = st.i64(11) != 0;
   e.message.requiretls = st.i64(12) != 0;
@@ -79,7 +79,7 @@ Result<std::vector<QueueEntry>> group(Stmt& st) {
 Result<void> SqliteStore::enqueue(const Delivery& d, const std::string& blob_id) {
   const Outbound& o = *d.outbound;
   auto ins = writer_.cached(
-      "INSERT INTO queue(blob_id, prefix, size, sender, created, trace_id, envid, ret_full, smtputf8, eight_bit, "
+      "INSERT INTO queue(blob_id, prefix, size, sender, created, trace_id, envid, ret, smtputf8, eight_bit, "
       "requiretls, origin) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
   TRY(ins);
   ins->bind(1, blob_id)
@@ -89,7 +89,7 @@ Result<void> SqliteStore::enqueue(const Delivery& d, const std::string& blob_id)
       .bind(5, d.internal_date)
       .bind(6, d.trace_id)
       .bind(7, o.envid)
-      .bind(8, o.ret_full ? 1 : 0)
+      .bind(8, static_cast<std::int64_t>(o.ret))
       .bind(9, o.smtputf8 ? 1 : 0)
       .bind(10, o.eight_bit ? 1 : 0)
       .bind(11, o.requiretls ? 1 : 0)

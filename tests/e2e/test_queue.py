@@ -1,0 +1,366 @@
+"""The outbound queue end to end: mail for other domains (alias redirects, bounces to
+SRS addresses) goes to the destination's exchangers found through DNS (dnsstub.py) on
+loopback addresses 127.0.0.2 and up, where scripted SMTP servers (smtpsink.py) accept,
+defer or refuse it. Retries, MX fallback, null MX, SRS, delivery reports (parsed with
+Python's email package), transports, `valija queue` and kill -9.
+"""
+import email
+import email.policy
+import re
+import time
+
+import pytest
+
+from conftest import make_message
+from dnsstub import DnsStub
+from smtpsink import ScriptedSmtp, free_port_on
+
+CONFIG = """
+hostname = "mx.local.example"
+domains = ["local.example"]
+[[listener]]
+address = "127.0.0.1"
+port = $smtp_port
+role = "smtp"
+[dns]
+servers = ["@DNS@"]
+timeout = 3
+[queue]
+port = @PORT@
+retry = [1]
+retry_every = 1
+tls = "none"
+@EXTRA@
+"""
+
+ZONES = {
+    "remote.example": {"MX": ["10 mx.remote.example."]},
+    "mx.remote.example": {"A": ["127.0.0.2"]},
+    "sender.example": {"MX": ["10 mx.sender.example."]},
+    "mx.sender.example": {"A": ["127.0.0.2"]},
+    "fallback.example": {"MX": ["10 down.fallback.example.", "20 up.fallback.example."]},
+    "down.fallback.example": {"A": ["127.0.0.3"]},
+    "up.fallback.example": {"A": ["127.0.0.2"]},
+    "nullmx.example": {"MX": ["0 ."]},
+}
+
+
+class Env:
+    def __init__(self, factory, extra="", sink_kw=None, zones=None, servfail=()):
+        self.port = free_port_on("127.0.0.2")
+        self.sink = ScriptedSmtp("127.0.0.2", self.port, **(sink_kw or {})).start()
+        self.dns = DnsStub(zones or ZONES, servfail=servfail).start()
+        self.v = factory()
+        self.extra = extra
+        self.start()
+        self.v.add_user("ana@local.example")
+
+    def start(self):
+        cfg = CONFIG.replace("@EXTRA@", self.extra).replace("@DNS@", self.dns.address).replace("@PORT@", str(self.port))
+        self.v.start(config=cfg)
+
+    def stop(self):
+        self.sink.stop()
+        self.dns.stop()
+
+    def send(self, sender, rcpts, msg, mail_params="", rcpt_params=""):
+        """One SMTP transaction on port 25; returns the reply to the end of data."""
+        with self.v.raw() as c:
+            c.greeting()
+            c.ehlo()
+            c.expect("MAIL FROM:<%s>%s" % (sender, mail_params), "250")
+            for r in rcpts:
+                c.expect("RCPT TO:<%s>%s" % (r, rcpt_params), "250")
+            c.expect("DATA", "354")
+            c.send(dot(msg))
+            return c.reply()[2]
+
+    def queue(self):
+        cp = self.v.cli("queue", "list")
+        assert cp.returncode == 0, cp.stderr
+        return cp.stdout
+
+    def wait_queue_empty(self, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            out = self.queue()
+            if out.startswith("0 message(s)"):
+                return
+            time.sleep(0.1)
+        raise AssertionError("queue not empty:\n" + self.queue())
+
+    def reports(self, address="ana@local.example", n=1, timeout=20):
+        """The delivery reports in `address`'s INBOX, parsed (waits for n)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            bodies = self.v.bodies(address)
+            if len(bodies) >= n or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert len(bodies) >= n, "expected %d report(s) in %s, got %d" % (n, address, len(bodies))
+        return [email.message_from_bytes(b, policy=email.policy.default) for b in bodies]
+
+
+def dot(msg):
+    lines = msg.split(b"\r\n")
+    if lines and lines[-1] == b"":
+        lines = lines[:-1]
+    return b"".join((b"." + l if l.startswith(b".") else l) + b"\r\n" for l in lines) + b".\r\n"
+
+
+@pytest.fixture
+def env(valija_factory):
+    made = []
+
+    def make(**kw):
+        e = Env(valija_factory, **kw)
+        made.append(e)
+        return e
+
+    yield make
+    for e in made:
+        e.stop()
+
+
+def delivery_status(report):
+    """(per-message fields, [per-recipient fields]) of a multipart/report, as dicts."""
+    assert report.get_content_type() == "multipart/report", report.get_content_type()
+    assert report.get_param("report-type") == "delivery-status"
+    parts = list(report.iter_parts())
+    assert parts[1].get_content_type() == "message/delivery-status"
+    blocks = parts[1].get_payload()
+    fields = [{k.lower(): str(v) for k, v in b.items()} for b in blocks]
+    return fields[0], fields[1:], parts
+
+
+# ---- forwarding through MX, SRS ---------------------------------------------------
+
+def test_alias_redirect_goes_out_with_srs(env):
+    e = env()
+    e.v.cli_ok("alias", "add", "fwd@local.example", "bob@remote.example")
+    msg = make_message("forwarded", "hello bob\r\n", sender="alice@sender.example", to="fwd@local.example")
+    reply = e.send("alice@sender.example", ["fwd@local.example"], msg)
+    assert reply.startswith("250 2.0.0") and "queued" in reply, reply
+    tx = e.sink.wait_transactions(1)[0]
+    assert tx.rcpts == ["bob@remote.example"]
+    # SRS: the envelope sender is ours, so SPF passes at the destination.
+    assert re.fullmatch(r"SRS0=[^=]{4}=[A-Z2-7]{2}=sender\.example=alice@local\.example", tx.sender), tx.sender
+    # DSN offered by the destination: the original recipient travels with it.
+    assert "ORCPT=rfc822;fwd@local.example" in tx.rcpt_params["bob@remote.example"], tx.rcpt_params
+    assert tx.data.startswith(b"Received: from client.example"), tx.data[:200]
+    assert b"by mx.local.example (valija)" in tx.data
+    assert tx.data.endswith(msg + b"\r\n") or tx.data.endswith(msg), tx.data[-100:]
+    e.wait_queue_empty()
+    e.v.wait_log(r"event=queue_sent .*to=\"?<bob@remote.example>\"? remote=mx.remote.example\[127.0.0.2\]")
+
+    # A bounce to the rewritten address comes back: verified and sent on to alice.
+    before = len(e.sink.transactions)
+    bounce = make_message("bounce", "it failed\r\n", sender="MAILER-DAEMON@remote.example", to=tx.sender)
+    reply = e.send("", [tx.sender], bounce)
+    assert reply.startswith("250"), reply
+    back = e.sink.wait_transactions(before + 1)[-1]
+    assert back.rcpts == ["alice@sender.example"]
+    assert back.sender == ""  # a bounce stays a bounce
+
+    # A forged or damaged SRS address is refused.
+    forged = tx.sender.replace("alice", "mallory")
+    with e.v.raw() as c:
+        c.greeting()
+        c.ehlo()
+        c.expect("MAIL FROM:<>", "250")
+        c.expect("RCPT TO:<%s>" % forged, "550 5.1.1")
+
+
+def test_local_sender_is_not_rewritten_and_recipients_share_a_transaction(env):
+    e = env()
+    e.v.cli_ok("alias", "add", "team@local.example", "bob@remote.example", "cy@remote.example", "ana@local.example")
+    msg = make_message("team", "hi all\r\n", sender="ana@local.example", to="team@local.example")
+    reply = e.send("ana@local.example", ["team@local.example"], msg)
+    assert reply.startswith("250 2.0.0 Ok: delivered"), reply
+    tx = e.sink.wait_transactions(1)[0]
+    assert tx.sender == "ana@local.example"
+    assert sorted(tx.rcpts) == ["bob@remote.example", "cy@remote.example"]  # one transaction
+    assert len(e.v.messages("ana@local.example")) == 1  # the local copy
+    e.wait_queue_empty()
+
+
+# ---- retries and fallback -----------------------------------------------------------
+
+def test_deferred_then_accepted(env):
+    e = env(sink_kw={"rcpt": {"bob@remote.example": ["451 4.3.0 Greylisted, try again", "250 2.1.5 Ok"]}})
+    e.v.cli_ok("alias", "add", "fwd@local.example", "bob@remote.example")
+    e.send("ana@local.example", ["fwd@local.example"], make_message("retry", "x\r\n", sender="ana@local.example"))
+    e.v.wait_log(r"event=queue_deferred .*reply=\"451 4.3.0 Greylisted")
+    tx = e.sink.wait_transactions(1)[0]
+    assert tx.rcpts == ["bob@remote.example"]
+    e.wait_queue_empty()
+    assert e.v.messages("ana@local.example") == []  # no report: it arrived
+    assert sum(1 for c in e.sink.commands if c.startswith("RCPT")) == 2
+
+
+def test_first_mx_down_second_takes_it(env):
+    e = env()
+    e.v.cli_ok("alias", "add", "fwd@local.example", "bob@fallback.example")
+    e.send("ana@local.example", ["fwd@local.example"], make_message("fallback", "x\r\n", sender="ana@local.example"))
+    tx = e.sink.wait_transactions(1)[0]
+    assert tx.rcpts == ["bob@fallback.example"]
+    e.v.wait_log(r"event=queue_connect_failed .*remote=down.fallback.example\[127.0.0.3\]")
+    e.v.wait_log(r"event=queue_sent .*remote=up.fallback.example\[127.0.0.2\]")
+    e.wait_queue_empty()
+
+
+def test_dns_failure_defers_never_bounces(env):
+    e = env(servfail={"broken.example"})
+    e.v.cli_ok("alias", "add", "fwd@local.example", "bob@broken.example")
+    e.send("ana@local.example", ["fwd@local.example"], make_message("dns", "x\r\n", sender="ana@local.example"))
+    e.v.wait_log(r"event=queue_scan|MX lookup of broken.example failed", raise_=False, timeout=5)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        out = e.queue()
+        if "attempts 2" in out:
+            break
+        time.sleep(0.2)
+    assert "<bob@broken.example>  pending" in out, out
+    assert "451 4.4.3 MX lookup of broken.example failed" in out, out
+    assert e.v.messages("ana@local.example") == []  # no bounce
+
+
+# ---- bounces (RFC 3464) -----------------------------------------------------------
+
+def test_refused_recipient_bounces_with_a_report(env):
+    e = env(sink_kw={"rcpt": {"nobody@remote.example": ["550 5.1.1 <nobody@remote.example>: User unknown"]}})
+    e.v.cli_ok("alias", "add", "fwd@local.example", "nobody@remote.example")
+    msg = make_message("will bounce", "the body\r\n", sender="ana@local.example", to="fwd@local.example")
+    e.send("ana@local.example", ["fwd@local.example"], msg, mail_params=" ENVID=env+2B42 RET=HDRS")
+    [report] = e.reports()
+    assert report["From"].addresses[0].addr_spec == "MAILER-DAEMON@mx.local.example"
+    assert report["Subject"] == "Undelivered Mail Returned to Sender"
+    assert report["Auto-Submitted"] == "auto-replied"
+    per_message, per_rcpt, parts = delivery_status(report)
+    assert per_message["reporting-mta"] == "dns; mx.local.example"
+    assert per_message["original-envelope-id"] == "env+42"
+    assert len(per_rcpt) == 1
+    r = per_rcpt[0]
+    assert r["final-recipient"] == "rfc822; nobody@remote.example"
+    assert r["original-recipient"] == "rfc822;fwd@local.example"
+    assert r["action"] == "failed"
+    assert r["status"] == "5.1.1"
+    assert r["remote-mta"] == "dns; mx.remote.example"
+    assert r["diagnostic-code"].startswith("smtp; 550 5.1.1"), r
+    # RET=HDRS: the header comes back, not the body.
+    assert parts[2].get_content_type() == "text/rfc822-headers"
+    assert b"Subject: will bounce" in parts[2].get_payload(decode=True) or "Subject: will bounce" in str(parts[2])
+    assert "the body" not in report.as_string()
+    # The report itself arrived with a null sender.
+    raw = e.v.bodies("ana@local.example")[0]
+    assert raw.startswith(b"Return-Path: <>\r\n"), raw[:80]
+    e.wait_queue_empty()
+
+
+def test_null_mx_bounces_at_once_with_full_message(env):
+    e = env()
+    e.v.cli_ok("alias", "add", "fwd@local.example", "someone@nullmx.example")
+    msg = make_message("to null mx", "small body\r\n", sender="ana@local.example", to="fwd@local.example")
+    e.send("ana@local.example", ["fwd@local.example"], msg, mail_params=" RET=FULL")
+    [report] = e.reports()
+    _, [r], parts = delivery_status(report)
+    assert r["status"] == "5.1.10", r
+    assert r["action"] == "failed"
+    assert parts[2].get_content_type() == "message/rfc822"
+    assert "small body" in report.as_string()
+
+
+def test_no_report_for_null_sender(env):
+    e = env(sink_kw={"rcpt": {"nobody@remote.example": ["550 5.1.1 User unknown"]}})
+    e.v.cli_ok("alias", "add", "fwd@local.example", "nobody@remote.example")
+    e.send("", ["fwd@local.example"], make_message("bounce of bounce", "x\r\n", sender="ana@local.example"))
+    e.v.wait_log(r"event=queue_bounced .*nobody@remote.example")
+    e.wait_queue_empty()
+    assert "event=dsn_sent" not in e.v.stderr_text()
+
+
+def test_notify_never_and_success_relayed(env):
+    e = env(sink_kw={"ehlo": ("PIPELINING", "8BITMIME"),  # no DSN: a success cannot travel on
+                     "rcpt": {"nobody@remote.example": ["550 5.1.1 User unknown"]}})
+    e.v.cli_ok("alias", "add", "fwd@local.example", "bob@remote.example")
+    e.v.cli_ok("alias", "add", "gone@local.example", "nobody@remote.example")
+    e.send("ana@local.example", ["gone@local.example"], make_message("never", "x\r\n", sender="ana@local.example"),
+           rcpt_params=" NOTIFY=NEVER")
+    e.v.wait_log(r"event=queue_bounced .*nobody@remote.example")
+    e.send("ana@local.example", ["fwd@local.example"], make_message("success", "x\r\n", sender="ana@local.example"),
+           rcpt_params=" NOTIFY=SUCCESS")
+    [report] = e.reports()
+    assert report["Subject"] == "Successful Mail Delivery Report"
+    _, [r], _ = delivery_status(report)
+    assert r["action"] == "relayed" and r["final-recipient"] == "rfc822; bob@remote.example", r
+    e.wait_queue_empty()
+    assert len(e.v.messages("ana@local.example")) == 1  # nothing for NOTIFY=NEVER
+
+
+def test_delay_warning_then_give_up(env):
+    e = env(extra="warn_after = 1\ngive_up_after = 4\n",
+            sink_kw={"rcpt": {"slow@remote.example": ["452 4.2.2 Mailbox full, try later"]}})
+    e.v.cli_ok("alias", "add", "fwd@local.example", "slow@remote.example")
+    e.send("ana@local.example", ["fwd@local.example"], make_message("slow", "x\r\n", sender="ana@local.example"))
+    delayed, failed = e.reports(n=2, timeout=30)
+    assert delayed["Subject"] == "Delayed Mail (still being retried)"
+    _, [r], _ = delivery_status(delayed)
+    assert r["action"] == "delayed" and r["status"] == "4.2.2" and "will-retry-until" in r, r
+    assert failed["Subject"] == "Undelivered Mail Returned to Sender"
+    _, [r], _ = delivery_status(failed)
+    assert r["action"] == "failed" and r["status"] == "4.4.7", r
+    assert "452 4.2.2" in r["diagnostic-code"]
+    e.wait_queue_empty()
+
+
+# ---- transports, admin, durability ---------------------------------------------------
+
+def test_transport_override_skips_dns(env):
+    e = env(extra='[[transport]]\ndomain = "partner.example"\nhost = "127.0.0.2"\nport = @PORT@\ntls = "none"\n')
+    e.v.cli_ok("alias", "add", "fwd@local.example", "p@partner.example")
+    e.send("ana@local.example", ["fwd@local.example"], make_message("partner", "x\r\n", sender="ana@local.example"))
+    tx = e.sink.wait_transactions(1)[0]
+    assert tx.rcpts == ["p@partner.example"]
+    assert not any(n.startswith("partner.example") for n, _ in e.dns.queries), e.dns.queries
+
+
+def test_queue_cli_and_kill9(env):
+    """A destination that is down: the message waits; `queue list/show` tell why; after
+    kill -9 and a restart with the destination up, `queue flush` sends it."""
+    e = env()
+    e.sink.stop()
+    e.v.cli_ok("alias", "add", "fwd@local.example", "bob@remote.example")
+    e.send("ana@local.example", ["fwd@local.example"], make_message("waits", "x\r\n", sender="ana@local.example"))
+    e.v.wait_log(r"event=queue_connect_failed")
+    out = e.queue()
+    m = re.match(r"(\d+)\s+\S+\s+\S+\s+from <ana@local.example>", out)
+    assert m, out
+    qid = m.group(1)
+    assert "<bob@remote.example>  pending  attempts" in out, out
+    assert "last: 451 4.4.1" in out and "mx.remote.example[127.0.0.2]" in out, out
+    show = e.v.cli_ok("queue", "show", qid).stdout
+    assert "Subject: waits" in show and "from <ana@local.example>" in show, show
+    assert e.v.cli("queue", "show", "999999").returncode != 0
+
+    e.v.kill9()
+    e.sink = ScriptedSmtp("127.0.0.2", e.port).start()
+    e.v.proc = None
+    e.start()
+    assert "bob@remote.example" in e.queue()
+    flush = e.v.cli_ok("queue", "flush").stdout
+    assert "tries now" in flush, flush
+    tx = e.sink.wait_transactions(1)[0]
+    assert tx.rcpts == ["bob@remote.example"]
+    e.wait_queue_empty()
+
+
+def test_queue_delete(env):
+    e = env()
+    e.sink.stop()
+    e.v.cli_ok("alias", "add", "fwd@local.example", "bob@remote.example")
+    e.send("ana@local.example", ["fwd@local.example"], make_message("delete me", "x\r\n", sender="ana@local.example"))
+    out = e.queue()
+    qid = re.match(r"(\d+)", out).group(1)
+    assert e.v.cli_ok("queue", "delete", qid).stdout.strip() == "deleted %s" % qid
+    assert e.queue().startswith("0 message(s)")
+    assert e.v.cli("queue", "delete", qid).returncode == 1
