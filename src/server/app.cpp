@@ -263,7 +263,8 @@ class Server {
       if (is_smtp_role(spec.role)) {
         auto slot = std::make_shared<std::shared_ptr<const smtp::server::ListenerConfig>>(listener_config(spec));
         smtp::server::SmtpPolicy& policy = spec.role == Role::Smtp ? *inbound_ : *submission_;
-        smtp::server::ConnectionDeps deps{policy, connections_, &tls_, memory_};
+        smtp::server::ConnectionDeps deps{policy, connections_, &tls_, memory_, store_.get(), &passwords_, &throttle_,
+                                          &verified_};
         (*l)->start([slot, deps](net::tcp::socket s) { return smtp::server::serve_connection(std::move(s), *slot, deps); },
                     io_);
         refresh = [this, slot, spec] { *slot = listener_config(spec); };
@@ -421,6 +422,10 @@ class Server {
     lc->implicit_tls = spec.role == Role::Submissions;
     lc->engine.hostname = cfg_.hostname;
     lc->engine.limits = cfg_.limits;
+    lc->engine.requiretls = true;  // the queue keeps the promise: verified TLS to the next hop, or no delivery
+    lc->engine.auth = spec.role != Role::Smtp;
+    lc->engine.auth_cleartext = cfg_.submission.cleartext == Cleartext::Always;
+    lc->auth_cleartext_loopback = cfg_.submission.cleartext == Cleartext::Loopback;
     return lc;
   }
 
@@ -510,6 +515,7 @@ class Server {
     verified_.set_ttl(kept.auth_cache_ttl);
     cfg_.pop3 = c.pop3;
     cfg_.imap = c.imap;
+    cfg_.submission = c.submission;
     if (auto qs = queue_settings(c)) {
       cfg_.queue = c.queue;
       runner_->set_settings(std::move(*qs));

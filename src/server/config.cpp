@@ -253,7 +253,7 @@ Result<Config> load_config(const std::string& path) {
   const toml::table& t = parsed.table();
   Config c;
   c.source = path;
-  auto r = p.known(t, "", {"hostname", "data_dir", "domains", "log_level", "io_threads", "tls", "listener", "limits", "pop3", "imap", "queue", "dns", "relay", "transport"});
+  auto r = p.known(t, "", {"hostname", "data_dir", "domains", "log_level", "io_threads", "tls", "listener", "limits", "pop3", "imap", "queue", "dns", "relay", "transport", "submission"});
   if (!r) return tl::unexpected(r.error());
   TRY_ASSIGN(c.hostname, p.str(t, "hostname", "hostname", "localhost"));
   if (!mail::is_domain(c.hostname, false)) return tl::unexpected(p.err(t.get("hostname"), "hostname", "not a valid host name"));
@@ -331,6 +331,13 @@ Result<Config> load_config(const std::string& path) {
     c.imap.login_timeout = std::chrono::seconds(secs);
     TRY_ASSIGN(secs, p.num(*it, "idle_keepalive", "imap.idle_keepalive", c.imap.idle_keepalive.count(), 10, 1800));
     c.imap.idle_keepalive = std::chrono::seconds(secs);
+  }
+  if (const toml::node* n = t.get("submission")) {
+    const toml::table* st = n->as_table();
+    if (!st) return tl::unexpected(p.err(n, "submission", "expected a table"));
+    auto k = p.known(*st, "submission.", {"cleartext"});
+    if (!k) return tl::unexpected(k.error());
+    if (st->get("cleartext")) TRY_ASSIGN(c.submission.cleartext, parse_cleartext(p, *st, "submission.cleartext"));
   }
   if (const toml::node* n = t.get("queue")) {
     const toml::table* qt = n->as_table();

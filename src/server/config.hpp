@@ -77,6 +77,12 @@ struct DnsConfig {
   std::chrono::seconds timeout{10};
 };
 
+struct SubmissionSettings {
+  // RFC 8314: users authenticate over TLS; "loopback" or "always" also offers AUTH
+  // without it (a webmail on the same host, a test).
+  Cleartext cleartext = Cleartext::Never;
+};
+
 struct Config {
   bool local_mode = false;
   std::string hostname = "localhost";
@@ -89,6 +95,7 @@ struct Config {
   Limits limits;
   Pop3Settings pop3;
   ImapSettings imap;
+  SubmissionSettings submission;
   QueueConfig queue;
   DnsConfig dns;
   std::string source;              // file the config came from, for messages

@@ -11,6 +11,8 @@
 #include "mail/header_scan.hpp"
 #include "mail/mime.hpp"
 #include "mail/mime_cache.hpp"
+#include "mail/submission.hpp"
+#include "base/text.hpp"
 #include "net/blocking.hpp"
 
 namespace valija::server {
@@ -53,6 +55,13 @@ class InboundPolicy : public SmtpPolicy {
     if (!route) {
       const auto& e = route.error();
       log::info("event=rcpt_refused conn={} trace={} to={} reason={}", s.conn_id, tx.trace_id, log::q("<" + target.str() + ">"), log::q(e.detail));
+      if (e.kind == delivery::RouteFailure::NotLocal && may_relay(s)) {
+        delivery::Route out;
+        out.external.push_back(target.str());
+        out.steps = {target.str()};
+        log::debug("event=rcpt_route trace={} to={} steps=outbound", tx.trace_id, log::q("<" + target.str() + ">"));
+        co_return RcptAnswer{Reply(250, "2.1.5", fmt::format("<{}>: Recipient OK", target.str())), std::move(out)};
+      }
       switch (e.kind) {
         case delivery::RouteFailure::NotLocal:
           co_return RcptAnswer{Reply(554, "5.7.1", fmt::format("<{}>: Relay access denied", target.str())), {}};
@@ -79,6 +88,7 @@ class InboundPolicy : public SmtpPolicy {
   }
 
   net::awaitable<Reply> deliver(const SessionInfo& s, Transaction& tx) override {
+    if (auto refused = co_await prepare(s, tx)) co_return *refused;
     auto summary = mail::scan_headers(tx.message, d_.limits.header_scan);
     if (summary.received > d_.limits.hop_count)  // RFC 5321 §6.3
       co_return Reply(554, "5.4.6", fmt::format("Too many hops ({} Received headers): mail loop?", summary.received));
@@ -88,7 +98,7 @@ class InboundPolicy : public SmtpPolicy {
     ri.helo = s.helo;
     ri.client_ip = s.client_ip;
     ri.by_host = d_.hostname;
-    ri.protocol = delivery::with_protocol(s.esmtp, s.tls, false, tx.params.smtputf8);
+    ri.protocol = delivery::with_protocol(s.esmtp, s.tls, !s.auth_user.empty(), tx.params.smtputf8);
     ri.tls = s.tls_description;
     ri.id = tx.trace_id;
     ri.date = now;
@@ -197,7 +207,7 @@ class InboundPolicy : public SmtpPolicy {
         q.domain = dns::canonical_name(std::string_view(e).substr(e.rfind('@') + 1));
         q.notify = r.params.notify;
         // RFC 3461 §4.2: the address as first given, so a report names what the sender used.
-        q.orcpt = r.params.orcpt.empty() ? "rfc822;" + r.address.str() : r.params.orcpt;
+        q.orcpt = !r.params.orcpt.empty() ? r.params.orcpt : e != r.address.str() ? "rfc822;" + r.address.str() : "";
         o.rcpts.push_back(std::move(q));
         if (forwarder.empty()) forwarder = r.address.domain;
       }
@@ -221,27 +231,99 @@ class InboundPolicy : public SmtpPolicy {
     o.eight_bit = tx.params.body != smtp::proto::BodyType::SevenBit;
     o.smtputf8 = tx.params.smtputf8;
     o.requiretls = tx.params.requiretls;
-    o.origin = fmt::format("smtp {}", s.client_ip);
+    o.origin = s.auth_user.empty() ? fmt::format("smtp {}", s.client_ip)
+                                   : fmt::format("{} {} {}", s.service, s.auth_user, s.client_ip);
     co_return o;
   }
+
+ protected:
+  // Recipients in other domains are accepted (and queued): authenticated submission.
+  virtual bool may_relay(const SessionInfo&) const { return false; }
+  // Checks and rewrites the message before it is stored; a reply refuses it.
+  virtual net::awaitable<std::optional<Reply>> prepare(const SessionInfo&, Transaction&) { co_return std::nullopt; }
 
   PolicyDeps d_;
   delivery::Router router_;
 };
 
-// RFC 6409 §4.1: submission needs authentication. AUTH (and with it sending) comes with
-// the submission issue; until then every MAIL gets 530 rather than an open door.
-class SubmissionPolicy : public SmtpPolicy {
+// Submission (RFC 6409): only authenticated users, only from addresses they own (their
+// own, its subaddresses, or an alias the admin pointed at them), to any domain; the
+// message is fixed up as RFC 6409 §8 allows (Bcc removed, Date and Message-ID added).
+class SubmissionPolicy : public InboundPolicy {
  public:
-  explicit SubmissionPolicy(PolicyDeps) {}
-  net::awaitable<std::optional<Reply>> mail(const SessionInfo&, const Transaction&) override {
-    co_return Reply(530, "5.7.0", "Authentication required");
+  using InboundPolicy::InboundPolicy;
+
+  net::awaitable<std::optional<Reply>> mail(const SessionInfo& s, const Transaction& tx) override {
+    if (s.auth_user.empty()) co_return Reply(530, "5.7.0", "Authentication required");
+    if (tx.from.local.empty()) co_return Reply(553, "5.7.1", "A null sender is not for users");
+    auto check = [this, user = s.auth_user, address = tx.from.str()] { return owns(user, address); };
+    auto owned = co_await net::run_blocking(d_.workers, std::move(check));
+    if (!owned) co_return Reply(451, "4.3.0", "Temporary lookup failure, try again later");
+    if (!*owned) {
+      log::warn("event=sender_refused conn={} user={} from={} reason=not_owned", s.conn_id, log::q(s.auth_user),
+                log::q("<" + tx.from.str() + ">"));
+      co_return Reply(553, "5.7.1", fmt::format("<{}>: Sender address not owned by user {}", tx.from.str(), s.auth_user));
+    }
+    co_return std::nullopt;
   }
-  net::awaitable<RcptAnswer> rcpt(const SessionInfo&, const Transaction&, const mail::Mailbox&, bool) override {
-    co_return RcptAnswer{Reply(530, "5.7.0", "Authentication required"), {}};
+
+  net::awaitable<RcptAnswer> rcpt(const SessionInfo& s, const Transaction& tx, const mail::Mailbox& to,
+                                  bool postmaster) override {
+    if (s.auth_user.empty()) co_return RcptAnswer{Reply(530, "5.7.0", "Authentication required"), {}};
+    co_return co_await InboundPolicy::rcpt(s, tx, to, postmaster);
   }
-  net::awaitable<Reply> deliver(const SessionInfo&, Transaction&) override {
-    co_return Reply(530, "5.7.0", "Authentication required");
+
+ protected:
+  bool may_relay(const SessionInfo& s) const override { return !s.auth_user.empty(); }
+
+  net::awaitable<std::optional<Reply>> prepare(const SessionInfo& s, Transaction& tx) override {
+    if (s.auth_user.empty()) co_return Reply(530, "5.7.0", "Authentication required");
+    auto now = clock::now_unix();
+    auto id = fmt::format("{}.{}@{}", tx.trace_id, clock::random_id(8), d_.hostname);
+    auto fixed = mail::prepare_submission(tx.message, clock::rfc5322_date(now), id, d_.limits.header_scan);
+    if (!fixed.header_complete || fixed.from_fields != 1 || fixed.from.empty())
+      co_return Reply(550, "5.6.0", "The message needs a header with exactly one From: field");
+    auto check = [this, user = s.auth_user, from = fixed.from]() -> Result<std::string> {
+      for (const auto& f : from) {
+        auto r = owns(user, f);
+        if (!r) return tl::unexpected(r.error());
+        if (!*r) return f;
+      }
+      return std::string();
+    };
+    auto foreign = co_await net::run_blocking(d_.workers, std::move(check));
+    if (!foreign) co_return Reply(451, "4.3.0", "Temporary lookup failure, try again later");
+    if (!foreign->empty()) {
+      log::warn("event=sender_refused conn={} trace={} user={} from_header={} reason=not_owned", s.conn_id, tx.trace_id,
+                log::q(s.auth_user), log::q(*foreign));
+      co_return Reply(553, "5.7.1", fmt::format("From: <{}> is not an address of user {}", *foreign, s.auth_user));
+    }
+    if (fixed.removed_bcc || fixed.added_date || fixed.added_message_id)
+      log::info("event=submission_fixed trace={} removed_bcc={} added_date={} added_message_id={}", tx.trace_id,
+                fixed.removed_bcc, fixed.added_date, fixed.added_message_id);
+    tx.message = std::move(fixed.message);
+    co_return std::nullopt;
+  }
+
+ private:
+  // Whether `user` (an account's address) may send as `address`. Blocking.
+  Result<bool> owns(const std::string& user, const std::string& address) {
+    auto at = address.rfind('@');
+    if (at == std::string::npos) return false;
+    std::string local = address.substr(0, at), domain = text::to_lower(address.substr(at + 1));
+    auto uat = user.rfind('@');
+    std::string ulocal = user.substr(0, uat), udomain = text::to_lower(user.substr(uat + 1));
+    if (domain == udomain) {
+      if (text::iequals(local, ulocal)) return true;
+      auto plus = local.find('+');  // the user's subaddresses (RFC 5233)
+      if (plus != std::string::npos && text::iequals(local.substr(0, plus), ulocal)) return true;
+    }
+    auto alias = d_.store.find_alias(text::to_lower(local), domain);
+    if (!alias) return tl::unexpected(alias.error());
+    if (!*alias) return false;
+    for (const auto& t : (*alias)->targets)
+      if (text::iequals(t, user)) return true;
+    return false;
   }
 };
 

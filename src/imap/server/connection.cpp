@@ -25,14 +25,12 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kFlushAt = 64 * 1024;
 constexpr std::size_t kSliceChunk = 64 * 1024;
 
-bool is_loopback(const std::string& ip) { return ip.rfind("127.", 0) == 0 || ip == "::1"; }
-
 SessionConfig session_config(const ListenerConfig& c, bool tls_available, const std::string& ip) {
   SessionConfig s;
   s.hostname = c.hostname;
   s.tls = c.implicit_tls;
   s.starttls = !c.implicit_tls && tls_available;
-  s.cleartext_login = c.cleartext_always || (c.cleartext_loopback && is_loopback(ip));
+  s.cleartext_login = c.cleartext_always || (c.cleartext_loopback && net::is_loopback(ip));
   s.limits.append = c.limits.message_size;
   return s;
 }

@@ -29,8 +29,6 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t kMaxLine = 16 * 1024;
 constexpr std::size_t kSendChunk = 64 * 1024;
 
-bool is_loopback(const std::string& ip) { return ip.rfind("127.", 0) == 0 || ip == "::1"; }
-
 // RFC 1939 §7 UIDL: stable across sessions, and the same pair IMAP reports.
 std::string uidl_of(const store::MailboxInfo& mb, const store::MessageInfo& m) {
   return fmt::format("{:08x}{:08x}", mb.uidvalidity, m.uid);
@@ -87,7 +85,7 @@ class Session {
     c.hostname = config_->hostname;
     c.stls_available = deps_.tls != nullptr;
     c.tls_active = false;
-    c.cleartext_auth = config_->cleartext_always || (config_->cleartext_loopback && is_loopback(stream_.remote_ip()));
+    c.cleartext_auth = config_->cleartext_always || (config_->cleartext_loopback && net::is_loopback(stream_.remote_ip()));
     if (config_->login_delay) c.login_delay = static_cast<std::uint32_t>(config_->login_delay->count());
     if (config_->expire_never) c.expire = proto::ExpirePolicy{true, 0};
     c.apop = config_->apop;

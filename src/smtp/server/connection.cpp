@@ -2,10 +2,12 @@
 
 #include <chrono>
 
+#include "auth/login.hpp"
 #include "base/clock.hpp"
 #include "base/line_splitter.hpp"
 #include "base/text.hpp"
 #include "base/log.hpp"
+#include "net/blocking.hpp"
 #include "net/session_start.hpp"
 #include "net/stream.hpp"
 #include "smtp/proto/data_reader.hpp"
@@ -43,14 +45,20 @@ Transaction envelope_of(const Transaction& tx) {
   return t;
 }
 
+EngineConfig engine_config(const ListenerConfig& c, const std::string& ip) {
+  EngineConfig e = c.engine;
+  if (c.auth_cleartext_loopback && net::is_loopback(ip)) e.auth_cleartext = true;
+  return e;
+}
+
 class Session {
  public:
   Session(net::tcp::socket socket, std::shared_ptr<const ListenerConfig> config, ConnectionDeps deps)
       : stream_(std::move(socket)),
         config_(std::move(config)),
         deps_(deps),
-        engine_(config_->engine),
-        lines_(config_->engine.limits.smtp_command_line),
+        engine_(engine_config(*config_, stream_.remote_ip())),
+        lines_(engine_.max_line()),
         conn_id_(clock::random_id(10)),
         started_(Clock::now()),
         content_memory_(deps_.memory) {
@@ -62,8 +70,9 @@ class Session {
  private:
   const Limits& limits() const { return config_->engine.limits; }
   SessionInfo info() const {
-    return SessionInfo{conn_id_, stream_.remote_ip(), stream_.remote_port(), engine_.helo_name(), engine_.ehlo(),
-                       stream_.tls(), stream_.tls_description(), config_->service};
+    return SessionInfo{conn_id_,     stream_.remote_ip(),         stream_.remote_port(), engine_.helo_name(),
+                       engine_.ehlo(), stream_.tls(), stream_.tls_description(), config_->service,
+                       engine_.auth_user()};
   }
   net::awaitable<bool> flush();
   // Reads more input into the line splitter. False when the connection must end;
@@ -78,6 +87,8 @@ class Session {
   void out_of_memory();
   net::awaitable<Step> read_chunk(const next::ReadChunk& c);
   net::awaitable<Step> next_command();
+  net::awaitable<Step> auth_line();
+  net::awaitable<Step> check_auth(auth::SaslCredentials credentials, std::string mechanism);
   net::awaitable<Step> deliver();
   net::awaitable<std::optional<Reply>> check_mail();
   net::awaitable<SmtpPolicy::RcptAnswer> check_rcpt(const next::CheckRcpt& rcpt);
@@ -250,6 +261,56 @@ net::awaitable<Step> Session::next_command() {
   co_return engine_.on_line(line);
 }
 
+net::awaitable<Step> Session::auth_line() {
+  std::string line;
+  auto st = lines_.next(line);
+  if (st == LineSplitter::Status::NeedMore) {
+    Step step{"", next::ReadAuthLine{}};
+    if (!co_await fill(step, limits().smtp_greeting_wait, false) && std::holds_alternative<next::ReadAuthLine>(step.next))
+      step.next = next::Close{};
+    co_return step;
+  }
+  if (st == LineSplitter::Status::TooLong) co_return engine_.on_auth_line_too_long();
+  co_return engine_.on_auth_line(line);  // never logged: it is a credential
+}
+
+// Parameters by value: they live in the coroutine frame across the suspensions.
+net::awaitable<Step> Session::check_auth(auth::SaslCredentials credentials, std::string mechanism) {
+  const auto& ip = stream_.remote_ip();
+  std::string user = credentials.authcid;
+  auth::LoginAttempt attempt{"smtp", conn_id_, ip, user, mechanism};
+  auth::LoginGate gate(*deps_.throttle, limits().auth_lockout);
+  if (gate.locked_out(attempt))
+    co_return engine_.on_auth_checked(Reply(454, "4.7.0", "Too many failed logins from your address, try again later"), "");
+  if (!credentials.authzid.empty() && credentials.authzid != credentials.authcid) {
+    // Acting for another user (RFC 4616 authzid) is not something valija grants.
+    log::info("event=smtp_login_failed conn={} client={} user={} method={} reason=authzid", conn_id_, ip, log::q(user),
+              mechanism);
+    co_return engine_.on_auth_checked(Reply(535, "5.7.8", "Authentication credentials invalid"), "");
+  }
+  auto check = [&store = *deps_.store, &verified = *deps_.verified, user, password = std::move(credentials.password)] {
+    return auth::check_password(store, verified, user, password);
+  };
+  auto result = co_await net::run_blocking(*deps_.passwords, std::move(check));
+  if (result.status != auth::LoginStatus::Ok) {
+    auto wait = gate.failed(attempt, result);
+    if (wait.count() > 0) {
+      if (!co_await flush()) co_return Step{"", next::Close{}};
+      auto executor = co_await asio::this_coro::executor;
+      asio::steady_timer t(executor, wait);
+      auto [ec] = co_await t.async_wait(net::use_tuple);
+      (void)ec;
+    }
+    co_return engine_.on_auth_checked(result.status == auth::LoginStatus::BadCredentials
+                                          ? Reply(535, "5.7.8", "Authentication credentials invalid")
+                                          : Reply(454, "4.7.0", "Temporary authentication failure, try again later"),
+                                      "");
+  }
+  log::info("event=smtp_login conn={} client={} user={} method={} tls={}", conn_id_, ip, log::q(result.details.address()),
+            mechanism, stream_.tls() ? log::q(stream_.tls_description()) : "no");
+  co_return engine_.on_auth_checked(Reply(235, "2.7.0", "Authentication successful"), result.details.address());
+}
+
 net::awaitable<std::optional<Reply>> Session::check_mail() {
   auto& tx = engine_.tx();
   tx.trace_id = clock::random_id(12);
@@ -346,6 +407,17 @@ net::awaitable<void> Session::run() {
       if (last && ended(step)) log_transaction(envelope, engine_.last_size());
     } else if (std::holds_alternative<next::Deliver>(next)) {
       step = co_await deliver();
+    } else if (std::holds_alternative<next::ReadAuthLine>(next)) {
+      if (!co_await flush()) break;
+      step = co_await auth_line();
+    } else if (auto* ca = std::get_if<next::CheckAuth>(&next)) {
+      if (!deps_.store || !deps_.passwords || !deps_.throttle || !deps_.verified) {
+        step = engine_.on_auth_checked(Reply(454, "4.7.0", "Temporary authentication failure"), "");
+      } else {
+        auth::SaslCredentials credentials = std::move(ca->credentials);
+        std::string mechanism = std::move(ca->mechanism);
+        step = co_await check_auth(std::move(credentials), std::move(mechanism));
+      }
     } else if (std::holds_alternative<next::StartTls>(next)) {
       if (!co_await flush()) break;
       lines_.clear();  // RFC 3207 §5: discard anything pipelined before the handshake

@@ -2,7 +2,10 @@
 // One SMTP connection: a coroutine that reads, lets the Engine decide, and writes.
 #include <memory>
 
+#include "auth/throttle.hpp"
+#include "auth/verified_cache.hpp"
 #include "base/memory_budget.hpp"
+#include "store/store.hpp"
 #include "net/asio.hpp"
 #include "net/listener.hpp"
 #include "net/tls.hpp"
@@ -15,6 +18,8 @@ struct ListenerConfig {
   std::string service = "smtp";  // smtp | submission | submissions
   bool implicit_tls = false;
   EngineConfig engine;
+  // AUTH without TLS for clients on loopback (engine.auth_cleartext: for everyone).
+  bool auth_cleartext_loopback = false;
 };
 
 struct ConnectionDeps {
@@ -22,6 +27,11 @@ struct ConnectionDeps {
   net::Connections& connections;
   net::TlsContexts* tls = nullptr;  // null: no certificate, no STARTTLS
   MemoryBudget& memory;             // message content in flight, server-wide
+  // For AUTH (listeners whose engine offers it); null elsewhere.
+  store::Store* store = nullptr;
+  asio::thread_pool* passwords = nullptr;  // Argon2id verification
+  auth::Throttle* throttle = nullptr;
+  auth::VerifiedCache* verified = nullptr;
 };
 
 net::awaitable<void> serve_connection(net::tcp::socket socket, std::shared_ptr<const ListenerConfig> config,

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
+
+#include "base/text.hpp"
 
 namespace valija::smtp::server {
 
@@ -89,6 +92,9 @@ Step Engine::on_line_too_long() {
 
 Step Engine::on_line(std::string_view line) {
   if (phase_ == Phase::Closed) return Step{"", next::Close{}};
+  // The line reader allows AUTH's long initial response; everything else keeps the
+  // RFC 5321 §4.5.3.1.4 limit (the terminator counts).
+  if (line.size() + 2 > config_.limits.smtp_command_line && !text::istarts_with(line, "AUTH ")) return on_line_too_long();
   auto cmd = proto::parse_command(line, parse_, tx_.params.smtputf8);
   if (!cmd) return error(cmd.error());
   const CommandSpec* spec = find(cmd->verb);
@@ -115,6 +121,11 @@ std::vector<std::string> Engine::ehlo_lines() const {
   if (config_.smtputf8) lines.push_back("SMTPUTF8");                        // RFC 6531
   if (config_.starttls_available && !config_.tls_active) lines.push_back("STARTTLS");  // RFC 3207
   if (config_.requiretls && config_.tls_active) lines.push_back("REQUIRETLS");         // RFC 8689
+  if (auth_offered() && auth_user_.empty()) {                                         // RFC 4954
+    std::string auth = "AUTH";
+    for (auto m : auth::sasl_mechanisms(true)) auth += fmt::format(" {}", auth::sasl_mechanism_name(m));
+    lines.push_back(auth);
+  }
   lines.push_back(fmt::format("LIMITS RCPTMAX={} MAILMAX={}", config_.limits.recipients_per_message,
                               config_.limits.messages_per_connection));    // RFC 9422
   lines.push_back("HELP");
@@ -340,8 +351,64 @@ Step Engine::on_tls(bool ok) {
   return Step{"", next::ReadCommand{}};
 }
 
-Step Engine::cmd_auth(const Command&) {
-  return error(Reply(502, "5.5.1", "AUTH not available on this service"));
+bool Engine::auth_offered() const { return config_.auth && (config_.tls_active || config_.auth_cleartext); }
+
+std::size_t Engine::max_line() const {
+  if (!config_.auth) return config_.limits.smtp_command_line;
+  return std::max(config_.limits.smtp_command_line, auth::sasl_line_limit(config_.sasl) + 32);
+}
+
+Step Engine::cmd_auth(const Command& c) {
+  if (!config_.auth) return error(Reply(502, "5.5.1", "AUTH not available on this service"));
+  if (!auth_user_.empty()) return error(Reply(503, "5.5.1", "Already authenticated"));
+  if (phase_ == Phase::Mail) return error(Reply(503, "5.5.1", "AUTH not allowed during a mail transaction"));
+  if (!esmtp_) return error(Reply(503, "5.5.1", "Send EHLO first"));
+  if (!auth_offered())  // RFC 4954 §4, RFC 3207: STARTTLS first
+    return error(Reply(538, "5.7.11", "Encryption required for requested authentication mechanism"));
+  std::string_view arg = c.arg;
+  auto sp = arg.find(' ');
+  auto name = arg.substr(0, sp);
+  auto mechanism = auth::parse_sasl_mechanism(name);
+  auto offered = auth::sasl_mechanisms(true);
+  if (!mechanism || std::find(offered.begin(), offered.end(), *mechanism) == offered.end())
+    return error(Reply(504, "5.5.4", "Unrecognized authentication type"));
+  std::optional<std::string_view> initial;
+  if (sp != std::string_view::npos) initial = arg.substr(sp + 1);
+  sasl_.emplace(*mechanism, config_.sasl);
+  return auth_step(sasl_->start(initial));
+}
+
+Step Engine::auth_step(auth::SaslStep step) {
+  if (auto* ch = std::get_if<auth::sasl::Challenge>(&step))
+    return reply(Reply(334, "", auth::base64_encode(ch->data)), next::ReadAuthLine{});
+  auto mechanism = std::string(auth::sasl_mechanism_name(sasl_->mechanism()));
+  sasl_.reset();
+  if (auto* done = std::get_if<auth::sasl::Done>(&step))
+    return Step{"", next::CheckAuth{std::move(done->credentials), std::move(mechanism)}};
+  if (std::holds_alternative<auth::sasl::Cancelled>(step))
+    return reply(Reply(501, "5.0.0", "Authentication cancelled"));
+  const auto& f = std::get<auth::sasl::Failed>(step);
+  if (f.code == auth::SaslErrc::TooLong) return error(Reply(500, "5.5.6", "Authentication exchange line is too long"));
+  return error(Reply(501, "5.5.2", "Cannot decode the authentication response"));
+}
+
+Step Engine::on_auth_line(std::string_view line) {
+  if (!sasl_) return reply(Reply(503, "5.5.1", "No authentication in progress"));
+  return auth_step(sasl_->on_response(line));
+}
+
+Step Engine::on_auth_line_too_long() {
+  sasl_.reset();
+  return error(Reply(500, "5.5.6", "Authentication exchange line is too long"));
+}
+
+Step Engine::on_auth_checked(const Reply& r, std::string user) {
+  if (r.positive()) {
+    auth_user_ = std::move(user);
+    return reply(r);
+  }
+  if (r.code >= 500) return error(r);
+  return reply(r);
 }
 
 Step Engine::on_timeout() {

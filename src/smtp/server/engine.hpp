@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "auth/sasl.hpp"
 #include "base/limits.hpp"
 #include "mail/address.hpp"
 #include "smtp/proto/command.hpp"
@@ -29,6 +30,11 @@ struct EngineConfig {
   bool tls_active = false;          // implicit TLS (465) or after STARTTLS
   bool smtputf8 = true;
   bool requiretls = false;  // REQUIRETLS offered once TLS is active (RFC 8689): outbound honours it
+  // AUTH (RFC 4954) is offered (submission); without TLS only when auth_cleartext
+  // (RFC 8314 §3: submission authenticates over TLS).
+  bool auth = false;
+  bool auth_cleartext = false;
+  auth::SaslLimits sasl;
 };
 
 struct Recipient {
@@ -65,12 +71,17 @@ struct ReadChunk {                   // exactly `size` octets, then on_chunk
   bool keep = true;                  // false: read and discard (errors, oversize)
 };
 struct Deliver {};                   // policy.deliver(tx), then on_delivered
+struct ReadAuthLine {};              // one SASL response line, then on_auth_line
+struct CheckAuth {                   // verify the credentials, then on_auth_checked
+  auth::SaslCredentials credentials;
+  std::string mechanism;
+};
 struct StartTls {};                  // discard buffered input, handshake, then on_tls
 struct Close {};
 }  // namespace next
 
 using Next = std::variant<next::ReadCommand, next::CheckMail, next::CheckRcpt, next::ReadData, next::ReadChunk,
-                          next::Deliver, next::StartTls, next::Close>;
+                          next::Deliver, next::StartTls, next::Close, next::ReadAuthLine, next::CheckAuth>;
 
 struct Step {
   std::string out;
@@ -91,6 +102,11 @@ class Engine {
   Step on_chunk(std::string_view bytes, bool kept_all);
   Step on_delivered(const Reply& reply);
   Step on_tls(bool ok);
+  // AUTH: a response line of the exchange (or one too long), and the verdict on the
+  // credentials: a 235 reply authenticates the session as `user`.
+  Step on_auth_line(std::string_view line);
+  Step on_auth_line_too_long();
+  Step on_auth_checked(const Reply& reply, std::string user);
   Step on_timeout();
   Step on_shutdown();
 
@@ -104,6 +120,11 @@ class Engine {
   // Recipients refused in this session (address harvesting defence).
   std::size_t rcpt_refusals() const { return rcpt_refusals_; }
   const EngineConfig& config() const { return config_; }
+  // The authenticated user (AUTH), empty before.
+  const std::string& auth_user() const { return auth_user_; }
+  // The longest line the connection must read: AUTH carries an initial response (RFC
+  // 4954 §4: 12288 octets), other commands are held to the SMTP limit by the engine.
+  std::size_t max_line() const;
   void set_starttls_available(bool v) { config_.starttls_available = v; }
   void set_tls_active() {
     config_.tls_active = true;
@@ -141,6 +162,8 @@ class Engine {
   Step cmd_expn(const proto::Command& c);
   Step cmd_starttls(const proto::Command& c);
   Step cmd_auth(const proto::Command& c);
+  Step auth_step(auth::SaslStep step);
+  bool auth_offered() const;
 
   EngineConfig config_;
   proto::ParseOptions parse_;
@@ -159,6 +182,8 @@ class Engine {
   mail::Mailbox pending_rcpt_;  // the RCPT address being checked by the policy
   proto::RcptParams pending_params_;
   Reply pending_problem_;       // the error to give once a refused BDAT chunk is read
+  std::optional<auth::SaslServer> sasl_;  // an AUTH exchange in progress
+  std::string auth_user_;
 };
 
 }  // namespace valija::smtp::server

@@ -11,7 +11,7 @@ namespace {
 
 class Harness {
  public:
-  explicit Harness(EngineConfig cfg = make_config()) : engine_(cfg), lines_(cfg.limits.smtp_command_line) {
+  explicit Harness(EngineConfig cfg = make_config()) : engine_(cfg), lines_(engine_.max_line()) {
     run(engine_.start("127.0.0.1"));
   }
 
@@ -38,6 +38,7 @@ class Harness {
   Engine& engine() { return engine_; }
   std::vector<std::string> delivered;
   std::vector<std::string> rcpts_checked;
+  std::vector<std::string> auth_mechanisms;
   bool tls_started = false;
   // Content octets the server may still hold (the message memory budget).
   std::uint64_t memory = UINT64_MAX;
@@ -46,7 +47,7 @@ class Harness {
   void run(Step s) {
     while (true) {
       out_ += s.out;
-      if (std::holds_alternative<next::ReadCommand>(s.next)) {
+      if (std::holds_alternative<next::ReadCommand>(s.next) || std::holds_alternative<next::ReadAuthLine>(s.next)) {
         next_ = s.next;
         return;
       }
@@ -63,6 +64,12 @@ class Harness {
       } else if (std::holds_alternative<next::Deliver>(s.next)) {
         delivered.push_back(engine_.tx().message);
         s = engine_.on_delivered(Reply(250, "2.0.0", "Ok: delivered as T"));
+      } else if (auto* a = std::get_if<next::CheckAuth>(&s.next)) {
+        auth_mechanisms.push_back(a->mechanism);
+        bool ok = a->credentials.authcid == "ana@local.example" && a->credentials.password == "good" &&
+                  a->credentials.authzid.empty();
+        s = ok ? engine_.on_auth_checked(Reply(235, "2.7.0", "Authentication successful"), a->credentials.authcid)
+               : engine_.on_auth_checked(Reply(535, "5.7.8", "Authentication credentials invalid"), "");
       } else if (std::holds_alternative<next::StartTls>(s.next)) {
         lines_.clear();  // RFC 3207: what was pipelined is discarded
         input_.clear();
@@ -81,7 +88,15 @@ class Harness {
 
   void pump() {
     while (!closed_) {
-      if (std::holds_alternative<next::ReadCommand>(next_)) {
+      if (std::holds_alternative<next::ReadAuthLine>(next_)) {
+        lines_.feed(input_);
+        input_.clear();
+        std::string line;
+        auto st = lines_.next(line);
+        if (st == LineSplitter::Status::NeedMore) return;
+        if (st == LineSplitter::Status::TooLong) run(engine_.on_auth_line_too_long());
+        else run(engine_.on_auth_line(line));
+      } else if (std::holds_alternative<next::ReadCommand>(next_)) {
         lines_.feed(input_);
         input_.clear();
         std::string line;
@@ -306,6 +321,60 @@ TEST(SmtpEngine, DsnParametersReachTheRecipientsAndRequireTlsOnlyUnderTls) {
   Harness old;
   old.send("HELO c\r\nMAIL FROM:<a@b.example>\r\n");
   EXPECT_EQ(codes(old.send("RCPT TO:<ana@local.example> NOTIFY=NEVER\r\n")), V{"555 5.5.4"});
+}
+
+EngineConfig submission_config() {
+  auto c = Harness::make_config();
+  c.auth = true;
+  return c;
+}
+
+TEST(SmtpEngine, AuthOnlyAfterStartTls) {
+  Harness h(submission_config());
+  auto ehlo = h.send("EHLO c\r\n");
+  EXPECT_EQ(ehlo.find("AUTH"), std::string::npos);
+  EXPECT_EQ(codes(h.send("AUTH PLAIN AGFuYUBsb2NhbC5leGFtcGxlAGdvb2Q=\r\n")), V{"538 5.7.11"});
+  h.send("STARTTLS\r\n");
+  ehlo = h.send("EHLO c\r\n");
+  EXPECT_NE(ehlo.find("250-AUTH PLAIN LOGIN\r\n"), std::string::npos) << ehlo;
+  EXPECT_EQ(codes(h.send("AUTH CRAM-MD5\r\n")), V{"504 5.5.4"});
+  // PLAIN with an initial response: "\0ana@local.example\0good".
+  EXPECT_EQ(codes(h.send("AUTH PLAIN AGFuYUBsb2NhbC5leGFtcGxlAGdvb2Q=\r\n")), V{"235 2.7.0"});
+  EXPECT_EQ(h.engine().auth_user(), "ana@local.example");
+  EXPECT_EQ(codes(h.send("AUTH PLAIN AGFuYUBsb2NhbC5leGFtcGxlAGdvb2Q=\r\n")), V{"503 5.5.1"});
+  EXPECT_EQ(h.send("EHLO c\r\n").find("AUTH"), std::string::npos);  // not offered again
+}
+
+TEST(SmtpEngine, AuthLoginChallengesCancelAndFailure) {
+  auto cfg = submission_config();
+  cfg.auth_cleartext = true;  // a loopback client, say
+  Harness h(cfg);
+  h.send("EHLO c\r\n");
+  // LOGIN: two challenges ("Username:", "Password:").
+  EXPECT_EQ(h.send("AUTH LOGIN\r\n"), "334 VXNlcm5hbWU6\r\n");
+  EXPECT_EQ(h.send("YW5hQGxvY2FsLmV4YW1wbGU=\r\n"), "334 UGFzc3dvcmQ6\r\n");
+  EXPECT_EQ(codes(h.send("YmFk\r\n")), V{"535 5.7.8"});  // "bad"
+  EXPECT_TRUE(h.engine().auth_user().empty());
+  EXPECT_EQ(codes(h.send("AUTH PLAIN\r\n")), V{"334"});
+  EXPECT_EQ(codes(h.send("*\r\n")), V{"501 5.0.0"});
+  EXPECT_EQ(codes(h.send("AUTH PLAIN !!!\r\n")), V{"501 5.5.2"});
+  EXPECT_EQ(codes(h.send("MAIL FROM:<a@b.example>\r\nAUTH PLAIN AGFuYUBsb2NhbC5leGFtcGxlAGdvb2Q=\r\n")),
+            (V{"250 2.1.0", "503 5.5.1"}));
+  EXPECT_EQ(codes(h.send("RSET\r\nAUTH PLAIN AGFuYUBsb2NhbC5leGFtcGxlAGdvb2Q=\r\n")), (V{"250 2.0.0", "235 2.7.0"}));
+  EXPECT_EQ(h.auth_mechanisms, (std::vector<std::string>{"LOGIN", "PLAIN"}));
+}
+
+TEST(SmtpEngine, AuthNotOnPort25AndLongLinesOnlyForAuth) {
+  Harness h;
+  h.send("EHLO c\r\n");
+  EXPECT_EQ(codes(h.send("AUTH PLAIN AGFuYUBsb2NhbC5leGFtcGxlAGdvb2Q=\r\n")), V{"502 5.5.1"});
+  Harness s(submission_config());
+  s.send("EHLO c\r\nSTARTTLS\r\n");
+  s.send("EHLO c\r\n");
+  EXPECT_EQ(codes(s.send("NOOP " + std::string(600, 'x') + "\r\n")), V{"500 5.5.2"});
+  // A long (but allowed) initial response is read whole.
+  std::string creds = std::string("\0", 1) + "ana@local.example" + std::string("\0", 1) + std::string(3000, 'p');
+  EXPECT_EQ(codes(s.send("AUTH PLAIN " + auth::base64_encode(creds) + "\r\n")), V{"535 5.7.8"});
 }
 
 TEST(SmtpEngine, StartTlsRefusedDuringTransaction) {

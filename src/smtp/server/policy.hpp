@@ -19,6 +19,7 @@ struct SessionInfo {
   bool tls = false;
   std::string tls_description;
   std::string service;  // listener role: smtp, submission, submissions
+  std::string auth_user;  // AUTH identity (the account's address), empty when not authenticated
 };
 
 class SmtpPolicy {

@@ -1,0 +1,166 @@
+"""Submission (RFC 6409) on 587 with STARTTLS and on 465 with implicit TLS (RFC 8314):
+AUTH PLAIN and LOGIN (RFC 4954) from smtplib and swaks, sender ownership, the
+RFC 6409 §8 fix-ups (Bcc removed, Date and Message-ID added), local and remote
+recipients, and the open-relay refusals on 25 and on 587 without AUTH.
+"""
+import email
+import email.policy
+import smtplib
+import subprocess
+
+import pytest
+
+from conftest import insecure_context, make_message
+from outbound_env import env  # noqa: F401 (fixture)
+
+PASSWORD = "s3cret-pass"
+
+
+def submit(e, user="ana@local.example", password=PASSWORD, mechanism=None, implicit=False):
+    """A logged-in smtplib client on 587 (STARTTLS) or 465 (implicit TLS)."""
+    if implicit:
+        c = smtplib.SMTP_SSL("127.0.0.1", e.v.ports["submissions"], context=insecure_context(), timeout=20)
+    else:
+        c = smtplib.SMTP("127.0.0.1", e.v.ports["submission"], timeout=20)
+        c.ehlo()
+        c.starttls(context=insecure_context())
+    c.ehlo()
+    if mechanism:
+        c.user, c.password = user, password
+        code, resp = c.auth(mechanism, getattr(c, "auth_" + mechanism.lower()), initial_response_ok=True)
+        assert code == 235, (code, resp)
+    else:
+        c.login(user, password)
+    return c
+
+
+def test_auth_offered_only_after_starttls(env):
+    e = env()
+    c = smtplib.SMTP("127.0.0.1", e.v.ports["submission"], timeout=20)
+    c.ehlo()
+    assert "auth" not in c.esmtp_features and "starttls" in c.esmtp_features
+    code, msg = c.docmd("AUTH", "PLAIN AGFuYUBsb2NhbC5leGFtcGxlAHMzY3JldC1wYXNz")
+    assert code == 538 and msg.startswith(b"5.7.11"), (code, msg)
+    code, msg = c.docmd("MAIL", "FROM:<ana@local.example>")
+    assert code == 530 and msg.startswith(b"5.7.0"), (code, msg)
+    c.starttls(context=insecure_context())
+    c.ehlo()
+    assert c.esmtp_features["auth"].split() == ["PLAIN", "LOGIN"], c.esmtp_features
+    c.quit()
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
+def test_send_to_local_and_remote(env, mechanism):
+    e = env()
+    e.v.add_user("bob@local.example")
+    c = submit(e, mechanism=mechanism)
+    msg = make_message("hello " + mechanism, "from a client\r\n", sender="ana@local.example",
+                       to="bob@local.example, carol@remote.example")
+    refused = c.sendmail("ana@local.example", ["bob@local.example", "carol@remote.example"], msg)
+    assert refused == {}
+    c.quit()
+    tx = e.sink.wait_transactions(1)[0]
+    assert tx.sender == "ana@local.example" and tx.rcpts == ["carol@remote.example"]
+    assert b"with ESMTPSA" in tx.data, tx.data[:300]
+    assert PASSWORD.encode() not in tx.data
+    [stored] = e.v.bodies("bob@local.example")
+    assert b"Subject: hello " + mechanism.encode() in stored
+    assert b"with ESMTPSA" in stored
+    e.v.wait_log(r"event=smtp_login .*user=\"?ana@local.example\"? method=%s" % mechanism)
+    e.wait_queue_empty()
+
+
+def test_implicit_tls_465(env):
+    e = env()
+    c = submit(e, implicit=True)
+    c.sendmail("ana@local.example", ["dan@remote.example"], make_message("tls", "x\r\n", sender="ana@local.example"))
+    c.quit()
+    assert e.sink.wait_transactions(1)[0].rcpts == ["dan@remote.example"]
+
+
+def test_bad_password_and_authzid(env):
+    e = env()
+    c = smtplib.SMTP("127.0.0.1", e.v.ports["submission"], timeout=20)
+    c.ehlo()
+    c.starttls(context=insecure_context())
+    c.ehlo()
+    with pytest.raises(smtplib.SMTPAuthenticationError) as err:
+        c.login("ana@local.example", "wrong")
+    assert err.value.smtp_code == 535
+    # Acting for another user (authzid) is refused even with the right password.
+    import base64
+    blob = base64.b64encode(b"bob@local.example\0ana@local.example\0" + PASSWORD.encode()).decode()
+    code, _ = c.docmd("AUTH", "PLAIN " + blob)
+    assert code == 535
+    e.v.wait_log(r"event=smtp_login_failed .*user=\"?ana@local.example\"?")
+
+
+def test_sender_must_be_owned(env):
+    e = env()
+    e.v.add_user("bob@local.example")
+    e.v.cli_ok("alias", "add", "sales@local.example", "ana@local.example")
+    c = submit(e)
+    # Someone else's address, or a foreign one: 553 5.7.1 at MAIL.
+    for sender in ("bob@local.example", "ceo@remote.example"):
+        code, msg = c.docmd("MAIL", "FROM:<%s>" % sender)
+        assert code == 553 and msg.startswith(b"5.7.1"), (sender, code, msg)
+    code, _ = c.docmd("MAIL", "FROM:<>")
+    assert code == 553
+    # Own subaddress and an alias granted to the user are fine.
+    c.sendmail("ana+news@local.example", ["bob@local.example"], make_message("sub", "x\r\n", sender="ana+news@local.example"))
+    c.sendmail("sales@local.example", ["bob@local.example"], make_message("alias", "x\r\n", sender="sales@local.example"))
+    # The From: header is checked too, at the end of data.
+    with pytest.raises(smtplib.SMTPDataError) as err:
+        c.sendmail("ana@local.example", ["bob@local.example"], make_message("spoof", "x\r\n", sender="bob@local.example"))
+    assert err.value.smtp_code == 553 and b"5.7.1" in err.value.smtp_error
+    c.quit()
+    assert len(e.v.messages("bob@local.example")) == 2
+
+
+def test_bcc_removed_date_and_message_id_added(env):
+    e = env()
+    e.v.add_user("bob@local.example")
+    c = submit(e)
+    raw = (b"From: Ana <ana@local.example>\r\nTo: bob@local.example\r\nBcc: secret@remote.example\r\n"
+           b"Subject: fixups\r\n\r\nbody\r\n")
+    c.sendmail("ana@local.example", ["bob@local.example", "secret@remote.example"], raw)
+    c.quit()
+    for data in (e.sink.wait_transactions(1)[0].data, e.v.bodies("bob@local.example")[0]):
+        m = email.message_from_bytes(data, policy=email.policy.default)
+        assert m["Bcc"] is None, data
+        assert m["Date"] is not None and m["Message-ID"].endswith("@mx.local.example>"), data
+        assert m["Subject"] == "fixups"
+
+
+def test_open_relay_refused(env):
+    e = env()
+    # Port 25: a recipient in another domain is refused, whoever the sender claims to be.
+    with e.v.raw() as c:
+        c.greeting()
+        c.ehlo()
+        c.expect("MAIL FROM:<ana@local.example>", "250")
+        c.expect("RCPT TO:<victim@remote.example>", "554 5.7.1")
+        c.expect("AUTH PLAIN AGFuYUBsb2NhbC5leGFtcGxlAHMzY3JldC1wYXNz", "502 5.5.1")
+    # 587 without AUTH: nothing at all.
+    c = smtplib.SMTP("127.0.0.1", e.v.ports["submission"], timeout=20)
+    c.ehlo()
+    c.starttls(context=insecure_context())
+    c.ehlo()
+    code, _ = c.docmd("MAIL", "FROM:<ana@local.example>")
+    assert code == 530
+    code, _ = c.docmd("RCPT", "TO:<victim@remote.example>")
+    assert code == 503 or code == 530
+    c.quit()
+    assert e.sink.transactions == []
+
+
+def test_swaks_auth_over_starttls(env):
+    e = env()
+    cp = subprocess.run(["swaks", "--server", "127.0.0.1:%d" % e.v.ports["submission"], "--tls",
+                         "--auth", "LOGIN", "--auth-user", "ana@local.example", "--auth-password", PASSWORD,
+                         "--from", "ana@local.example", "--to", "eve@remote.example",
+                         "--header", "Subject: swaks", "--body", "via swaks"],
+                        capture_output=True, text=True, timeout=60)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert "235 2.7.0" in cp.stdout
+    assert e.sink.wait_transactions(1)[0].rcpts == ["eve@remote.example"]
