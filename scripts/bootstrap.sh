@@ -14,6 +14,8 @@ PACKAGES=(
   postfix dovecot-core dovecot-lmtpd dovecot-pop3d dovecot-imapd
   # real POP3 and IMAP clients for tests/e2e (test_pop3.py, test_imap_*.py)
   fetchmail getmail6 isync offlineimap3
+  # a SCRAM client (GNU SASL) for the submission tests
+  gsasl
   # fuzzing
   clang-14 libclang-rt-14-dev
 )

@@ -54,6 +54,37 @@ LoginCheck check_password(store::Store& store, VerifiedCache& verified, std::str
   return out;
 }
 
+ScramKeys scram_keys_for(store::Store& store, std::string_view user, ScramHash hash) {
+  LoginCheck ignored;
+  auto account = find(store, user, ignored);
+  if (account && *account) {
+    const auto& stored = hash == ScramHash::Sha1 ? (*account)->scram_sha1 : (*account)->scram_sha256;
+    if (auto keys = scram_decode(stored)) return *keys;
+  }
+  return scram_fake(hash, user);
+}
+
+LoginCheck check_scram(store::Store& store, std::string_view user, sasl::Proof proof) {
+  LoginCheck out;
+  auto account = find(store, user, out);
+  if (!account) return out;  // TempFail
+  if (!*account) {
+    out.status = LoginStatus::BadCredentials;
+    out.reason = "unknown user";
+    return out;
+  }
+  const auto& a = **account;
+  if (proof != sasl::Proof::Verified) {
+    out.status = LoginStatus::BadCredentials;
+    out.reason = a.scram_sha256.empty() ? "no SCRAM keys (password set before SCRAM: set it again)" : "wrong password";
+    return out;
+  }
+  out.status = LoginStatus::Ok;
+  out.account = a.id;
+  out.details = a;
+  return out;
+}
+
 LoginCheck check_apop(store::Store& store, std::string_view user, std::string_view timestamp,
                       std::string_view digest) {
   LoginCheck out;

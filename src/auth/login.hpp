@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "auth/scram.hpp"
 #include "auth/throttle.hpp"
 #include "auth/verified_cache.hpp"
 #include "store/store.hpp"
@@ -30,6 +31,13 @@ LoginCheck check_password(store::Store& store, VerifiedCache& verified, std::str
 // RFC 1939 §7 APOP: the digest against the account's APOP secret.
 LoginCheck check_apop(store::Store& store, std::string_view user, std::string_view timestamp,
                       std::string_view digest);
+
+// SCRAM: the stored keys of `user` for this hash; fake ones (see scram_fake) for an
+// unknown user or an account whose password predates SCRAM, so the exchange goes on
+// the same way and ends Rejected. Blocking (one store lookup).
+ScramKeys scram_keys_for(store::Store& store, std::string_view user, ScramHash hash);
+// After a SCRAM exchange: the account when the proof verified.
+LoginCheck check_scram(store::Store& store, std::string_view user, sasl::Proof proof);
 
 // Who is trying, for the throttle and the logs ("event=<service>_login_failed").
 struct LoginAttempt {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "auth/scram.hpp"
 #include "base/text.hpp"
 
 namespace valija::auth {
@@ -53,6 +54,27 @@ bool verify_apop(std::string_view timestamp, std::string_view secret, std::strin
   auto want = text::hex(md, 16);
   auto got = text::to_lower(digest);
   return CRYPTO_memcmp(want.data(), got.data(), 32) == 0;
+}
+
+}  // namespace valija::auth
+
+namespace valija::auth {
+
+Result<PasswordSecrets> password_secrets(std::string_view password) {
+  auto hash = hash_password(password);
+  if (!hash) return tl::unexpected(hash.error());
+  PasswordSecrets s;
+  s.hash = std::move(*hash);
+  s.scram_sha1 = scram_encode(scram_new(ScramHash::Sha1, password));
+  s.scram_sha256 = scram_encode(scram_new(ScramHash::Sha256, password));
+  return s;
+}
+
+Result<void> store_password(store::Store& store, std::string_view local, std::string_view domain,
+                            const PasswordSecrets& secrets) {
+  auto r = store.set_password(local, domain, secrets.hash);
+  if (!r) return r;
+  return store.set_scram(local, domain, secrets.scram_sha1, secrets.scram_sha256);
 }
 
 }  // namespace valija::auth

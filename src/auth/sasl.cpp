@@ -1,4 +1,5 @@
 #include "auth/sasl.hpp"
+#include "auth/sasl_exchange.hpp"
 
 #include <array>
 #include <cstdint>
@@ -109,7 +110,11 @@ struct MechEntry {
 };
 // Listing order: strongest first once SCRAM-SHA-256 joins; PLAIN before LOGIN (LOGIN is
 // only for old clients, draft-murchison-sasl-login §1).
-constexpr std::array<MechEntry, 2> kMechs{{
+constexpr std::array<MechEntry, 6> kMechs{{
+    {"SCRAM-SHA-256-PLUS", SaslMechanism::ScramSha256Plus, false},
+    {"SCRAM-SHA-256", SaslMechanism::ScramSha256, false},
+    {"SCRAM-SHA-1-PLUS", SaslMechanism::ScramSha1Plus, false},
+    {"SCRAM-SHA-1", SaslMechanism::ScramSha1, false},
     {"PLAIN", SaslMechanism::Plain, true},
     {"LOGIN", SaslMechanism::Login, true},
 }};
@@ -133,22 +138,20 @@ bool sasl_sends_password(SaslMechanism m) {
   return true;
 }
 
-std::vector<SaslMechanism> sasl_mechanisms(bool cleartext_allowed) {
+bool sasl_is_scram(SaslMechanism m) { return m != SaslMechanism::Plain && m != SaslMechanism::Login; }
+
+std::vector<SaslMechanism> sasl_mechanisms(bool cleartext_allowed, bool scram, bool plus) {
   std::vector<SaslMechanism> out;
-  for (const auto& e : kMechs)
-    if (cleartext_allowed || !e.sends_password) out.push_back(e.mech);
+  for (const auto& e : kMechs) {
+    bool is_plus = e.mech == SaslMechanism::ScramSha1Plus || e.mech == SaslMechanism::ScramSha256Plus;
+    if (sasl_is_scram(e.mech) ? scram && (!is_plus || plus) : cleartext_allowed) out.push_back(e.mech);
+  }
   return out;
 }
 
 std::size_t sasl_line_limit(const SaslLimits& limits) { return (limits.max_response + 2) / 3 * 4; }
 
-class SaslServer::Exchange {
- public:
-  virtual ~Exchange() = default;
-  // The first step; `response` is the decoded initial response, nullopt when none.
-  virtual SaslStep start(std::optional<std::string_view> response) = 0;
-  virtual SaslStep next(std::string_view response) = 0;
-};
+
 
 namespace {
 
@@ -208,18 +211,18 @@ class LoginExchange final : public SaslServer::Exchange {
   bool have_user_ = false;
 };
 
-std::unique_ptr<SaslServer::Exchange> make_exchange(SaslMechanism m) {
+std::unique_ptr<SaslServer::Exchange> make_exchange(SaslMechanism m, const ChannelBindings& bindings) {
   switch (m) {
     case SaslMechanism::Plain: return std::make_unique<PlainExchange>();
     case SaslMechanism::Login: return std::make_unique<LoginExchange>();
+    default: return make_scram_exchange(m, bindings);
   }
-  return std::make_unique<PlainExchange>();
 }
 
 }  // namespace
 
-SaslServer::SaslServer(SaslMechanism mechanism, SaslLimits limits)
-    : mechanism_(mechanism), limits_(limits), exchange_(make_exchange(mechanism)) {}
+SaslServer::SaslServer(SaslMechanism mechanism, SaslLimits limits, ChannelBindings bindings)
+    : mechanism_(mechanism), limits_(limits), exchange_(make_exchange(mechanism, bindings)) {}
 
 std::optional<SaslServer> SaslServer::create(std::string_view mechanism_name, SaslLimits limits) {
   auto m = parse_sasl_mechanism(mechanism_name);
@@ -232,8 +235,14 @@ SaslServer& SaslServer::operator=(SaslServer&&) noexcept = default;
 SaslServer::~SaslServer() = default;
 
 SaslStep SaslServer::finish(SaslStep s) {
-  if (!std::holds_alternative<sasl::Challenge>(s)) finished_ = true;
+  awaiting_keys_ = std::holds_alternative<sasl::NeedKeys>(s);
+  if (!std::holds_alternative<sasl::Challenge>(s) && !awaiting_keys_) finished_ = true;
   return s;
+}
+
+SaslStep SaslServer::on_keys(const ScramKeys& keys) {
+  if (!awaiting_keys_ || finished_) return finish(sasl::Failed{SaslErrc::Finished, "no keys expected"});
+  return finish(exchange_->keys(keys));
 }
 
 SaslStep SaslServer::start(std::optional<std::string_view> initial_response) {
@@ -252,7 +261,7 @@ SaslStep SaslServer::start(std::optional<std::string_view> initial_response) {
 }
 
 SaslStep SaslServer::on_response(std::string_view line) {
-  if (!started_ || finished_) return finish(sasl::Failed{SaslErrc::Finished, "no exchange in progress"});
+  if (!started_ || finished_ || awaiting_keys_) return finish(sasl::Failed{SaslErrc::Finished, "no exchange in progress"});
   if (line == "*") return finish(sasl::Cancelled{});
   auto decoded = base64_decode(line, limits_.max_response);
   if (!decoded) {

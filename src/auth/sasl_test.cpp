@@ -79,7 +79,7 @@ TEST(Sasl, MechanismNamesCaseInsensitive) {
   EXPECT_EQ(parse_sasl_mechanism("plain"), SaslMechanism::Plain);
   EXPECT_EQ(parse_sasl_mechanism("LoGiN"), SaslMechanism::Login);
   EXPECT_FALSE(parse_sasl_mechanism("CRAM-MD5"));
-  EXPECT_FALSE(parse_sasl_mechanism("SCRAM-SHA-256"));
+  EXPECT_EQ(parse_sasl_mechanism("scram-sha-256-plus"), SaslMechanism::ScramSha256Plus);
   EXPECT_FALSE(parse_sasl_mechanism(""));
   EXPECT_FALSE(parse_sasl_mechanism("PLAIN "));
   EXPECT_FALSE(parse_sasl_mechanism("PLAI"));

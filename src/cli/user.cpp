@@ -35,10 +35,12 @@ void add_user_commands(CLI::App& app, Context& ctx) {
     if (existing && existing->has_value()) { ctx.rc = error(fmt::format("account {} already exists", mb->str())); return; }
     auto pw = read_password(*from_stdin);
     if (!pw) { ctx.rc = error(pw.error().detail); return; }
-    auto hash = auth::hash_password(*pw);
-    if (!hash) { ctx.rc = error(hash.error().detail); return; }
-    auto r = (*st)->add_account(mb->local, mb->domain, *hash, *q);
+    auto secrets = auth::password_secrets(*pw);
+    if (!secrets) { ctx.rc = error(secrets.error().detail); return; }
+    auto r = (*st)->add_account(mb->local, mb->domain, secrets->hash, *q);
     if (!r) { ctx.rc = error(r.error().detail); return; }
+    auto scram = (*st)->set_scram(mb->local, mb->domain, secrets->scram_sha1, secrets->scram_sha256);
+    if (!scram) { ctx.rc = error(scram.error().detail); return; }
     fmt::print("added account {}\n", r->address());
   });
 
@@ -55,9 +57,9 @@ void add_user_commands(CLI::App& app, Context& ctx) {
     if (!existing || !existing->has_value()) { ctx.rc = error(fmt::format("no account {}", mb->str())); return; }
     auto pw = read_password(*from_stdin);
     if (!pw) { ctx.rc = error(pw.error().detail); return; }
-    auto hash = auth::hash_password(*pw);
-    if (!hash) { ctx.rc = error(hash.error().detail); return; }
-    auto r = (*st)->set_password(mb->local, mb->domain, *hash);
+    auto secrets = auth::password_secrets(*pw);
+    if (!secrets) { ctx.rc = error(secrets.error().detail); return; }
+    auto r = auth::store_password(**st, mb->local, mb->domain, *secrets);
     if (!r) { ctx.rc = error(r.error().detail); return; }
     fmt::print("password changed for {}\n", mb->str());
   });

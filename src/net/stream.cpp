@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 #include <openssl/err.h>
+#include <openssl/objects.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 namespace valija::net {
 namespace {
@@ -257,6 +259,31 @@ awaitable<void> Stream::shutdown() {
   }
   socket_.shutdown(tcp::socket::shutdown_both, ec);
   socket_.close(ec);
+}
+
+std::string Stream::tls_exporter() const {
+  if (!ssl_ || SSL_version(ssl_) != TLS1_3_VERSION) return "";
+  static constexpr char kLabel[] = "EXPORTER-Channel-Binding";
+  std::string out(32, '\0');
+  if (SSL_export_keying_material(ssl_, reinterpret_cast<unsigned char*>(out.data()), out.size(), kLabel,
+                                 sizeof kLabel - 1, nullptr, 0, 0) != 1)
+    return "";
+  return out;
+}
+
+std::string Stream::tls_server_end_point() const {
+  if (!ssl_) return "";
+  X509* cert = SSL_get_certificate(ssl_);
+  if (!cert) return "";
+  // The certificate's signature hash, but SHA-256 for MD5 and SHA-1 (RFC 5929 §4.1).
+  int md_nid = NID_undef;
+  if (!OBJ_find_sigid_algs(X509_get_signature_nid(cert), &md_nid, nullptr)) return "";
+  const EVP_MD* md = (md_nid == NID_md5 || md_nid == NID_sha1) ? EVP_sha256() : EVP_get_digestbynid(md_nid);
+  if (!md) return "";
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (X509_digest(cert, md, out, &len) != 1) return "";
+  return std::string(reinterpret_cast<char*>(out), len);
 }
 
 std::string Stream::tls_description() const {

@@ -49,6 +49,11 @@ class Stream {
   bool tls() const { return ssl_ != nullptr; }
   // "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384" for Received headers and logs.
   std::string tls_description() const;
+  // TLS channel bindings of this (server side) session for SCRAM-PLUS: tls-exporter
+  // (RFC 9266, TLS 1.3 only) and tls-server-end-point (RFC 5929 §4.1); empty when
+  // not available.
+  std::string tls_exporter() const;
+  std::string tls_server_end_point() const;
   const std::string& remote_ip() const { return remote_ip_; }
   std::uint16_t remote_port() const { return remote_port_; }
   const std::string& local_ip() const { return local_ip_; }

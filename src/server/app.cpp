@@ -53,10 +53,11 @@ Result<void> seed_local(store::Store& store) {
   if (!accounts) return tl::unexpected(accounts.error());
   if (!accounts->empty()) return {};
   auto password = clock::random_id(16);
-  auto hash = auth::hash_password(password);
-  if (!hash) return tl::unexpected(hash.error());
-  auto acc = store.add_account("demo", "localhost", *hash, 0);
+  auto secrets = auth::password_secrets(password);
+  if (!secrets) return tl::unexpected(secrets.error());
+  auto acc = store.add_account("demo", "localhost", secrets->hash, 0);
   if (!acc) return tl::unexpected(acc.error());
+  if (auto r = store.set_scram("demo", "localhost", secrets->scram_sha1, secrets->scram_sha256); !r) return r;
   std::vector<std::string> targets{"demo@localhost"};
   auto al = store.add_alias("postmaster", "localhost", targets);
   if (!al) return al;
@@ -263,8 +264,8 @@ class Server {
       if (is_smtp_role(spec.role)) {
         auto slot = std::make_shared<std::shared_ptr<const smtp::server::ListenerConfig>>(listener_config(spec));
         smtp::server::SmtpPolicy& policy = spec.role == Role::Smtp ? *inbound_ : *submission_;
-        smtp::server::ConnectionDeps deps{policy, connections_, &tls_, memory_, store_.get(), &passwords_, &throttle_,
-                                          &verified_};
+        smtp::server::ConnectionDeps deps{policy,    connections_, &tls_,      memory_, store_.get(),
+                                          &passwords_, &workers_,  &throttle_, &verified_};
         (*l)->start([slot, deps](net::tcp::socket s) { return smtp::server::serve_connection(std::move(s), *slot, deps); },
                     io_);
         refresh = [this, slot, spec] { *slot = listener_config(spec); };

@@ -23,6 +23,9 @@ class ForwardingStore : public Store {
   Result<void> set_password(std::string_view l, std::string_view d, std::string_view h) override {
     return s_.set_password(l, d, h);
   }
+  Result<void> set_scram(std::string_view l, std::string_view d, std::string_view a, std::string_view b) override {
+    return s_.set_scram(l, d, a, b);
+  }
   Result<void> set_apop_secret(std::string_view l, std::string_view d, std::string_view s) override {
     return s_.set_apop_secret(l, d, s);
   }

@@ -30,6 +30,7 @@ struct Account {
   std::string domain;
   std::string password_hash;
   std::string apop_secret;           // empty: no APOP for this account
+  std::string scram_sha1, scram_sha256;  // SCRAM keys (auth/scram.hpp stored form); empty: none
   std::uint64_t quota_bytes = 0;     // 0: unlimited
   std::uint64_t quota_messages = 0;  // 0: unlimited
   std::uint64_t used_bytes = 0;
@@ -256,7 +257,11 @@ class Store {
                                       std::string_view password_hash, std::uint64_t quota_bytes) = 0;
   virtual Result<std::optional<Account>> find_account(std::string_view local, std::string_view domain) = 0;
   virtual Result<std::vector<Account>> list_accounts(std::optional<std::string_view> domain) = 0;
+  // Also removes the SCRAM keys (they belong to the old password): set_scram() follows.
   virtual Result<void> set_password(std::string_view local, std::string_view domain, std::string_view hash) = 0;
+  // SCRAM keys (auth/scram.hpp stored form), set with each new password.
+  virtual Result<void> set_scram(std::string_view local, std::string_view domain, std::string_view sha1,
+                                 std::string_view sha256) = 0;
   // The APOP shared secret (stored as given: APOP cannot work otherwise); empty removes it.
   virtual Result<void> set_apop_secret(std::string_view local, std::string_view domain, std::string_view secret) = 0;
   virtual Result<void> set_quota(std::string_view local, std::string_view domain, std::uint64_t bytes,

@@ -45,7 +45,8 @@ def test_auth_offered_only_after_starttls(env):
     assert code == 530 and msg.startswith(b"5.7.0"), (code, msg)
     c.starttls(context=insecure_context())
     c.ehlo()
-    assert c.esmtp_features["auth"].split() == ["PLAIN", "LOGIN"], c.esmtp_features
+    assert c.esmtp_features["auth"].split() == ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-1",
+                                               "PLAIN", "LOGIN"], c.esmtp_features
     c.quit()
 
 
@@ -164,3 +165,78 @@ def test_swaks_auth_over_starttls(env):
     assert cp.returncode == 0, cp.stdout + cp.stderr
     assert "235 2.7.0" in cp.stdout
     assert e.sink.wait_transactions(1)[0].rcpts == ["eve@remote.example"]
+
+
+# ---- SCRAM (RFC 5802, RFC 7677) with and without channel binding ------------------------
+
+def gsasl(e, mechanism, password=PASSWORD, port_role="submission", cb=True):
+    args = ["gsasl", "--smtp", "--connect=127.0.0.1:%d" % e.v.ports[port_role], "--starttls",
+            "--x509-ca-file=%s" % (e.v.data / "tls" / "cert.pem"),
+            "-a", "ana@local.example", "-p", password, "-m", mechanism]
+    if not cb:
+        args.append("--no-cb")
+    return subprocess.run(args, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "SCRAM-SHA-1", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"])
+def test_scram_with_gsasl(env, mechanism):
+    """GNU SASL as the client: SCRAM, and its -PLUS form bound to the TLS 1.3 session (tls-exporter)."""
+    e = env()
+    cp = gsasl(e, mechanism, cb=mechanism.endswith("-PLUS"))
+    out = cp.stdout + cp.stderr
+    assert "235 2.7.0" in out, out
+    e.v.wait_log(r"event=smtp_login .*user=\"?ana@local.example\"? method=%s " % mechanism)
+    cp = gsasl(e, mechanism, password="wrong", cb=mechanism.endswith("-PLUS"))
+    assert "535 5.7.8" in cp.stdout + cp.stderr, cp.stdout + cp.stderr
+    e.v.wait_log(r"event=smtp_login_failed .*method=%s reason=\"?wrong password" % mechanism)
+
+
+def test_scram_plus_tls_server_end_point_and_password_change(env):
+    """A client written from RFC 5802 binding to the server certificate (RFC 5929
+    tls-server-end-point); after `user passwd` the old password no longer works."""
+    import base64
+    import hashlib
+    import hmac
+    import ssl
+
+    e = env()
+
+    def scram(password, cb_type="tls-server-end-point", mech="SCRAM-SHA-256-PLUS"):
+        c = smtplib.SMTP("127.0.0.1", e.v.ports["submission"], timeout=20)
+        c.ehlo()
+        c.starttls(context=insecure_context())
+        c.ehlo()
+        assert mech in c.esmtp_features["auth"].split(), c.esmtp_features
+        der = c.sock.getpeercert(binary_form=True)
+        cb_data = hashlib.sha256(der).digest()  # valija's certificate is signed with SHA-256
+        gs2 = ("p=%s,," % cb_type).encode()
+        nonce = "pyclientnonce"
+        first_bare = "n=ana@local.example,r=" + nonce
+        code, resp = c.docmd("AUTH", mech + " " + base64.b64encode(gs2 + first_bare.encode()).decode())
+        assert code == 334, (code, resp)
+        server_first = base64.b64decode(resp).decode()
+        attrs = dict(a.split("=", 1) for a in server_first.split(","))
+        assert attrs["r"].startswith(nonce)
+        salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(attrs["s"]), int(attrs["i"]))
+        client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+        stored_key = hashlib.sha256(client_key).digest()
+        without = "c=%s,r=%s" % (base64.b64encode(gs2 + cb_data).decode(), attrs["r"])
+        auth_message = ",".join([first_bare, server_first, without]).encode()
+        sig = hmac.new(stored_key, auth_message, "sha256").digest()
+        proof = bytes(a ^ b for a, b in zip(client_key, sig))
+        code, resp = c.docmd(base64.b64encode((without + ",p=" + base64.b64encode(proof).decode()).encode()).decode())
+        if code != 334:
+            c.close()
+            return code
+        server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+        expected = "v=" + base64.b64encode(hmac.new(server_key, auth_message, "sha256").digest()).decode()
+        assert base64.b64decode(resp).decode() == expected  # the server knows the keys too
+        code, _ = c.docmd("")
+        c.close()
+        return code
+
+    assert scram(PASSWORD) == 235
+    assert scram("wrong") == 535
+    e.v.cli_ok("user", "passwd", "ana@local.example", "--password-stdin", input="n3w-passw0rd\n")
+    assert scram(PASSWORD) == 535
+    assert scram("n3w-passw0rd") == 235

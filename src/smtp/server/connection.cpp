@@ -88,7 +88,9 @@ class Session {
   net::awaitable<Step> read_chunk(const next::ReadChunk& c);
   net::awaitable<Step> next_command();
   net::awaitable<Step> auth_line();
-  net::awaitable<Step> check_auth(auth::SaslCredentials credentials, std::string mechanism);
+  net::awaitable<Step> check_auth(auth::SaslCredentials credentials, std::string mechanism, auth::sasl::Proof proof);
+  net::awaitable<Step> auth_keys(std::string user, auth::SaslMechanism mechanism);
+  void tls_established();
   net::awaitable<Step> deliver();
   net::awaitable<std::optional<Reply>> check_mail();
   net::awaitable<SmtpPolicy::RcptAnswer> check_rcpt(const next::CheckRcpt& rcpt);
@@ -275,7 +277,21 @@ net::awaitable<Step> Session::auth_line() {
 }
 
 // Parameters by value: they live in the coroutine frame across the suspensions.
-net::awaitable<Step> Session::check_auth(auth::SaslCredentials credentials, std::string mechanism) {
+net::awaitable<Step> Session::auth_keys(std::string user, auth::SaslMechanism mechanism) {
+  auto lookup = [&store = *deps_.store, user, hash = auth::scram_hash_of(mechanism)] {
+    return auth::scram_keys_for(store, user, hash);
+  };
+  auto keys = co_await net::run_blocking(*deps_.workers, std::move(lookup));
+  co_return engine_.on_auth_keys(keys);
+}
+
+// SCRAM-PLUS can bind to this TLS session from now on.
+void Session::tls_established() {
+  engine_.set_channel_bindings(auth::ChannelBindings{stream_.tls_exporter(), stream_.tls_server_end_point()});
+}
+
+net::awaitable<Step> Session::check_auth(auth::SaslCredentials credentials, std::string mechanism,
+                                         auth::sasl::Proof proof) {
   const auto& ip = stream_.remote_ip();
   std::string user = credentials.authcid;
   auth::LoginAttempt attempt{"smtp", conn_id_, ip, user, mechanism};
@@ -288,8 +304,10 @@ net::awaitable<Step> Session::check_auth(auth::SaslCredentials credentials, std:
               mechanism);
     co_return engine_.on_auth_checked(Reply(535, "5.7.8", "Authentication credentials invalid"), "");
   }
-  auto check = [&store = *deps_.store, &verified = *deps_.verified, user, password = std::move(credentials.password)] {
-    return auth::check_password(store, verified, user, password);
+  auto check = [&store = *deps_.store, &verified = *deps_.verified, user, password = std::move(credentials.password),
+                proof] {
+    return proof == auth::sasl::Proof::None ? auth::check_password(store, verified, user, password)
+                                            : auth::check_scram(store, user, proof);
   };
   auto result = co_await net::run_blocking(*deps_.passwords, std::move(check));
   if (result.status != auth::LoginStatus::Ok) {
@@ -383,7 +401,10 @@ net::awaitable<void> Session::run() {
                           return Reply(421, "4.7.0", config_->engine.hostname + " " + reason + ", try again later").wire();
                         }};
   if (!co_await net::open_session(stream_, deps_.connections, slot_, how)) co_return;
-  if (config_->implicit_tls) engine_.set_tls_active();
+  if (config_->implicit_tls) {
+    engine_.set_tls_active();
+    tls_established();
+  }
 
   Step step = engine_.start(stream_.remote_ip());
   while (true) {
@@ -416,12 +437,19 @@ net::awaitable<void> Session::run() {
       } else {
         auth::SaslCredentials credentials = std::move(ca->credentials);
         std::string mechanism = std::move(ca->mechanism);
-        step = co_await check_auth(std::move(credentials), std::move(mechanism));
+        auto proof = ca->proof;
+        step = co_await check_auth(std::move(credentials), std::move(mechanism), proof);
       }
+    } else if (auto* ak = std::get_if<next::AuthKeys>(&next)) {
+      std::string user = std::move(ak->user);
+      auto mechanism = ak->mechanism;
+      if (!deps_.store || !deps_.workers) step = engine_.on_auth_keys(auth::scram_fake(auth::scram_hash_of(mechanism), user));
+      else step = co_await auth_keys(std::move(user), mechanism);
     } else if (std::holds_alternative<next::StartTls>(next)) {
       if (!co_await flush()) break;
       lines_.clear();  // RFC 3207 §5: discard anything pipelined before the handshake
       auto st = co_await net::upgrade_to_tls(stream_, *deps_.tls, conn_id_);
+      if (st == IoStatus::Ok) tls_established();
       step = engine_.on_tls(st == IoStatus::Ok);
     } else {  // Close
       co_await flush();

@@ -30,6 +30,7 @@ struct ConnectionDeps {
   // For AUTH (listeners whose engine offers it); null elsewhere.
   store::Store* store = nullptr;
   asio::thread_pool* passwords = nullptr;  // Argon2id verification
+  asio::thread_pool* workers = nullptr;    // store lookups (SCRAM keys)
   auth::Throttle* throttle = nullptr;
   auth::VerifiedCache* verified = nullptr;
 };

@@ -123,7 +123,8 @@ std::vector<std::string> Engine::ehlo_lines() const {
   if (config_.requiretls && config_.tls_active) lines.push_back("REQUIRETLS");         // RFC 8689
   if (auth_offered() && auth_user_.empty()) {                                         // RFC 4954
     std::string auth = "AUTH";
-    for (auto m : auth::sasl_mechanisms(true)) auth += fmt::format(" {}", auth::sasl_mechanism_name(m));
+    for (auto m : auth::sasl_mechanisms(true, true, bindings_.any()))
+      auth += fmt::format(" {}", auth::sasl_mechanism_name(m));
     lines.push_back(auth);
   }
   lines.push_back(fmt::format("LIMITS RCPTMAX={} MAILMAX={}", config_.limits.recipients_per_message,
@@ -369,22 +370,24 @@ Step Engine::cmd_auth(const Command& c) {
   auto sp = arg.find(' ');
   auto name = arg.substr(0, sp);
   auto mechanism = auth::parse_sasl_mechanism(name);
-  auto offered = auth::sasl_mechanisms(true);
+  auto offered = auth::sasl_mechanisms(true, true, bindings_.any());
   if (!mechanism || std::find(offered.begin(), offered.end(), *mechanism) == offered.end())
     return error(Reply(504, "5.5.4", "Unrecognized authentication type"));
   std::optional<std::string_view> initial;
   if (sp != std::string_view::npos) initial = arg.substr(sp + 1);
-  sasl_.emplace(*mechanism, config_.sasl);
+  sasl_.emplace(*mechanism, config_.sasl, bindings_);
   return auth_step(sasl_->start(initial));
 }
 
 Step Engine::auth_step(auth::SaslStep step) {
   if (auto* ch = std::get_if<auth::sasl::Challenge>(&step))
     return reply(Reply(334, "", auth::base64_encode(ch->data)), next::ReadAuthLine{});
+  if (auto* need = std::get_if<auth::sasl::NeedKeys>(&step))
+    return Step{"", next::AuthKeys{std::move(need->authcid), sasl_->mechanism()}};
   auto mechanism = std::string(auth::sasl_mechanism_name(sasl_->mechanism()));
   sasl_.reset();
   if (auto* done = std::get_if<auth::sasl::Done>(&step))
-    return Step{"", next::CheckAuth{std::move(done->credentials), std::move(mechanism)}};
+    return Step{"", next::CheckAuth{std::move(done->credentials), std::move(mechanism), done->proof}};
   if (std::holds_alternative<auth::sasl::Cancelled>(step))
     return reply(Reply(501, "5.0.0", "Authentication cancelled"));
   const auto& f = std::get<auth::sasl::Failed>(step);
@@ -395,6 +398,11 @@ Step Engine::auth_step(auth::SaslStep step) {
 Step Engine::on_auth_line(std::string_view line) {
   if (!sasl_) return reply(Reply(503, "5.5.1", "No authentication in progress"));
   return auth_step(sasl_->on_response(line));
+}
+
+Step Engine::on_auth_keys(const auth::ScramKeys& keys) {
+  if (!sasl_) return reply(Reply(503, "5.5.1", "No authentication in progress"));
+  return auth_step(sasl_->on_keys(keys));
 }
 
 Step Engine::on_auth_line_too_long() {

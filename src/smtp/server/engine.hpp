@@ -72,16 +72,22 @@ struct ReadChunk {                   // exactly `size` octets, then on_chunk
 };
 struct Deliver {};                   // policy.deliver(tx), then on_delivered
 struct ReadAuthLine {};              // one SASL response line, then on_auth_line
+struct AuthKeys {                    // SCRAM: look up the user's stored keys, then on_auth_keys
+  std::string user;
+  auth::SaslMechanism mechanism;
+};
 struct CheckAuth {                   // verify the credentials, then on_auth_checked
   auth::SaslCredentials credentials;
   std::string mechanism;
+  auth::sasl::Proof proof = auth::sasl::Proof::None;  // SCRAM decided already
 };
 struct StartTls {};                  // discard buffered input, handshake, then on_tls
 struct Close {};
 }  // namespace next
 
 using Next = std::variant<next::ReadCommand, next::CheckMail, next::CheckRcpt, next::ReadData, next::ReadChunk,
-                          next::Deliver, next::StartTls, next::Close, next::ReadAuthLine, next::CheckAuth>;
+                          next::Deliver, next::StartTls, next::Close, next::ReadAuthLine, next::AuthKeys,
+                          next::CheckAuth>;
 
 struct Step {
   std::string out;
@@ -106,6 +112,9 @@ class Engine {
   // credentials: a 235 reply authenticates the session as `user`.
   Step on_auth_line(std::string_view line);
   Step on_auth_line_too_long();
+  Step on_auth_keys(const auth::ScramKeys& keys);
+  // The session's TLS channel bindings (after the handshake): SCRAM -PLUS is offered.
+  void set_channel_bindings(auth::ChannelBindings b) { bindings_ = std::move(b); }
   Step on_auth_checked(const Reply& reply, std::string user);
   Step on_timeout();
   Step on_shutdown();
@@ -184,6 +193,7 @@ class Engine {
   Reply pending_problem_;       // the error to give once a refused BDAT chunk is read
   std::optional<auth::SaslServer> sasl_;  // an AUTH exchange in progress
   std::string auth_user_;
+  auth::ChannelBindings bindings_;
 };
 
 }  // namespace valija::smtp::server

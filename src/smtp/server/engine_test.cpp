@@ -336,7 +336,7 @@ TEST(SmtpEngine, AuthOnlyAfterStartTls) {
   EXPECT_EQ(codes(h.send("AUTH PLAIN AGFuYUBsb2NhbC5leGFtcGxlAGdvb2Q=\r\n")), V{"538 5.7.11"});
   h.send("STARTTLS\r\n");
   ehlo = h.send("EHLO c\r\n");
-  EXPECT_NE(ehlo.find("250-AUTH PLAIN LOGIN\r\n"), std::string::npos) << ehlo;
+  EXPECT_NE(ehlo.find("250-AUTH SCRAM-SHA-256 SCRAM-SHA-1 PLAIN LOGIN\r\n"), std::string::npos) << ehlo;
   EXPECT_EQ(codes(h.send("AUTH CRAM-MD5\r\n")), V{"504 5.5.4"});
   // PLAIN with an initial response: "\0ana@local.example\0good".
   EXPECT_EQ(codes(h.send("AUTH PLAIN AGFuYUBsb2NhbC5leGFtcGxlAGdvb2Q=\r\n")), V{"235 2.7.0"});

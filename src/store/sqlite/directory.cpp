@@ -33,12 +33,15 @@ Account account_from(const Stmt& st) {
   a.used_messages = static_cast<std::uint64_t>(st.i64(7));
   a.created = st.i64(8);
   a.apop_secret = st.str(9);
+  a.scram_sha1 = st.str(10);
+  a.scram_sha256 = st.str(11);
   return a;
 }
 
 constexpr std::string_view kAccountCols =
     "a.id, a.local, d.name, a.password_hash, a.quota_bytes, a.quota_messages, a.used_bytes, "
-    "a.used_messages, a.created, coalesce(a.apop_secret, '') FROM accounts a JOIN domains d ON d.id = a.domain_id ";
+    "a.used_messages, a.created, coalesce(a.apop_secret, ''), coalesce(a.scram_sha1, ''), "
+    "coalesce(a.scram_sha256, '') FROM accounts a JOIN domains d ON d.id = a.domain_id ";
 
 }  // namespace
 
@@ -179,9 +182,22 @@ Result<std::vector<Account>> SqliteStore::list_accounts(std::optional<std::strin
 Result<void> SqliteStore::set_password(std::string_view local, std::string_view domain, std::string_view hash) {
   std::lock_guard lock(write_mu_);
   auto st = writer_.cached(
-      "UPDATE accounts SET password_hash = ? WHERE local = ? AND domain_id = (SELECT id FROM domains WHERE name = ?)");
+      "UPDATE accounts SET password_hash = ?, scram_sha1 = NULL, scram_sha256 = NULL "
+      "WHERE local = ? AND domain_id = (SELECT id FROM domains WHERE name = ?)");
   TRY(st);
   TRY(st->bind(1, hash).bind(2, text::to_lower(local)).bind(3, text::to_lower(domain)).run());
+  if (writer_.changes() == 0) return fail(Errc::NotFound, fmt::format("no account {}@{}", local, domain));
+  return {};
+}
+
+Result<void> SqliteStore::set_scram(std::string_view local, std::string_view domain, std::string_view sha1,
+                                    std::string_view sha256) {
+  std::lock_guard lock(write_mu_);
+  auto st = writer_.cached(
+      "UPDATE accounts SET scram_sha1 = nullif(?, ''), scram_sha256 = nullif(?, '') WHERE local = ? AND domain_id = "
+      "(SELECT id FROM domains WHERE name = ?)");
+  TRY(st);
+  TRY(st->bind(1, sha1).bind(2, sha256).bind(3, text::to_lower(local)).bind(4, text::to_lower(domain)).run());
   if (writer_.changes() == 0) return fail(Errc::NotFound, fmt::format("no account {}@{}", local, domain));
   return {};
 }

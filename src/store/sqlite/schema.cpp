@@ -8,7 +8,7 @@ namespace valija::store::sqlite {
 namespace {
 
 // Never edit a released migration: add a new one.
-constexpr std::array<std::string_view, 5> kMigrations{
+constexpr std::array<std::string_view, 6> kMigrations{
     // 0 -> 1: directory, mailboxes, messages, blobs, expunge log.
     R"sql(
 CREATE TABLE domains(
@@ -138,6 +138,12 @@ CREATE TABLE queue_rcpts(
   remote TEXT NOT NULL DEFAULT '');
 CREATE INDEX queue_rcpts_due ON queue_rcpts(next_attempt) WHERE state = 0;
 CREATE INDEX queue_rcpts_by_entry ON queue_rcpts(queue_id);
+)sql",
+    // 5 -> 6: SCRAM keys (RFC 5802 StoredKey and ServerKey with salt and iterations),
+    // written with the password; NULL for passwords set before.
+    R"sql(
+ALTER TABLE accounts ADD COLUMN scram_sha1 TEXT;
+ALTER TABLE accounts ADD COLUMN scram_sha256 TEXT;
 )sql",
 };
 

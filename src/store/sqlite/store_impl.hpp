@@ -75,6 +75,8 @@ class SqliteStore final : public Store {
   Result<std::vector<Account>> list_accounts(std::optional<std::string_view> domain) override;
   Result<void> set_password(std::string_view local, std::string_view domain, std::string_view hash) override;
   Result<void> set_apop_secret(std::string_view local, std::string_view domain, std::string_view secret) override;
+  Result<void> set_scram(std::string_view local, std::string_view domain, std::string_view sha1,
+                         std::string_view sha256) override;
   Result<void> set_quota(std::string_view local, std::string_view domain, std::uint64_t bytes,
                          std::uint64_t messages) override;
   Result<void> remove_account(std::string_view local, std::string_view domain) override;
