@@ -218,8 +218,14 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
     smtp::outbound::Settings s;
     s.client.helo_name = settings.hostname;
     s.client.tls = settings.tls;
-    if (key == "relay") s.client.tls = settings.relay->tls;
-    else if (auto it = settings.transports.find(domain); it != settings.transports.end()) s.client.tls = it->second.tls;
+    const Transport* hop = nullptr;
+    if (key == "relay") hop = &*settings.relay;
+    else if (auto it = settings.transports.find(domain); it != settings.transports.end()) hop = &it->second;
+    if (hop) {
+      s.client.tls = hop->tls;
+      s.client.auth_user = hop->user;
+      s.client.auth_password = hop->password;
+    }
     s.tls = settings.tls_context;
     if (requiretls) {  // RFC 8689 §4.2: a verified TLS connection, or no delivery
       s.client.tls = smtp::client::TlsPolicy::Required;

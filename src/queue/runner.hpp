@@ -35,6 +35,7 @@ struct Transport {
   std::string host;  // a name (its addresses are looked up) or an IP literal
   std::uint16_t port = 25;
   smtp::client::TlsPolicy tls = smtp::client::TlsPolicy::Opportunistic;
+  std::string user, password;  // AUTH to this hop (RFC 4954); empty: none
 };
 
 struct RunnerSettings {

@@ -178,7 +178,9 @@ smtp::client::TlsPolicy tls_policy(OutboundTls t) {
   return smtp::client::TlsPolicy::Opportunistic;
 }
 
-queue::Transport transport(const NextHop& h) { return queue::Transport{h.host, h.port, tls_policy(h.tls)}; }
+queue::Transport transport(const NextHop& h) {
+  return queue::Transport{h.host, h.port, tls_policy(h.tls), h.user, h.password};
+}
 
 bool is_smtp_role(Role r) { return r == Role::Smtp || r == Role::Submission || r == Role::Submissions; }
 bool is_imap_role(Role r) { return r == Role::Imap || r == Role::Imaps; }

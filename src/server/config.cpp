@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <fstream>
 #include <set>
 #include <toml++/toml.h>
 
@@ -176,6 +177,19 @@ static Result<NextHop> parse_next_hop(const Parser& p, const toml::table& t, con
     return tl::unexpected(p.err(t.get("host") ? t.get("host") : &t, prefix + ".host", "expected a host name or IP address"));
   TRY_ASSIGN(h.port, p.num(t, "port", prefix + ".port", 25, 1, 65535));
   TRY_ASSIGN(h.tls, parse_outbound_tls(p, t, prefix + ".tls"));
+  TRY_ASSIGN(h.user, p.str(t, "user", prefix + ".user", ""));
+  std::string file;
+  TRY_ASSIGN(file, p.str(t, "password_file", prefix + ".password_file", ""));
+  if (h.user.empty() != file.empty())
+    return tl::unexpected(p.err(&t, prefix, "user and password_file go together"));
+  if (!file.empty()) {
+    // The secret lives in a file of its own (mode 0600), not in the config.
+    std::ifstream in(file);
+    if (!in || !std::getline(in, h.password) || h.password.empty())
+      return tl::unexpected(p.err(t.get("password_file"), prefix + ".password_file",
+                                  fmt::format("cannot read a password from {}", file)));
+    if (!h.password.empty() && h.password.back() == '\r') h.password.pop_back();
+  }
   return h;
 }
 
@@ -354,7 +368,7 @@ Result<Config> load_config(const std::string& path) {
   if (const toml::node* n = t.get("relay")) {
     const toml::table* rt = n->as_table();
     if (!rt) return tl::unexpected(p.err(n, "relay", "expected a table with host"));
-    TRY_ASSIGN(c.queue.relay, parse_next_hop(p, *rt, "relay", {"host", "port", "tls"}));
+    TRY_ASSIGN(c.queue.relay, parse_next_hop(p, *rt, "relay", {"host", "port", "tls", "user", "password_file"}));
   }
   if (const toml::node* n = t.get("transport")) {
     const toml::array* arr = n->as_array();
@@ -368,7 +382,7 @@ Result<Config> load_config(const std::string& path) {
       if (!mail::is_domain(domain, false))
         return tl::unexpected(p.err(tt->get("domain") ? tt->get("domain") : tt, key + ".domain", "expected a domain name"));
       NextHop hop;
-      TRY_ASSIGN(hop, parse_next_hop(p, *tt, key, {"domain", "host", "port", "tls"}));
+      TRY_ASSIGN(hop, parse_next_hop(p, *tt, key, {"domain", "host", "port", "tls", "user", "password_file"}));
       if (!c.queue.transports.emplace(text::to_lower(domain), hop).second)
         return tl::unexpected(p.err(tt, key, fmt::format("a transport for {} is already defined", domain)));
     }

@@ -50,6 +50,7 @@ struct NextHop {
   std::string host;  // a name or an IP address
   std::uint16_t port = 25;
   OutboundTls tls = OutboundTls::Opportunistic;
+  std::string user, password;  // AUTH to this hop; password from `password_file` (first line)
 };
 
 // [queue]: the outbound queue (docs/queue.md).

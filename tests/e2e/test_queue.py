@@ -242,3 +242,42 @@ def test_queue_delete(env):
     assert e.v.cli_ok("queue", "delete", qid).stdout.strip() == "deleted %s" % qid
     assert e.queue().startswith("0 message(s)")
     assert e.v.cli("queue", "delete", qid).returncode == 1
+
+
+def test_smart_host_with_auth(env, valija_factory, tmp_path):
+    """Everything through a relay that wants STARTTLS and AUTH: here another valija's
+    submission port, which sends on to the destination's MX."""
+    from outbound_env import CONFIG
+    e = env()  # the relay's DNS and the destination sink
+    relay = valija_factory("relay")
+    relay.start(config=CONFIG.replace("@EXTRA@", "").replace("@DNS@", e.dns.address).replace("@PORT@", str(e.port))
+                .replace('domains = ["local.example"]', 'domains = ["relay.example", "origin.example"]')
+                .replace('hostname = "mx.local.example"', 'hostname = "smtp.relay.example"'))
+    relay.add_user("client@relay.example", password="relay-pass")
+    # The relay lets its customer send as origin.example's ana (an alias granted to it).
+    relay.cli_ok("alias", "add", "ana@origin.example", "client@relay.example")
+    secret = tmp_path / "relay.secret"
+    secret.write_text("relay-pass\n")
+    secret.chmod(0o600)
+    origin = valija_factory("origin")
+    origin.start(config=CONFIG.replace("@EXTRA@", "").replace("@DNS@", e.dns.address).replace("@PORT@", str(e.port))
+                 .replace('domains = ["local.example"]', 'domains = ["origin.example"]')
+                 .replace('hostname = "mx.local.example"', 'hostname = "mx.origin.example"')
+                 + '[relay]\nhost = "127.0.0.1"\nport = %d\ntls = "required"\nuser = "client@relay.example"\n'
+                   'password_file = "%s"\n' % (relay.ports["submission"], secret))
+    origin.add_user("ana@origin.example")
+    origin.cli_ok("alias", "add", "fwd@origin.example", "bob@remote.example")
+    with origin.raw() as c:
+        c.greeting()
+        c.ehlo()
+        c.expect("MAIL FROM:<ana@origin.example>", "250")
+        c.expect("RCPT TO:<fwd@origin.example>", "250")
+        c.expect("DATA", "354")
+        c.send(b"From: ana@origin.example\r\nSubject: via relay\r\n\r\nhi\r\n.\r\n")
+        assert c.reply()[2].startswith("250")
+    tx = e.sink.wait_transactions(1)[0]
+    assert tx.rcpts == ["bob@remote.example"] and tx.sender == "ana@origin.example"
+    assert b"by smtp.relay.example (valija) with ESMTPSA" in tx.data, tx.data[:400]
+    origin.wait_log(r"event=queue_sent .*remote=127.0.0.1\[127.0.0.1\] tls=\"TLSv1")
+    relay.wait_log(r"event=smtp_login .*user=\"?client@relay.example\"? method=PLAIN")
+    assert "relay-pass" not in origin.stderr_text()

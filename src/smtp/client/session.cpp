@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "auth/sasl.hpp"
+
 namespace valija::smtp::client {
 
 using proto::Reply;
@@ -58,7 +60,18 @@ Action ClientSession::on_reply(const Reply& r) {
         return act::StartTls{};
       }
       if (opt_.tls == TlsPolicy::Required) return fail_connection(r);
-      state_ = State::Idle;  // opportunistic: go on in the clear (RFC 3207 §4.1)
+      return authenticate();  // opportunistic: go on in the clear (RFC 3207 §4.1)
+    case State::AuthUser:
+      if (r.code != 334) return fail_connection(r);
+      state_ = State::AuthPassword;
+      return act::Send{auth::base64_encode(opt_.auth_user) + "\r\n", true};
+    case State::AuthPassword:
+      if (r.code != 334) return fail_connection(r);
+      state_ = State::AuthResult;
+      return act::Send{auth::base64_encode(opt_.auth_password) + "\r\n", true};
+    case State::AuthResult:
+      if (r.code != 235) return fail_connection(r);
+      state_ = State::Idle;
       return act::Ready{};
     case State::Replies: return on_transaction_reply(r);
     case State::Body:
@@ -95,8 +108,27 @@ Action ClientSession::after_ehlo() {
   if (!tls_now && opt_.tls == TlsPolicy::Required)
     return fail_connection(Reply(530, "4.7.10", "TLS is required for this destination but the server does not offer STARTTLS"));
   tls_ = tls_now;
-  state_ = State::Idle;
-  return act::Ready{};
+  return authenticate();
+}
+
+Action ClientSession::authenticate() {
+  if (opt_.auth_user.empty()) {
+    state_ = State::Idle;
+    return act::Ready{};
+  }
+  // The password goes only over TLS, unless the admin chose no TLS for this relay.
+  if (!tls_ && opt_.tls != TlsPolicy::None)
+    return fail_connection(Reply(530, "4.7.10", "not sending the relay password without TLS (the relay offers no STARTTLS)"));
+  if (caps_.offers_auth("PLAIN")) {
+    state_ = State::AuthResult;
+    std::string creds = std::string(1, '\0') + opt_.auth_user + std::string(1, '\0') + opt_.auth_password;
+    return act::Send{"AUTH PLAIN " + auth::base64_encode(creds) + "\r\n", true};
+  }
+  if (caps_.offers_auth("LOGIN")) {
+    state_ = State::AuthUser;
+    return act::Send{"AUTH LOGIN\r\n"};
+  }
+  return fail_connection(Reply(530, "4.7.0", "the relay offers neither AUTH PLAIN nor AUTH LOGIN"));
 }
 
 Action ClientSession::tls_started() {

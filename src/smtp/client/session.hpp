@@ -33,6 +33,9 @@ struct ClientOptions {
   std::string helo_name;  // our host name, for EHLO/HELO
   TlsPolicy tls = TlsPolicy::Opportunistic;
   bool implicit_tls = false;  // the connection is TLS from the start (port 465)
+  // AUTH (RFC 4954) with PLAIN, else LOGIN, after EHLO (and STARTTLS): a relay that
+  // wants it. Empty user: no AUTH. Never sent in the clear unless tls is None.
+  std::string auth_user, auth_password;
 };
 
 struct Recipient {
@@ -62,6 +65,7 @@ namespace act {
 struct Wait {};                // read more replies
 struct Send {                  // write these bytes, then read replies
   std::string bytes;
+  bool secret = false;         // a credential: never shown in a transcript or log
 };
 struct StartTls {};            // handshake now, then tls_started() or tls_failed()
 struct SendBody {};            // write the message (dot-stuffed, ending CRLF . CRLF), then read
@@ -93,11 +97,15 @@ class ClientSession {
   std::chrono::seconds reply_timeout() const;
 
  private:
-  enum class State { Greeting, Ehlo, Helo, StartTls, Handshake, Idle, Replies, Body, AbortData, Rset, Quit, Closed };
+  enum class State {
+    Greeting, Ehlo, Helo, StartTls, Handshake, AuthUser, AuthPassword, AuthResult,
+    Idle, Replies, Body, AbortData, Rset, Quit, Closed
+  };
   enum class Expect { Mail, Rcpt, Data };
 
   Action ehlo();
   Action after_ehlo();
+  Action authenticate();  // AUTH when configured, else Ready
   Action fail_connection(proto::Reply why);
   Action on_transaction_reply(const proto::Reply& r);
   Action next_command();

@@ -14,7 +14,7 @@ struct Dialogue {
   std::vector<std::string> log;  // "C: EHLO x", "TLS", "BODY", "READY", "CLOSE"
   Action last = act::Wait{};
 
-  explicit Dialogue(ClientOptions o = {"client.example", TlsPolicy::Opportunistic, false}) : s(std::move(o)) {
+  explicit Dialogue(ClientOptions o = {"client.example", TlsPolicy::Opportunistic, false, "", ""}) : s(std::move(o)) {
     last = s.start();
   }
 
@@ -113,7 +113,7 @@ TEST(ClientSession, StartTlsThenPipelinedTransaction) {
 }
 
 TEST(ClientSession, WithoutPipeliningOneCommandAtATime) {
-  Dialogue r({"client.example", TlsPolicy::None, false});
+  Dialogue r({"client.example", TlsPolicy::None, false, "", ""});
   r.server("220 old.example ESMTP\r\n");
   r.server("250-old.example\r\n250 STARTTLS\r\n");  // TLS offered, policy None: not used
   EXPECT_EQ(r.take(), (V{"C: EHLO client.example", "READY"}));
@@ -133,7 +133,7 @@ TEST(ClientSession, WithoutPipeliningOneCommandAtATime) {
 }
 
 TEST(ClientSession, EveryRecipientRefusedMeansRsetNotData) {
-  Dialogue r({"client.example", TlsPolicy::None, false});
+  Dialogue r({"client.example", TlsPolicy::None, false, "", ""});
   r.server("220 x\r\n");
   r.server("250 x\r\n");
   r.take();
@@ -148,7 +148,7 @@ TEST(ClientSession, EveryRecipientRefusedMeansRsetNotData) {
 
 TEST(ClientSession, PipelinedDataAcceptedWithoutRecipients) {
   // RFC 2920 §3.1: a server may say 354 though every RCPT failed: end it with "." at once.
-  Dialogue r({"client.example", TlsPolicy::None, false});
+  Dialogue r({"client.example", TlsPolicy::None, false, "", ""});
   r.server("220 x\r\n");
   r.server("250-x\r\n250 PIPELINING\r\n");
   r.take();
@@ -162,7 +162,7 @@ TEST(ClientSession, PipelinedDataAcceptedWithoutRecipients) {
 }
 
 TEST(ClientSession, MailRefusedDecidesEveryone) {
-  Dialogue r({"client.example", TlsPolicy::None, false});
+  Dialogue r({"client.example", TlsPolicy::None, false, "", ""});
   r.server("220 x\r\n");
   r.server("250-x\r\n250 PIPELINING\r\n");
   r.take();
@@ -177,7 +177,7 @@ TEST(ClientSession, MailRefusedDecidesEveryone) {
 }
 
 TEST(ClientSession, EhloRefusedFallsBackToHelo) {
-  Dialogue r({"client.example", TlsPolicy::Opportunistic, false});
+  Dialogue r({"client.example", TlsPolicy::Opportunistic, false, "", ""});
   r.server("220 ancient.example\r\n");
   r.server("502 5.5.2 what?\r\n");
   r.server("250 ancient.example\r\n");
@@ -195,7 +195,7 @@ TEST(ClientSession, GreetingRefusedOrServiceClosing) {
   c.server("421 4.3.2 shutting down\r\n");
   EXPECT_EQ(c.take(), (V{"CLOSE"}));
   // 421 in the middle of a transaction: everyone still open is Temporary.
-  Dialogue t({"client.example", TlsPolicy::None, false});
+  Dialogue t({"client.example", TlsPolicy::None, false, "", ""});
   t.server("220 x\r\n");
   t.server("250-x\r\n250 PIPELINING\r\n");
   t.note(t.s.begin(env({"a@x.example", "b@x.example"})));
@@ -208,7 +208,7 @@ TEST(ClientSession, GreetingRefusedOrServiceClosing) {
 }
 
 TEST(ClientSession, TlsRequiredButNotOffered) {
-  Dialogue r({"client.example", TlsPolicy::Required, false});
+  Dialogue r({"client.example", TlsPolicy::Required, false, "", ""});
   r.server("220 x\r\n");
   r.server("250-x\r\n250 PIPELINING\r\n");
   EXPECT_EQ(r.take(), (V{"C: EHLO client.example", "C: QUIT"}));
@@ -223,7 +223,7 @@ TEST(ClientSession, StartTlsRefusedOpportunisticGoesOnInClear) {
   r.server("454 4.7.0 TLS not available\r\n");
   EXPECT_EQ(r.take(), (V{"C: EHLO client.example", "C: STARTTLS", "READY"}));
   EXPECT_FALSE(r.s.tls());
-  Dialogue q({"client.example", TlsPolicy::Required, false});
+  Dialogue q({"client.example", TlsPolicy::Required, false, "", ""});
   q.server("220 x\r\n");
   q.server(kEhloFull);
   q.server("454 4.7.0 TLS not available\r\n");
@@ -237,7 +237,7 @@ TEST(ClientSession, StartTlsRefusedOpportunisticGoesOnInClear) {
 }
 
 TEST(ClientSession, ImplicitTlsDoesNotStartTls) {
-  Dialogue r({"client.example", TlsPolicy::Required, true});
+  Dialogue r({"client.example", TlsPolicy::Required, true, "", ""});
   r.server("220 x\r\n");
   r.server(kEhloFull);
   EXPECT_EQ(r.take(), (V{"C: EHLO client.example", "READY"}));
@@ -272,7 +272,7 @@ TEST(ClientSession, RequireTlsOnlyOverTlsToAServerThatOffersIt) {
   e.requiretls = true;
   r.note(r.s.begin(e));
   EXPECT_EQ(r.take().front(), "C: MAIL FROM:<ana@example.org> SIZE=1000 REQUIRETLS");
-  Dialogue clear({"client.example", TlsPolicy::Opportunistic, false});
+  Dialogue clear({"client.example", TlsPolicy::Opportunistic, false, "", ""});
   clear.server("220 x\r\n");
   clear.server("250-x\r\n250 REQUIRETLS\r\n");  // but no STARTTLS
   clear.take();
@@ -283,7 +283,7 @@ TEST(ClientSession, RequireTlsOnlyOverTlsToAServerThatOffersIt) {
 }
 
 TEST(ClientSession, EightBitToSevenBitServerIsRefused) {
-  Dialogue r({"client.example", TlsPolicy::None, false});
+  Dialogue r({"client.example", TlsPolicy::None, false, "", ""});
   r.server("220 x\r\n");
   r.server("250 x\r\n");
   auto e = env({"a@x.example"});
@@ -295,7 +295,7 @@ TEST(ClientSession, EightBitToSevenBitServerIsRefused) {
 }
 
 TEST(ClientSession, NullSenderAndTimeouts) {
-  Dialogue r({"client.example", TlsPolicy::None, false});
+  Dialogue r({"client.example", TlsPolicy::None, false, "", ""});
   EXPECT_EQ(r.s.reply_timeout(), std::chrono::minutes(5));
   r.server("220 x\r\n");
   r.server("250-x\r\n250 PIPELINING\r\n");
@@ -311,7 +311,7 @@ TEST(ClientSession, NullSenderAndTimeouts) {
 }
 
 TEST(ClientSession, UnexpectedReplyEndsTheDialogue) {
-  Dialogue r({"client.example", TlsPolicy::None, false});
+  Dialogue r({"client.example", TlsPolicy::None, false, "", ""});
   r.server("220 x\r\n");
   r.server("250 x\r\n");
   r.take();
@@ -319,6 +319,57 @@ TEST(ClientSession, UnexpectedReplyEndsTheDialogue) {
   EXPECT_EQ(r.take(), (V{"C: QUIT"}));
   ASSERT_TRUE(r.s.failure());
   EXPECT_EQ(r.s.failure()->status, "4.5.0");
+}
+
+}  // namespace
+}  // namespace valija::smtp::client
+
+namespace valija::smtp::client {
+namespace {
+
+TEST(ClientSession, RelayAuthPlainAfterTlsAndSecretsMarked) {
+  ClientSession s({"client.example", TlsPolicy::Required, false, "relay-user", "pa55"});
+  s.start();
+  (void)s.on_reply(proto::Reply(220, "", "relay.example ESMTP"));
+  proto::Reply ehlo(250, "", "relay.example");
+  ehlo.lines = {"relay.example", "STARTTLS", "AUTH LOGIN PLAIN"};
+  auto a = s.on_reply(ehlo);
+  ASSERT_TRUE(std::holds_alternative<act::Send>(a));
+  EXPECT_EQ(std::get<act::Send>(a).bytes, "STARTTLS\r\n");
+  a = s.on_reply(proto::Reply(220, "2.0.0", "go"));
+  ASSERT_TRUE(std::holds_alternative<act::StartTls>(a));
+  (void)s.tls_started();
+  a = s.on_reply(ehlo);
+  ASSERT_TRUE(std::holds_alternative<act::Send>(a));
+  EXPECT_TRUE(std::get<act::Send>(a).secret);
+  EXPECT_EQ(std::get<act::Send>(a).bytes, "AUTH PLAIN AHJlbGF5LXVzZXIAcGE1NQ==\r\n");  // \0relay-user\0pa55
+  EXPECT_TRUE(std::holds_alternative<act::Ready>(s.on_reply(proto::Reply(235, "2.7.0", "ok"))));
+}
+
+TEST(ClientSession, RelayAuthLoginAndFailure) {
+  ClientSession s({"client.example", TlsPolicy::None, false, "u", "p"});  // a loopback relay: the admin's choice
+  s.start();
+  (void)s.on_reply(proto::Reply(220, "", "relay ESMTP"));
+  proto::Reply ehlo(250, "", "relay");
+  ehlo.lines = {"relay", "AUTH LOGIN"};
+  auto a = s.on_reply(ehlo);
+  EXPECT_EQ(std::get<act::Send>(a).bytes, "AUTH LOGIN\r\n");
+  a = s.on_reply(proto::Reply(334, "", "VXNlcm5hbWU6"));
+  EXPECT_EQ(std::get<act::Send>(a).bytes, "dQ==\r\n");
+  EXPECT_TRUE(std::get<act::Send>(a).secret);
+  a = s.on_reply(proto::Reply(334, "", "UGFzc3dvcmQ6"));
+  EXPECT_EQ(std::get<act::Send>(a).bytes, "cA==\r\n");
+  a = s.on_reply(proto::Reply(535, "5.7.8", "bad"));
+  EXPECT_EQ(std::get<act::Send>(a).bytes, "QUIT\r\n");
+  ASSERT_TRUE(s.failure());
+  EXPECT_EQ(s.failure()->code, 535);
+  // Opportunistic TLS not offered: the password is not sent in the clear.
+  ClientSession c({"client.example", TlsPolicy::Opportunistic, false, "u", "p"});
+  c.start();
+  (void)c.on_reply(proto::Reply(220, "", "relay ESMTP"));
+  a = c.on_reply(ehlo);
+  EXPECT_EQ(std::get<act::Send>(a).bytes, "QUIT\r\n");
+  EXPECT_EQ(c.failure()->status, "4.7.10");
 }
 
 }  // namespace

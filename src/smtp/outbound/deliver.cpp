@@ -62,7 +62,11 @@ struct Connection::Impl {
       }
       if (std::holds_alternative<client::act::Ready>(action)) co_return true;
       if (auto* send = std::get_if<client::act::Send>(&action)) {
-        note("C: ", send->bytes);
+        if (send->secret) {
+          if (settings.transcript) transcript.push_back("C: <credentials, not shown>");
+        } else {
+          note("C: ", send->bytes);
+        }
         std::string bytes = std::move(send->bytes);
         if (co_await stream->write_all(bytes, kWriteTimeout) != IoStatus::Ok) {
           lose(fmt::format("connection to {} lost while sending: {}", target.host, stream->last_error()));
