@@ -26,13 +26,14 @@ Submission prepare_submission(std::string_view message, std::string_view date, s
     std::size_t begin, end;  // octets of the field, line ends included
   };
   std::vector<Field> fields;
-  std::size_t pos = 0, body = std::string_view::npos;
+  std::size_t pos = 0, body = std::string_view::npos, blank = 0;
   while (pos < message.size() && pos < max_header) {
     auto nl = message.find('\n', pos);
     if (nl == std::string_view::npos) break;  // no end of line: not a complete header
     std::string_view line = message.substr(pos, nl - pos);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) {
+      blank = pos;  // the empty line ending the header
       body = nl + 1;
       break;
     }
@@ -79,7 +80,7 @@ Submission prepare_submission(std::string_view message, std::string_view date, s
     out += ">\r\n";
     s.added_message_id = true;
   }
-  out.append(message.substr(body - (message[body - 2] == '\r' ? 2 : 1)));  // the empty line and the body
+  out.append(message.substr(blank));  // the empty line and the body
   s.message = std::move(out);
   return s;
 }

@@ -54,6 +54,15 @@ TEST(Submission, IncompleteHeaderLeftAlone) {
   EXPECT_EQ(b.message, big);
 }
 
+// Found by fuzz_submission: an empty first line (no header at all) read before the message.
+TEST(Submission, EmptyHeaderSection) {
+  auto s = prepare_submission(std::string("\n\0\0body", 7), kDate, "i@d");
+  EXPECT_TRUE(s.header_complete);
+  EXPECT_EQ(s.message, "Date: Fri, 27 Nov 2026 10:00:00 +0000\r\nMessage-ID: <i@d>\r\n" + std::string("\n\0\0body", 7));
+  auto crlf = prepare_submission("\r\nbody", kDate, "i@d");
+  EXPECT_EQ(crlf.message, "Date: Fri, 27 Nov 2026 10:00:00 +0000\r\nMessage-ID: <i@d>\r\n\r\nbody");
+}
+
 TEST(Submission, NoFromAndTwoFroms) {
   auto none = prepare_submission("Subject: x\r\n\r\n", kDate, "i@d");
   EXPECT_EQ(none.from_fields, 0u);

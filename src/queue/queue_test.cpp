@@ -104,6 +104,19 @@ TEST(Srs, SecondForwarderMakesSrs1AndItReversesToTheFirst) {
   EXPECT_EQ(*back3, *srs0 + "@first.example");
 }
 
+// Found by fuzz_srs: a local part shaped like SRS1 but not one is rewritten as any
+// other, so the bounce to it reverses to it.
+TEST(Srs, MalformedSrs1IsRewrittenLikeAnyAddress) {
+  Srs srs("k");
+  for (std::string local : {"SRS1=x=a=b", "SRS1=xx", "SRS1=x==", "SRS1=x=first=", "SRS1=LHHHH#=HT=o"}) {
+    auto fwd = srs.forward(local, "example.com", "f.example", kNow);
+    ASSERT_TRUE(fwd) << local;
+    auto back = srs.reverse(*fwd, kNow);
+    ASSERT_TRUE(back) << local << " -> " << *fwd;
+    EXPECT_EQ(*back, local + "@example.com");
+  }
+}
+
 TEST(Srs, TooLongForALocalPart) {
   Srs srs("k");
   EXPECT_FALSE(srs.forward(std::string(50, 'a'), "example.com", "f.example", kNow));

@@ -60,20 +60,23 @@ std::optional<std::string> Srs::forward(std::string_view local, std::string_view
   std::string out;
   if (text::istarts_with(local, "SRS1") && local.size() > 5 && is_sep(local[4])) {
     // Already twice forwarded: keep the first forwarder and the SRS0 part, hash anew.
+    // (A local part only shaped like SRS1 is rewritten as any other, below.)
     auto rest = local.substr(5);
     auto hash_end = rest.find('=');
-    if (hash_end == std::string_view::npos) return std::nullopt;
-    auto tail = rest.substr(hash_end + 1);  // first.example==HHHH=TT=...
+    auto tail = hash_end == std::string_view::npos ? std::string_view() : rest.substr(hash_end + 1);
     auto first_end = tail.find('=');
-    if (first_end == std::string_view::npos) return std::nullopt;
-    auto first = tail.substr(0, first_end);
-    auto srs0_rest = tail.substr(first_end + 1);
-    out = fmt::format("SRS1={}={}={}", hash(std::string(first) + std::string(srs0_rest)), first, srs0_rest);
+    if (first_end != std::string_view::npos && first_end > 0 && first_end + 1 < tail.size() &&
+        is_sep(tail[first_end + 1])) {
+      auto first = tail.substr(0, first_end);
+      auto srs0_rest = tail.substr(first_end + 1);  // "=HHHH=TT=orig=user"
+      out = fmt::format("SRS1={}={}={}", hash(std::string(first) + std::string(srs0_rest)), first, srs0_rest);
+    }
   } else if (text::istarts_with(local, "SRS0") && local.size() > 5 && is_sep(local[4])) {
     // Forwarded once already (by `domain`): SRS1 names that forwarder.
     auto srs0_rest = local.substr(4);  // "=HHHH=TT=orig=user", separator included
     out = fmt::format("SRS1={}={}={}", hash(std::string(domain) + std::string(srs0_rest)), domain, srs0_rest);
-  } else {
+  }
+  if (out.empty()) {
     auto ts = timestamp(now);
     out = fmt::format("SRS0={}={}={}={}", hash(ts + std::string(domain) + std::string(local)), ts, domain, local);
   }
