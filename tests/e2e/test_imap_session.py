@@ -102,7 +102,7 @@ def test_greeting_carries_capabilities(v):
     g = c.greeting()
     assert re.fullmatch(r"\* OK \[CAPABILITY [^\]]+\] localhost valija IMAP ready", g), g
     caps = caps_of(g)
-    assert caps == PRE_AUTH_CAPS + ["STARTTLS", "AUTH=PLAIN", "AUTH=LOGIN"], caps
+    assert caps == PRE_AUTH_CAPS + ["STARTTLS", "AUTH=SCRAM-SHA-256", "AUTH=SCRAM-SHA-1", "AUTH=PLAIN", "AUTH=LOGIN"], caps
     assert capability(c) == caps
     c.logout()
 

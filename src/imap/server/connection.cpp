@@ -63,7 +63,9 @@ class Connection {
   std::chrono::seconds read_timeout() const;
   net::awaitable<void> on_command(std::string_view text);
   net::awaitable<void> execute(proto::Command cmd);
-  net::awaitable<void> login(const proto::Command& cmd, std::string user, std::string password, std::string method);
+  net::awaitable<void> login(const proto::Command& cmd, std::string user, std::string password, std::string method,
+                             auth::sasl::Proof proof = auth::sasl::Proof::None);
+  void tls_established();
   net::awaitable<void> authenticate(const proto::Command& cmd);
   net::awaitable<void> idle(const proto::Command& cmd);
   net::awaitable<void> starttls(const proto::Command& cmd);
@@ -86,6 +88,7 @@ class Connection {
   ConnectionDeps deps_;
   Session session_;
   proto::CommandReader reader_;
+  auth::ChannelBindings bindings_;
   std::string conn_id_;
   Clock::time_point started_;
   std::optional<net::ConnectionSlot> slot_;
@@ -206,8 +209,14 @@ net::awaitable<void> Connection::execute(proto::Command cmd) {
   co_await write_output(o);
 }
 
+// SCRAM-PLUS can bind to this TLS session from now on.
+void Connection::tls_established() {
+  bindings_ = auth::ChannelBindings{stream_.tls_exporter(), stream_.tls_server_end_point()};
+  session_.set_channel_binding(bindings_.any());
+}
+
 net::awaitable<void> Connection::login(const proto::Command& cmd, std::string user, std::string password,
-                                       std::string method) {
+                                       std::string method, auth::sasl::Proof proof) {
   const auto& ip = stream_.remote_ip();
   auth::LoginAttempt attempt{"imap", conn_id_, ip, user, method};
   auth::LoginGate gate(deps_.throttle, config_->limits.auth_lockout);
@@ -217,8 +226,9 @@ net::awaitable<void> Connection::login(const proto::Command& cmd, std::string us
     closing_ = true;
     co_return;
   }
-  auto check = [&store = deps_.store, &verified = deps_.verified, user, password] {
-    return auth::check_password(store, verified, user, password);
+  auto check = [&store = deps_.store, &verified = deps_.verified, user, password, proof] {
+    return proof == auth::sasl::Proof::None ? auth::check_password(store, verified, user, password)
+                                            : auth::check_scram(store, user, proof);
   };
   auto result = co_await net::run_blocking(deps_.passwords, std::move(check));
   if (result.status != auth::LoginStatus::Ok) {
@@ -272,15 +282,27 @@ net::awaitable<void> Connection::authenticate(const proto::Command& cmd) {
     tagged(cmd, "NO", "[CANNOT] Unsupported authentication mechanism");
     co_return;
   }
-  if (auth::sasl_sends_password(*mech) && !session_.login_allowed()) {
+  // Every mechanism only over TLS (or where cleartext is allowed): SCRAM sends no
+  // password, but an eavesdropper could still try to guess it offline from the exchange.
+  if (!session_.login_allowed()) {
     tagged(cmd, "NO", "[PRIVACYREQUIRED] Use STARTTLS first");
     co_return;
   }
-  auth::SaslServer sasl(*mech);
+  auth::SaslServer sasl(*mech, {}, bindings_);
   std::optional<std::string_view> ir;
   if (args.initial_response) ir = args.initial_response->empty() ? std::string_view("=") : *args.initial_response;
   auto step = sasl.start(ir);
-  while (auto* ch = std::get_if<auth::sasl::Challenge>(&step)) {
+  while (true) {
+    if (auto* need = std::get_if<auth::sasl::NeedKeys>(&step)) {
+      auto lookup = [&store = deps_.store, user = need->authcid, hash = auth::scram_hash_of(*mech)] {
+        return auth::scram_keys_for(store, user, hash);
+      };
+      auto keys = co_await net::run_blocking(deps_.workers, std::move(lookup));
+      step = sasl.on_keys(keys);
+      continue;
+    }
+    auto* ch = std::get_if<auth::sasl::Challenge>(&step);
+    if (!ch) break;
     out_ += "+ " + auth::base64_encode(ch->data) + "\r\n";
     auto line = co_await next_line();
     if (!line) co_return;
@@ -295,12 +317,13 @@ net::awaitable<void> Connection::authenticate(const proto::Command& cmd) {
     tagged(cmd, "BAD", "Malformed authentication exchange");
     co_return;
   }
-  auto& creds = std::get<auth::sasl::Done>(step).credentials;
+  auto& done = std::get<auth::sasl::Done>(step);
+  auto& creds = done.credentials;
   if (!creds.authzid.empty() && creds.authzid != creds.authcid) {  // no proxy logins
     tagged(cmd, "NO", "[AUTHORIZATIONFAILED] Cannot act as another user");
     co_return;
   }
-  co_await login(cmd, creds.authcid, creds.password, std::string(auth::sasl_mechanism_name(*mech)));
+  co_await login(cmd, creds.authcid, creds.password, std::string(auth::sasl_mechanism_name(*mech)), done.proof);
 }
 
 // RFC 2177: untagged updates as they happen until DONE.
@@ -379,6 +402,7 @@ net::awaitable<void> Connection::starttls(const proto::Command& cmd) {
     co_return;
   }
   session_.tls_started();
+  tls_established();
 }
 
 // --log-level debug shows the dialogue, as for SMTP: each command (LOGIN's and
@@ -470,6 +494,7 @@ net::awaitable<void> Connection::run() {
   net::SessionStart how{"imap", config_->service, conn_id_, config_->implicit_tls, deps_.tls,
                         [](const std::string& reason) { return fmt::format("* BYE {}, try again later\r\n", reason); }};
   if (!co_await net::open_session(stream_, deps_.connections, slot_, how)) co_return;
+  if (config_->implicit_tls) tls_established();
   out_ = "* OK [CAPABILITY " + session_.capabilities() + "] " + config_->hostname + " valija IMAP ready\r\n";
   while (!closing_) {
     auto step = reader_.feed(std::string_view(in_).substr(in_pos_));

@@ -5,6 +5,7 @@
 #include <array>
 #include <exception>
 
+#include "auth/sasl.hpp"
 #include "base/log.hpp"
 #include "imap/proto/mailbox_name.hpp"
 
@@ -95,7 +96,9 @@ std::string Session::capabilities() const {
   if (phase_ == Phase::NotAuthenticated) {
     if (config_.starttls) c += " STARTTLS";
     // RFC 9051 §6.2.3: no password in the clear unless allowed.
-    if (login_allowed()) c += " AUTH=PLAIN AUTH=LOGIN";
+    if (login_allowed())
+      for (auto m : auth::sasl_mechanisms(true, true, channel_binding_))
+        c += fmt::format(" AUTH={}", auth::sasl_mechanism_name(m));
     else c += " LOGINDISABLED";
     return c;
   }

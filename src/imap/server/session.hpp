@@ -79,6 +79,8 @@ class Session {
   std::string capabilities() const;
   Phase phase() const { return phase_; }
   bool login_allowed() const { return config_.tls || config_.cleartext_login; }
+  // The TLS session has channel bindings: SCRAM -PLUS is offered.
+  void set_channel_binding(bool available) { channel_binding_ = available; }
   const proto::ParserLimits& limits() const { return config_.limits; }
   bool utf8() const { return utf8_; }
   void tls_started() { config_.tls = true; config_.starttls = false; }
@@ -178,6 +180,7 @@ class Session {
   std::optional<std::vector<std::uint32_t>> saved_;  // SEARCHRES "$" (RFC 5182): UIDs
   // ENABLEd extensions (RFC 5161) and their implicit enabling (RFC 7162 §3.1).
   bool rev2_ = false, utf8_ = false, condstore_ = false, qresync_ = false;
+  bool channel_binding_ = false;
   std::atomic<bool> changed_{true};
 };
 

@@ -119,6 +119,17 @@ Step Engine::on_line_too_long() {
   return error(fmt::format("Line too long (limit {} octets)", config_.limits.command_line));
 }
 
+Step Engine::on_keys(const auth::ScramKeys& keys) {
+  auto* a = std::get_if<AwaitingKeys>(&phase_);
+  if (!a) {  // a connection bug: nothing asked for keys
+    phase_ = Closed{};
+    return Step{"", next::Close{}};
+  }
+  auto sasl = std::move(a->sasl);
+  auto step = sasl.on_keys(keys);
+  return sasl_step(std::move(step), std::move(sasl));
+}
+
 Step Engine::on_line(std::string_view line) {
   if (auto* a = std::get_if<Authenticating>(&phase_)) {
     auto sasl = std::move(a->sasl);
@@ -175,13 +186,13 @@ Step Engine::cmd_auth(const Command& c) {
   if (c.arg.empty()) {
     // Bare AUTH lists the mechanisms (RFC 1734 practice, which clients still probe).
     std::vector<std::string> names;
-    for (auto m : auth::sasl_mechanisms(cleartext_ok())) names.emplace_back(auth::sasl_mechanism_name(m));
+    for (auto m : mechanisms()) names.emplace_back(auth::sasl_mechanism_name(m));
     return Step{multiline("", names), next::ReadCommand{}};
   }
   auto mech = auth::parse_sasl_mechanism(c.arg);
   if (!mech) return error("Unsupported authentication mechanism");
-  if (auth::sasl_sends_password(*mech) && !cleartext_ok()) return error(cleartext_refusal());
-  auth::SaslServer sasl(*mech, config_.limits.sasl);
+  if (!cleartext_ok()) return error(cleartext_refusal());
+  auth::SaslServer sasl(*mech, config_.limits.sasl, bindings_);
   std::optional<std::string_view> ir;
   if (c.initial_response) ir = *c.initial_response;
   auto step = sasl.start(ir);
@@ -195,6 +206,11 @@ Step Engine::sasl_step(auth::SaslStep step, auth::SaslServer sasl) {
     phase_ = Authenticating{std::move(sasl)};
     return Step{std::move(out), next::ReadCommand{}};
   }
+  if (auto* need = std::get_if<auth::sasl::NeedKeys>(&step)) {
+    auto mechanism = sasl.mechanism();
+    phase_ = AwaitingKeys{std::move(sasl)};
+    return Step{"", next::LookupKeys{std::move(need->authcid), mechanism}};
+  }
   phase_ = Authorization{};
   if (auto* d = std::get_if<auth::sasl::Done>(&step)) {
     auto& cred = d->credentials;
@@ -204,7 +220,7 @@ Step Engine::sasl_step(auth::SaslStep step, auth::SaslServer sasl) {
       return login_failed("[AUTH] Authorization identity not permitted");
     phase_ = CheckingLogin{cred.authcid};
     return Step{"", next::CheckLogin{std::move(cred.authcid), std::move(cred.password),
-                                     std::string(auth::sasl_mechanism_name(sasl.mechanism()))}};
+                                     std::string(auth::sasl_mechanism_name(sasl.mechanism())), d->proof}};
   }
   if (std::holds_alternative<auth::sasl::Cancelled>(step)) return error("Authentication cancelled");  // RFC 5034 §4
   const auto& f = std::get<auth::sasl::Failed>(step);
@@ -256,7 +272,7 @@ Step Engine::cmd_capa(const Command&) {
   if (before_login) {
     if (cleartext_ok()) caps.emplace_back("USER");
     std::string sasl = "SASL";
-    for (auto m : auth::sasl_mechanisms(cleartext_ok())) sasl += fmt::format(" {}", auth::sasl_mechanism_name(m));
+    for (auto m : mechanisms()) sasl += fmt::format(" {}", auth::sasl_mechanism_name(m));
     if (sasl.size() > 4) caps.push_back(std::move(sasl));
     if (config_.stls_available && !config_.tls_active) caps.emplace_back("STLS");  // RFC 2595 §4
   }

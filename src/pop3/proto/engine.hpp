@@ -91,6 +91,11 @@ struct CheckLogin {        // USER/PASS or AUTH: verify `password` for `user`, t
   std::string user;
   std::string password;
   std::string method;      // "USER", "PLAIN", "LOGIN" (for the log)
+  auth::sasl::Proof proof = auth::sasl::Proof::None;  // SCRAM: decided by the exchange
+};
+struct LookupKeys {        // SCRAM: the user's stored keys, then on_keys
+  std::string user;
+  auth::SaslMechanism mechanism;
 };
 struct CheckApop {         // RFC 1939 §7: digest == MD5(timestamp + secret), then on_login
   std::string user;
@@ -109,7 +114,7 @@ struct Close {};
 }  // namespace next
 
 using Next = std::variant<next::ReadCommand, next::CheckLogin, next::CheckApop, next::Send, next::StartTls,
-                          next::Commit, next::Close>;
+                          next::Commit, next::Close, next::LookupKeys>;
 
 struct Step {
   std::string out;
@@ -130,6 +135,9 @@ class Engine {
   // One line without its CRLF: a command, or a SASL response during AUTH.
   Step on_line(std::string_view line);
   Step on_line_too_long();
+  Step on_keys(const auth::ScramKeys& keys);
+  // The TLS session's channel bindings (after the handshake): SCRAM -PLUS is offered.
+  void set_channel_bindings(auth::ChannelBindings b) { bindings_ = std::move(b); }
   // Answer to CheckLogin / CheckApop. `maildrop` (INBOX, oldest first) only with Ok.
   Step on_login(LoginResult result, std::vector<MaildropEntry> maildrop = {});
   // `gone`: the message no longer exists (expunged over IMAP meanwhile): a plain -ERR,
@@ -169,6 +177,9 @@ class Engine {
   struct CheckingLogin {
     std::string user;
   };
+  struct AwaitingKeys {
+    auth::SaslServer sasl;
+  };
   struct Transaction {};
   struct Sending {
     std::size_t number = 0;  // message number (1-based)
@@ -178,7 +189,7 @@ class Engine {
   struct Update {};
   struct Closed {};
   using Phase = std::variant<Authorization, Authenticating, CheckingLogin, Transaction, Sending, StartingTls,
-                             Update, Closed>;
+                             Update, Closed, AwaitingKeys>;
 
   using Handler = Step (Engine::*)(const Command&);
   struct CommandSpec;
@@ -190,6 +201,12 @@ class Engine {
   Step login_failed(std::string_view text);
   Step sasl_step(auth::SaslStep step, auth::SaslServer sasl);
   bool cleartext_ok() const { return config_.tls_active || config_.cleartext_auth; }
+  // Every mechanism only over TLS (or where cleartext is allowed): SCRAM sends no
+  // password, but an eavesdropper could still try to guess it offline from the exchange.
+  std::vector<auth::SaslMechanism> mechanisms() const {
+    if (!cleartext_ok()) return {};
+    return auth::sasl_mechanisms(true, true, bindings_.any());
+  }
   std::string_view cleartext_refusal() const;
   // Message number → index into drop_, or the -ERR text.
   std::optional<std::size_t> message(std::uint32_t number, std::string& why) const;
@@ -214,6 +231,7 @@ class Engine {
   Step cmd_quit(const Command& c);
 
   EngineConfig config_;
+  auth::ChannelBindings bindings_;
   Phase phase_ = Authorization{};
   std::optional<std::string> apop_timestamp_;
   bool authenticated_ = false;

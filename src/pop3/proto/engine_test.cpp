@@ -331,7 +331,7 @@ TEST(Pop3Engine, CapaBeforeLogin) {
   Harness h;
   EXPECT_EQ(h.send("CAPA\r\n"),
             "+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\nUTF8\r\n"
-            "USER\r\nSASL PLAIN LOGIN\r\nIMPLEMENTATION valija\r\n.\r\n");
+            "USER\r\nSASL SCRAM-SHA-256 SCRAM-SHA-1 PLAIN LOGIN\r\nIMPLEMENTATION valija\r\n.\r\n");
 }
 
 TEST(Pop3Engine, CapaFollowsTlsAndConfig) {
@@ -347,7 +347,7 @@ TEST(Pop3Engine, CapaFollowsTlsAndConfig) {
   h.send("STLS\r\n");
   EXPECT_EQ(h.send("CAPA\r\n"),
             "+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\nUTF8\r\n"
-            "USER\r\nSASL PLAIN LOGIN\r\nEXPIRE NEVER\r\nLOGIN-DELAY 900\r\n.\r\n");
+            "USER\r\nSASL SCRAM-SHA-256 SCRAM-SHA-1 PLAIN LOGIN\r\nEXPIRE NEVER\r\nLOGIN-DELAY 900\r\n.\r\n");
   h.login();
   EXPECT_EQ(h.send("CAPA\r\n"),
             "+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\nUTF8\r\n"
@@ -362,7 +362,7 @@ TEST(Pop3Engine, CapaFollowsTlsAndConfig) {
 
 TEST(Pop3Engine, AuthListsMechanisms) {
   Harness h;
-  EXPECT_EQ(h.send("AUTH\r\n"), "+OK\r\nPLAIN\r\nLOGIN\r\n.\r\n");
+  EXPECT_EQ(h.send("AUTH\r\n"), "+OK\r\nSCRAM-SHA-256\r\nSCRAM-SHA-1\r\nPLAIN\r\nLOGIN\r\n.\r\n");
 }
 
 TEST(Pop3Engine, AuthPlainInitialResponse) {
@@ -647,7 +647,7 @@ TEST(Pop3Engine, EveryCommandInAuthorization) {
       {"STLS", "-ERR STLS not available\r\n"},    {"UTF8", "+OK UTF8 enabled\r\n"},
       {"USER x", "+OK Send PASS\r\n"},            {"PASS x", "-ERR No user name given, send USER first\r\n"},
       {"APOP x 0123456789abcdef0123456789abcdef", "-ERR APOP not available\r\n"},
-      {"AUTH", "+OK\r\nPLAIN\r\nLOGIN\r\n.\r\n"}, {"XTND", "-ERR Unknown command\r\n"},
+      {"AUTH", "+OK\r\nSCRAM-SHA-256\r\nSCRAM-SHA-1\r\nPLAIN\r\nLOGIN\r\n.\r\n"}, {"XTND", "-ERR Unknown command\r\n"},
   };
   for (const auto& [cmd, reply] : kTable) {
     Harness h;

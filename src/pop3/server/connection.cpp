@@ -99,7 +99,9 @@ class Session {
   net::awaitable<bool> fill(Step& step);
   net::awaitable<Step> next_command();
   net::awaitable<Step> login(std::string user, std::string secret, std::string method,
-                             std::optional<std::string> apop_timestamp);
+                             std::optional<std::string> apop_timestamp,
+                             auth::sasl::Proof proof = auth::sasl::Proof::None);
+  net::awaitable<Step> lookup_keys(std::string user, auth::SaslMechanism mechanism);
   net::awaitable<Step> send(Step step, const next::Send& s);
   net::awaitable<Step> commit(const next::Commit& c);
   net::awaitable<void> pause(std::chrono::milliseconds d);
@@ -202,8 +204,16 @@ net::awaitable<void> Session::pause(std::chrono::milliseconds d) {
 }
 
 // Parameters by value: they live in the coroutine frame across the suspensions.
+net::awaitable<Step> Session::lookup_keys(std::string user, auth::SaslMechanism mechanism) {
+  auto lookup = [&store = deps_.store, user, hash = auth::scram_hash_of(mechanism)] {
+    return auth::scram_keys_for(store, user, hash);
+  };
+  auto keys = co_await net::run_blocking(deps_.workers, std::move(lookup));
+  co_return engine_.on_keys(keys);
+}
+
 net::awaitable<Step> Session::login(std::string user, std::string secret, std::string method,
-                                    std::optional<std::string> apop_timestamp) {
+                                    std::optional<std::string> apop_timestamp, auth::sasl::Proof proof) {
   const auto& ip = stream_.remote_ip();
   auth::LoginAttempt attempt{"pop3", conn_id_, ip, user, method};
   auth::LoginGate gate(deps_.throttle, config_->limits.auth_lockout);
@@ -214,7 +224,8 @@ net::awaitable<Step> Session::login(std::string user, std::string secret, std::s
     co_return step;
   }
   auto check = [&store = deps_.store, &verified = deps_.verified, user, secret,
-                apop_timestamp = std::move(apop_timestamp)] {
+                apop_timestamp = std::move(apop_timestamp), proof] {
+    if (proof != auth::sasl::Proof::None) return auth::check_scram(store, user, proof);
     return apop_timestamp ? auth::check_apop(store, user, *apop_timestamp, secret)
                           : auth::check_password(store, verified, user, secret);
   };
@@ -366,6 +377,8 @@ net::awaitable<void> Session::run() {
                         [](const std::string& reason) { return fmt::format("-ERR [SYS/TEMP] {}, try again later\r\n", reason); }};
   if (!co_await net::open_session(stream_, deps_.connections, slot_, how)) co_return;
 
+  if (config_->implicit_tls)
+    engine_.set_channel_bindings(auth::ChannelBindings{stream_.tls_exporter(), stream_.tls_server_end_point()});
   auto token = clock::random_id(16);
   Step step = engine_.start(token);
   while (true) {
@@ -378,13 +391,17 @@ net::awaitable<void> Session::run() {
     if (std::holds_alternative<next::ReadCommand>(next)) {
       step = co_await next_command();
     } else if (auto* c = std::get_if<next::CheckLogin>(&next)) {
-      step = co_await login(c->user, c->password, c->method, std::nullopt);
+      step = co_await login(c->user, c->password, c->method, std::nullopt, c->proof);
+    } else if (auto* k = std::get_if<next::LookupKeys>(&next)) {
+      step = co_await lookup_keys(k->user, k->mechanism);
     } else if (auto* a = std::get_if<next::CheckApop>(&next)) {
       step = co_await login(a->user, a->digest, "APOP", a->timestamp);
     } else if (std::holds_alternative<next::StartTls>(next)) {
       if (!co_await flush()) break;
       lines_.clear();  // RFC 2595 §4: nothing read before the handshake is used after it
       auto st = co_await net::upgrade_to_tls(stream_, *deps_.tls, conn_id_);
+      if (st == IoStatus::Ok)
+        engine_.set_channel_bindings(auth::ChannelBindings{stream_.tls_exporter(), stream_.tls_server_end_point()});
       step = engine_.on_tls(st == IoStatus::Ok);
     } else if (auto* cm = std::get_if<next::Commit>(&next)) {
       step = co_await commit(*cm);
