@@ -195,42 +195,26 @@ def test_scram_plus_tls_server_end_point_and_password_change(env):
     """A client written from RFC 5802 binding to the server certificate (RFC 5929
     tls-server-end-point); after `user passwd` the old password no longer works."""
     import base64
-    import hashlib
-    import hmac
-    import ssl
+
+    from scram_client import ScramClient, server_end_point
 
     e = env()
 
-    def scram(password, cb_type="tls-server-end-point", mech="SCRAM-SHA-256-PLUS"):
+    def scram(password, mech="SCRAM-SHA-256-PLUS"):
         c = smtplib.SMTP("127.0.0.1", e.v.ports["submission"], timeout=20)
         c.ehlo()
         c.starttls(context=insecure_context())
         c.ehlo()
         assert mech in c.esmtp_features["auth"].split(), c.esmtp_features
-        der = c.sock.getpeercert(binary_form=True)
-        cb_data = hashlib.sha256(der).digest()  # valija's certificate is signed with SHA-256
-        gs2 = ("p=%s,," % cb_type).encode()
-        nonce = "pyclientnonce"
-        first_bare = "n=ana@local.example,r=" + nonce
-        code, resp = c.docmd("AUTH", mech + " " + base64.b64encode(gs2 + first_bare.encode()).decode())
+        client = ScramClient("ana@local.example", password, cb_type="tls-server-end-point",
+                             cb_data=server_end_point(c.sock))
+        code, resp = c.docmd("AUTH", mech + " " + base64.b64encode(client.first()).decode())
         assert code == 334, (code, resp)
-        server_first = base64.b64decode(resp).decode()
-        attrs = dict(a.split("=", 1) for a in server_first.split(","))
-        assert attrs["r"].startswith(nonce)
-        salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(attrs["s"]), int(attrs["i"]))
-        client_key = hmac.new(salted, b"Client Key", "sha256").digest()
-        stored_key = hashlib.sha256(client_key).digest()
-        without = "c=%s,r=%s" % (base64.b64encode(gs2 + cb_data).decode(), attrs["r"])
-        auth_message = ",".join([first_bare, server_first, without]).encode()
-        sig = hmac.new(stored_key, auth_message, "sha256").digest()
-        proof = bytes(a ^ b for a, b in zip(client_key, sig))
-        code, resp = c.docmd(base64.b64encode((without + ",p=" + base64.b64encode(proof).decode()).encode()).decode())
+        code, resp = c.docmd(base64.b64encode(client.final(base64.b64decode(resp))).decode())
         if code != 334:
             c.close()
             return code
-        server_key = hmac.new(salted, b"Server Key", "sha256").digest()
-        expected = "v=" + base64.b64encode(hmac.new(server_key, auth_message, "sha256").digest()).decode()
-        assert base64.b64decode(resp).decode() == expected  # the server knows the keys too
+        assert client.verify(base64.b64decode(resp))  # the server knows the keys too
         code, _ = c.docmd("")
         c.close()
         return code
