@@ -34,7 +34,7 @@ timeout = 3
 port = @PORT@
 retry = [1]
 retry_every = 1
-tls = "none"
+tls = "@TLS@"
 @EXTRA@
 """
 
@@ -51,7 +51,8 @@ ZONES = {
 
 
 class Env:
-    def __init__(self, factory, extra="", sink_kw=None, zones=None, servfail=()):
+    def __init__(self, factory, extra="", sink_kw=None, zones=None, servfail=(), queue_tls="none"):
+        self.queue_tls = queue_tls
         self.port = free_port_on("127.0.0.2")
         self.sink = ScriptedSmtp("127.0.0.2", self.port, **(sink_kw or {})).start()
         self.dns = DnsStub(zones or ZONES, servfail=servfail).start()
@@ -61,7 +62,8 @@ class Env:
         self.v.add_user("ana@local.example")
 
     def start(self):
-        cfg = CONFIG.replace("@EXTRA@", self.extra).replace("@DNS@", self.dns.address).replace("@PORT@", str(self.port))
+        cfg = (CONFIG.replace("@EXTRA@", self.extra).replace("@DNS@", self.dns.address)
+               .replace("@PORT@", str(self.port)).replace("@TLS@", self.queue_tls))
         self.v.start(config=cfg)
 
     def stop(self):

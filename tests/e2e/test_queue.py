@@ -251,6 +251,7 @@ def test_smart_host_with_auth(env, valija_factory, tmp_path):
     e = env()  # the relay's DNS and the destination sink
     relay = valija_factory("relay")
     relay.start(config=CONFIG.replace("@EXTRA@", "").replace("@DNS@", e.dns.address).replace("@PORT@", str(e.port))
+                .replace("@TLS@", "none")
                 .replace('domains = ["local.example"]', 'domains = ["relay.example", "origin.example"]')
                 .replace('hostname = "mx.local.example"', 'hostname = "smtp.relay.example"'))
     relay.add_user("client@relay.example", password="relay-pass")
@@ -261,6 +262,7 @@ def test_smart_host_with_auth(env, valija_factory, tmp_path):
     secret.chmod(0o600)
     origin = valija_factory("origin")
     origin.start(config=CONFIG.replace("@EXTRA@", "").replace("@DNS@", e.dns.address).replace("@PORT@", str(e.port))
+                 .replace("@TLS@", "none")
                  .replace('domains = ["local.example"]', 'domains = ["origin.example"]')
                  .replace('hostname = "mx.local.example"', 'hostname = "mx.origin.example"')
                  + '[relay]\nhost = "127.0.0.1"\nport = %d\ntls = "required"\nuser = "client@relay.example"\n'
