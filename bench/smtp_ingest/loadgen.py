@@ -7,6 +7,7 @@ reconnects while messages remain. Latency of a message is from writing MAIL
 FROM to reading the reply after the end-of-data dot.
 """
 import asyncio
+import base64
 import email.utils
 import random
 import re
@@ -80,8 +81,10 @@ async def read_reply(reader, timeout: float):
 class Load:
     """Sends messages tag.0 .. tag.(n-1) over `sessions` concurrent sessions."""
 
-    def __init__(self, host, port, factory, n, sessions, per_conn, tag, timeout=60.0):
+    def __init__(self, host, port, factory, n, sessions, per_conn, tag, timeout=60.0, sender=SENDER, auth=None):
         self.host, self.port = host, port
+        self.sender = sender
+        self.auth = auth  # (user, password): AUTH PLAIN after EHLO (submission)
         self.factory, self.n, self.sessions = factory, n, sessions
         self.per_conn, self.tag, self.timeout = per_conn, tag, timeout
         self._next = 0
@@ -138,6 +141,12 @@ class Load:
             raise SmtpError(f"EHLO {text!r}")
         pipelining = "PIPELINING" in text.upper()
         self.pipelining = pipelining
+        if self.auth:
+            plain = base64.b64encode(b"\0" + self.auth[0].encode() + b"\0" + self.auth[1].encode()).decode()
+            writer.write(f"AUTH PLAIN {plain}\r\n".encode())
+            code, text = await read_reply(reader, self.timeout)
+            if code != 235:
+                raise SmtpError(f"AUTH {text!r}")
         for _ in range(self.per_conn):
             i = self._take()
             if i is None:
@@ -149,7 +158,7 @@ class Load:
         await read_reply(reader, self.timeout)
 
     async def _transaction(self, reader, writer, tok, pipelining):
-        envelope = [f"MAIL FROM:<{SENDER}>\r\n".encode(),
+        envelope = [f"MAIL FROM:<{self.sender}>\r\n".encode(),
                     f"RCPT TO:<{self.factory.rcpt}>\r\n".encode(), b"DATA\r\n"]
         parts = self.factory.build(tok)
         t0 = time.perf_counter()

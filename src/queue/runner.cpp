@@ -4,6 +4,7 @@
 
 #include <deque>
 #include <random>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "base/clock.hpp"
@@ -86,6 +87,12 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
   std::mt19937_64 rng;
   std::map<std::string, Destination> dests;
   std::unordered_set<std::int64_t> in_flight;  // recipient ids taken and not yet recorded
+  // A scan reads the queue on a worker while attempts finish here: a recipient recorded
+  // after the scan's read began may still look due in what it read. Each scan has a
+  // number; a recipient recorded while scan_seq was S is skipped by scans numbered up
+  // to S (stale), and forgotten once a later scan has run.
+  std::uint64_t scan_seq = 0;
+  std::unordered_map<std::int64_t, std::uint64_t> recorded;
   std::size_t active = 0;
   bool rescan = false;
   bool stopping = false;
@@ -118,6 +125,7 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
   net::awaitable<void> scan() {
     auto now = clock::now_unix();
     if (soonest <= now) soonest = INT64_MAX;  // due now: this scan takes them
+    auto seq = ++scan_seq;
     auto read = [this, now] { return deps.store.queue_due(now, 1000); };
     auto due = co_await net::run_blocking(deps.workers, std::move(read));
     if (!due) {
@@ -128,6 +136,7 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
       std::map<std::string, std::shared_ptr<Job>> by_key;
       for (auto& r : entry.message.rcpts) {
         if (in_flight.count(r.id)) continue;
+        if (auto it = recorded.find(r.id); it != recorded.end() && it->second >= seq) continue;  // stale read
         auto key = key_of(r.domain);
         auto& job = by_key[key];
         if (!job) {
@@ -141,6 +150,7 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
       }
       for (auto& [key, job] : by_key) dests[key].jobs.push_back(std::move(job));
     }
+    std::erase_if(recorded, [seq](const auto& kv) { return kv.second < seq; });
     dispatch();
   }
 
@@ -551,7 +561,10 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
     else if (!report.empty() && dsn)
       log::info("event=dsn_sent id={} trace={} to={} recipients={} action={}", e.id, e.trace_id,
                 log::q("<" + e.message.sender + ">"), report.size(), action_name(report.front().action));
-    for (const auto& r : e.message.rcpts) in_flight.erase(r.id);
+    for (const auto& r : e.message.rcpts) {
+      in_flight.erase(r.id);
+      recorded[r.id] = scan_seq;
+    }
     // A retry due before the loop would wake: wake it now, to wait the right time.
     auto retry_at = std::chrono::steady_clock::now() + std::chrono::seconds(soonest - clock::now_unix());
     if (soonest != INT64_MAX && retry_at < timer.expiry()) queued_more = true;
