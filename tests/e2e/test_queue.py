@@ -283,3 +283,24 @@ def test_smart_host_with_auth(env, valija_factory, tmp_path):
     origin.wait_log(r"event=queue_sent .*remote=127.0.0.1\[127.0.0.1\] tls=\"TLSv1")
     relay.wait_log(r"event=smtp_login .*user=\"?client@relay.example\"? method=PLAIN")
     assert "relay-pass" not in origin.stderr_text()
+
+
+def test_concurrent_senders_each_message_sent_once(env):
+    """Many messages queued while attempts finish: none reaches the destination twice
+    (a scan that read the queue before an attempt was recorded once sent it again)."""
+    import concurrent.futures
+    import smtplib
+    e = env()
+    e.v.cli_ok("alias", "add", "fwd@local.example", "bob@remote.example")
+
+    def sender(k):
+        c = smtplib.SMTP("127.0.0.1", e.v.ports["smtp"], timeout=30)
+        for i in range(25):
+            c.sendmail("ana@local.example", ["fwd@local.example"],
+                       make_message("m-%d-%d" % (k, i), "x\r\n", sender="ana@local.example"))
+        c.quit()
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(sender, range(8)))
+    e.wait_queue_empty(timeout=60)
+    subjects = [re.search(rb"Subject: (\S+)", t.data).group(1) for t in e.sink.wait_transactions(200)]
+    assert len(subjects) == 200 and len(set(subjects)) == 200, (len(subjects), len(set(subjects)))
