@@ -26,6 +26,9 @@ struct Route {
   std::vector<Target> accounts;       // distinct local accounts
   std::vector<std::string> external;  // redirect targets in other domains
   std::vector<std::string> steps;     // how the address expanded, for logs
+  // The recipient itself is in another domain, taken for relaying (an authenticated
+  // user, a trusted network): its sender is not rewritten (SRS is for forwarding).
+  bool relayed = false;
 };
 
 enum class RouteFailure {

@@ -14,6 +14,7 @@
 #include "dns/mx.hpp"
 #include "net/blocking.hpp"
 #include "queue/dsn.hpp"
+#include "queue/reports.hpp"
 #include "smtp/outbound/deliver.hpp"
 #include "smtp/proto/command.hpp"
 
@@ -59,19 +60,6 @@ bool is_ip_literal(const std::string& s) {
   return !ec;
 }
 
-std::string domain_of(std::string_view address) {
-  auto at = address.rfind('@');
-  return at == std::string_view::npos ? std::string() : dns::canonical_name(address.substr(at + 1));
-}
-
-// A report's recipient: never a report about it (RFC 3461 §6.2).
-store::QueuedRecipient recipient(const std::string& address) {
-  store::QueuedRecipient r;
-  r.address = address;
-  r.domain = domain_of(address);
-  r.notify = store::notify::kNever;
-  return r;
-}
 
 }  // namespace
 
@@ -398,53 +386,6 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
 
   // ---------------- recording and reports ----------------
 
-  // Where a report to `sender` goes: through the router for our own domains, else out.
-  // Runs on a worker.
-  Result<store::Delivery> report_delivery(const std::string& sender, std::string_view report, std::int64_t now,
-                                          const std::string& trace) {
-    std::string to = sender;
-    auto at = to.rfind('@');
-    mail::Mailbox box{to.substr(0, at), at == std::string::npos ? "" : to.substr(at + 1)};
-    store::Delivery d;
-    d.body = report;
-    d.internal_date = now;
-    d.trace_id = trace;
-    auto local = router.is_local(dns::canonical_name(box.domain));
-    if (!local) return tl::unexpected(local.error());
-    if (*local && deps.srs && Srs::is_srs(box.local)) {
-      // A report about forwarded mail goes to the original sender.
-      auto orig = deps.srs->reverse(box.local, now);
-      if (!orig) return fail(Errc::Invalid, fmt::format("report to {} dropped: {}", to, orig.error().detail));
-      to = *orig;
-      at = to.rfind('@');
-      box = mail::Mailbox{to.substr(0, at), to.substr(at + 1)};
-      local = router.is_local(dns::canonical_name(box.domain));
-      if (!local) return tl::unexpected(local.error());
-    }
-    if (*local) {
-      auto route = router.resolve(box);
-      if (!route) return fail(Errc::NotFound, fmt::format("report to {} dropped: {}", to, route.error().detail));
-      for (const auto& a : route->accounts) {
-        store::Copy c;
-        c.account = a.account;
-        c.prefix = delivery::return_path_header("") + delivery::delivered_to_header(a.address);
-        c.allow_over_quota = true;  // a report about the user's own mail is worth the grace
-        d.copies.push_back(std::move(c));
-      }
-      if (route->external.empty()) return d;
-      store::Outbound o;
-      o.origin = "report";
-      for (const auto& e : route->external) o.rcpts.push_back(recipient(e));
-      d.outbound = std::move(o);
-      return d;
-    }
-    store::Outbound o;
-    o.origin = "report";
-    o.rcpts.push_back(recipient(to));
-    d.outbound = std::move(o);
-    return d;
-  }
-
   net::awaitable<void> finish(std::shared_ptr<Job> job) {
     auto self = shared_from_this();
     auto now = clock::now_unix();
@@ -510,17 +451,9 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
     std::shared_ptr<std::string> dsn_text;
     std::optional<store::Delivery> dsn;
     if (!report.empty() && job->data) {
-      DsnReport rep;
-      rep.reporting_mta = settings.hostname;
-      rep.postmaster = "MAILER-DAEMON@" + settings.hostname;
-      rep.to = e.message.sender;
+      DsnReport rep = new_report(settings.hostname, e.message.sender, e.trace_id, e.created, now);
       rep.envid = e.message.envid;
-      rep.queue_id = fmt::format("{}", e.id);
-      rep.arrival = e.created;
-      rep.date = now;
-      auto nonce = clock::random_id(12);
-      rep.message_id = fmt::format("{}.{}@{}", e.trace_id, nonce, settings.hostname);
-      rep.boundary = fmt::format("{}/{}", nonce, settings.hostname);
+      rep.queue_id = fmt::format("{} (queue id {})", e.trace_id, e.id);
       rep.recipients = report;
       rep.original = *job->data;
       std::uint64_t size = job->data->size();
@@ -530,7 +463,7 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
       dsn_text = std::make_shared<std::string>(render_dsn(rep));
       auto trace = fmt::format("{}.dsn", e.trace_id);
       auto make = [this, sender = e.message.sender, dsn_text, now, trace] {
-        return report_delivery(sender, *dsn_text, now, trace);
+        return report_delivery(router, deps.srs, sender, *dsn_text, now, trace);
       };
       auto built = co_await net::run_blocking(deps.workers, std::move(make));
       if (built) dsn = std::move(*built);
@@ -539,7 +472,7 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
     }
     bool queued_more = dsn && dsn->outbound.has_value();
     std::int64_t id = e.id;
-    auto run = [this, updates = std::move(updates), dsn, warn, id]() mutable {
+    auto run = [this, updates = std::move(updates), dsn, dsn_text, warn, id]() mutable {
       auto u = deps.store.update_queue(updates);
       if (!u) throw std::runtime_error("queue update: " + u.error().detail);
       if (warn) {

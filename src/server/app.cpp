@@ -209,10 +209,18 @@ class Server {
         gc_timer_(io_.main()),
         srs_(std::move(srs_key)) {
     std::string postmaster_domain = cfg_.domains.empty() ? cfg_.hostname : cfg_.domains.front();
-    PolicyDeps deps{*store_, workers_, blob_io_, committer_, cfg_.hostname, postmaster_domain, cfg_.limits, &srs_,
+    PolicyDeps deps{*store_,
+                    workers_,
+                    blob_io_,
+                    committer_,
+                    cfg_.hostname,
+                    postmaster_domain,
+                    cfg_.limits,
+                    &srs_,
                     [this] {
                       if (runner_) runner_->wake();
-                    }};
+                    },
+                    cfg_.smtp.trusted_networks};
     inbound_ = make_inbound_policy(deps);
     submission_ = make_submission_policy(deps);
   }
@@ -525,8 +533,9 @@ class Server {
     } else {
       log::error("event=reload queue=failed error={}", log::q(qs.error().message));
     }
-    if (c.dns.servers != cfg_.dns.servers || c.dns.timeout != cfg_.dns.timeout)
-      log::warn("event=reload note=\"[dns] changes take effect after a restart\"");
+    if (c.dns.servers != cfg_.dns.servers || c.dns.timeout != cfg_.dns.timeout ||
+        c.smtp.trusted_networks != cfg_.smtp.trusted_networks)
+      log::warn("event=reload note=\"[dns] and [smtp] changes take effect after a restart\"");
     for (auto& b : listeners_) b.refresh();
     log::info("event=reload config=ok file={}", log::q(*config_file_));
   }

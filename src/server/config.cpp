@@ -267,7 +267,7 @@ Result<Config> load_config(const std::string& path) {
   const toml::table& t = parsed.table();
   Config c;
   c.source = path;
-  auto r = p.known(t, "", {"hostname", "data_dir", "domains", "log_level", "io_threads", "tls", "listener", "limits", "pop3", "imap", "queue", "dns", "relay", "transport", "submission"});
+  auto r = p.known(t, "", {"hostname", "data_dir", "domains", "log_level", "io_threads", "tls", "listener", "limits", "pop3", "imap", "queue", "dns", "relay", "transport", "submission", "smtp"});
   if (!r) return tl::unexpected(r.error());
   TRY_ASSIGN(c.hostname, p.str(t, "hostname", "hostname", "localhost"));
   if (!mail::is_domain(c.hostname, false)) return tl::unexpected(p.err(t.get("hostname"), "hostname", "not a valid host name"));
@@ -345,6 +345,30 @@ Result<Config> load_config(const std::string& path) {
     c.imap.login_timeout = std::chrono::seconds(secs);
     TRY_ASSIGN(secs, p.num(*it, "idle_keepalive", "imap.idle_keepalive", c.imap.idle_keepalive.count(), 10, 1800));
     c.imap.idle_keepalive = std::chrono::seconds(secs);
+  }
+  if (const toml::node* n = t.get("smtp")) {
+    const toml::table* st = n->as_table();
+    if (!st) return tl::unexpected(p.err(n, "smtp", "expected a table"));
+    auto k = p.known(*st, "smtp.", {"trusted_networks"});
+    if (!k) return tl::unexpected(k.error());
+    if (const toml::node* tn = st->get("trusted_networks")) {
+      const toml::array* arr = tn->as_array();
+      if (!arr) return tl::unexpected(p.err(tn, "smtp.trusted_networks", "expected a list of networks"));
+      for (std::size_t i = 0; i < arr->size(); ++i) {
+        auto v = (*arr)[i].value<std::string>();
+        auto key = fmt::format("smtp.trusted_networks[{}]", i);
+        auto slash = v ? v->find('/') : std::string::npos;
+        std::string addr = v ? v->substr(0, slash) : "";
+        std::optional<std::uint64_t> bits = slash == std::string::npos ? std::optional<std::uint64_t>(0)
+                                                                       : text::parse_u64(v->substr(slash + 1));
+        bool v6 = addr.find(':') != std::string::npos;
+        if (!v || !is_ip_address(addr) || !bits || *bits > (v6 ? 128u : 32u))
+          return tl::unexpected(p.err(&(*arr)[i], key, "expected an address or network, like 192.0.2.0/24"));
+        if (slash != std::string::npos && *bits < (v6 ? 16u : 8u))
+          return tl::unexpected(p.err(&(*arr)[i], key, "a network this large would make valija an open relay"));
+        c.smtp.trusted_networks.push_back(*v);
+      }
+    }
   }
   if (const toml::node* n = t.get("submission")) {
     const toml::table* st = n->as_table();

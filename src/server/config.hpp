@@ -78,6 +78,13 @@ struct DnsConfig {
   std::chrono::seconds timeout{10};
 };
 
+// [smtp]: port 25.
+struct SmtpSettings {
+  // Clients that may send to other domains through port 25 without AUTH (an application
+  // server, an old device): "192.0.2.0/24", "2001:db8::/32". Empty: nobody.
+  std::vector<std::string> trusted_networks;
+};
+
 struct SubmissionSettings {
   // RFC 8314: users authenticate over TLS; "loopback" or "always" also offers AUTH
   // without it (a webmail on the same host, a test).
@@ -96,6 +103,7 @@ struct Config {
   Limits limits;
   Pop3Settings pop3;
   ImapSettings imap;
+  SmtpSettings smtp;
   SubmissionSettings submission;
   QueueConfig queue;
   DnsConfig dns;

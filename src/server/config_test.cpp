@@ -375,3 +375,96 @@ TEST(LocalConfig, HighestBaseThatFits) {
 
 }  // namespace
 }  // namespace valija::server
+
+namespace valija::server {
+namespace {
+
+class OutboundConfigTest : public testing::Test {
+ protected:
+  std::string write(const std::string& text) {
+    const std::string path = dir_.path() + "/q" + std::to_string(++n_) + ".toml";
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+  test::TempDir dir_{"valija-config-q"};
+  int n_ = 0;
+  static constexpr const char* kListen = "[[listener]]\naddress = \"127.0.0.1\"\nport = 2525\nrole = \"smtp\"\n";
+};
+
+TEST_F(OutboundConfigTest, QueueDnsRelayTransportsSubmissionSmtp) {
+  const std::string secret = dir_.path() + "/relay.secret";
+  std::ofstream(secret) << "s3cret\n";
+  auto c = load_config(write(std::string(kListen) + R"(
+[queue]
+retry = [60, 120]
+retry_every = 600
+give_up_after = 86400
+warn_after = 0
+connections = 50
+connections_per_destination = 10
+messages_per_connection = 20
+connect_timeout = 15
+port = 2526
+tls = "required"
+verify = true
+[dns]
+servers = ["127.0.0.1@5353", "::1"]
+timeout = 5
+[relay]
+host = "smtp.provider.example"
+port = 587
+tls = "required"
+user = "me@provider.example"
+password_file = ")" + secret + R"("
+[[transport]]
+domain = "Partner.Example"
+host = "192.0.2.80"
+tls = "none"
+[submission]
+cleartext = "loopback"
+[smtp]
+trusted_networks = ["192.0.2.0/24", "2001:db8::/32", "198.51.100.7"]
+)"));
+  ASSERT_TRUE(c) << c.error().detail;
+  EXPECT_EQ(c->queue.retry, (std::vector<std::chrono::seconds>{std::chrono::seconds(60), std::chrono::seconds(120)}));
+  EXPECT_EQ(c->queue.retry_every.count(), 600);
+  EXPECT_EQ(c->queue.give_up_after.count(), 86400);
+  EXPECT_EQ(c->queue.warn_after.count(), 0);
+  EXPECT_EQ(c->queue.connections, 50u);
+  EXPECT_EQ(c->queue.connections_per_destination, 10u);
+  EXPECT_EQ(c->queue.messages_per_connection, 20u);
+  EXPECT_EQ(c->queue.port, 2526);
+  EXPECT_EQ(c->queue.tls, OutboundTls::Required);
+  EXPECT_TRUE(c->queue.verify);
+  EXPECT_EQ(c->dns.servers, (std::vector<std::string>{"127.0.0.1@5353", "::1"}));
+  EXPECT_EQ(c->dns.timeout.count(), 5);
+  ASSERT_TRUE(c->queue.relay);
+  EXPECT_EQ(c->queue.relay->host, "smtp.provider.example");
+  EXPECT_EQ(c->queue.relay->port, 587);
+  EXPECT_EQ(c->queue.relay->user, "me@provider.example");
+  EXPECT_EQ(c->queue.relay->password, "s3cret");
+  ASSERT_EQ(c->queue.transports.count("partner.example"), 1u);
+  EXPECT_EQ(c->queue.transports.at("partner.example").tls, OutboundTls::None);
+  EXPECT_EQ(c->queue.transports.at("partner.example").port, 25);
+  EXPECT_EQ(c->submission.cleartext, Cleartext::Loopback);
+  EXPECT_EQ(c->smtp.trusted_networks.size(), 3u);
+}
+
+TEST_F(OutboundConfigTest, Errors) {
+  for (const char* bad : {
+           "[queue]\nretry = []\n", "[queue]\nretry = [0]\n", "[queue]\ntls = \"sometimes\"\n",
+           "[queue]\ncolour = 1\n", "[dns]\nservers = [\"dns.example\"]\n", "[dns]\nservers = [\"127.0.0.1@x\"]\n",
+           "[relay]\nport = 25\n", "[relay]\nhost = \"a.example\"\nuser = \"u\"\n",
+           "[relay]\nhost = \"a.example\"\nuser = \"u\"\npassword_file = \"/nonexistent/x\"\n",
+           "[[transport]]\nhost = \"a.example\"\n",
+           "[[transport]]\ndomain = \"p.example\"\nhost = \"a.example\"\n[[transport]]\ndomain = \"p.example\"\nhost = \"b.example\"\n",
+           "[submission]\ncleartext = \"sometimes\"\n", "[smtp]\ntrusted_networks = [\"0.0.0.0/0\"]\n",
+           "[smtp]\ntrusted_networks = [\"::/0\"]\n", "[smtp]\ntrusted_networks = [\"10.0.0.0/33\"]\n",
+           "[smtp]\ntrusted_networks = [\"example.org\"]\n", "[smtp]\nopen = true\n"}) {
+    auto c = load_config(write(std::string(kListen) + bad));
+    EXPECT_FALSE(c) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace valija::server

@@ -12,6 +12,7 @@
 #include "mail/mime.hpp"
 #include "mail/mime_cache.hpp"
 #include "mail/submission.hpp"
+#include "queue/reports.hpp"
 #include "base/text.hpp"
 #include "net/blocking.hpp"
 
@@ -25,7 +26,16 @@ using smtp::server::Transaction;
 
 class InboundPolicy : public SmtpPolicy {
  public:
-  explicit InboundPolicy(PolicyDeps deps) : d_(std::move(deps)), router_(d_.store, d_.limits) {}
+  explicit InboundPolicy(PolicyDeps deps) : d_(std::move(deps)), router_(d_.store, d_.limits) {
+    for (const auto& n : d_.trusted_networks) {
+      std::error_code ec;
+      auto slash = n.find('/');
+      auto addr = asio::ip::make_address(n.substr(0, slash), ec);
+      if (ec) continue;  // the config checked it
+      unsigned bits = slash == std::string::npos ? (addr.is_v4() ? 32 : 128) : std::stoul(n.substr(slash + 1));
+      trusted_.push_back({addr, bits});
+    }
+  }
 
   net::awaitable<std::optional<Reply>> mail(const SessionInfo&, const Transaction&) override {
     co_return std::nullopt;
@@ -59,6 +69,7 @@ class InboundPolicy : public SmtpPolicy {
         delivery::Route out;
         out.external.push_back(target.str());
         out.steps = {target.str()};
+        out.relayed = true;
         log::debug("event=rcpt_route trace={} to={} steps=outbound", tx.trace_id, log::q("<" + target.str() + ">"));
         co_return RcptAnswer{Reply(250, "2.1.5", fmt::format("<{}>: Recipient OK", target.str())), std::move(out)};
       }
@@ -168,10 +179,12 @@ class InboundPolicy : public SmtpPolicy {
       co_return Reply(451, "4.3.0", "Local error in processing, try again later");
     }
     std::size_t ok = 0, quota = 0;
+    std::vector<std::string> stored;
     for (std::size_t i = 0; i < result->size(); ++i) {
       const auto& r = (*result)[i];
       if (r) {
         ++ok;
+        stored.push_back(addresses[i]);
         log::info("event=delivered trace={} to={} mailbox=INBOX uidvalidity={} uid={} size={}", tx.trace_id,
                   log::q(addresses[i]), r->uidvalidity, r->uid, body->size());
       } else {
@@ -184,6 +197,7 @@ class InboundPolicy : public SmtpPolicy {
                 log::q(fmt::format("{}", fmt::join(queued_to, ","))));
       if (d_.queued) d_.queued();
     }
+    if (ok > 0) co_await report_success(tx, *body, stored);
     if (ok > 0 || queued) co_return Reply(250, "2.0.0", fmt::format("Ok: {} as {}", ok ? "delivered" : "queued", tx.trace_id));
     if (quota == result->size()) co_return Reply(552, "5.2.2", "Mailbox full");
     co_return Reply(451, "4.3.0", "Local error in processing, try again later");
@@ -200,6 +214,7 @@ class InboundPolicy : public SmtpPolicy {
     for (const auto& r : tx.recipients) {
       const auto* route = std::any_cast<delivery::Route>(&r.route);
       if (!route) continue;
+      if (!route->relayed && !route->external.empty() && forwarder.empty()) forwarder = r.address.domain;
       for (const auto& e : route->external) {
         if (std::any_of(o.rcpts.begin(), o.rcpts.end(), [&](const auto& q) { return q.address == e; })) continue;
         store::QueuedRecipient q;
@@ -209,12 +224,11 @@ class InboundPolicy : public SmtpPolicy {
         // RFC 3461 §4.2: the address as first given, so a report names what the sender used.
         q.orcpt = !r.params.orcpt.empty() ? r.params.orcpt : e != r.address.str() ? "rfc822;" + r.address.str() : "";
         o.rcpts.push_back(std::move(q));
-        if (forwarder.empty()) forwarder = r.address.domain;
       }
     }
     if (o.rcpts.empty()) co_return std::nullopt;
     o.sender = tx.from.str();
-    if (!tx.from.local.empty() && d_.srs) {
+    if (!tx.from.local.empty() && d_.srs && !forwarder.empty()) {
       std::string domain = tx.from.domain;
       auto check = [this, domain] { return router_.is_local(dns::canonical_name(domain)); };
       auto local = co_await net::run_blocking(d_.workers, std::move(check));
@@ -237,13 +251,89 @@ class InboundPolicy : public SmtpPolicy {
   }
 
  protected:
-  // Recipients in other domains are accepted (and queued): authenticated submission.
-  virtual bool may_relay(const SessionInfo&) const { return false; }
+  // Recipients in other domains are accepted (and queued): a client in a trusted
+  // network here; an authenticated user on submission.
+  virtual bool may_relay(const SessionInfo& s) const {
+    std::error_code ec;
+    auto ip = asio::ip::make_address(s.client_ip, ec);
+    if (ec) return false;
+    if (ip.is_v6() && ip.to_v6().is_v4_mapped()) ip = asio::ip::make_address_v4(asio::ip::v4_mapped, ip.to_v6());
+    for (const auto& [net, bits] : trusted_) {
+      if (net.is_v4() != ip.is_v4()) continue;
+      if (net.is_v4()) {
+        auto mask = bits == 0 ? 0u : ~0u << (32 - bits);
+        if ((ip.to_v4().to_uint() & mask) == (net.to_v4().to_uint() & mask)) return true;
+      } else {
+        auto x = ip.to_v6().to_bytes(), y = net.to_v6().to_bytes();
+        unsigned left = bits;
+        bool same = true;
+        for (std::size_t i = 0; i < 16 && left > 0 && same; ++i, left = left > 8 ? left - 8 : 0) {
+          unsigned char m = left >= 8 ? 0xff : static_cast<unsigned char>(0xff << (8 - left));
+          same = (x[i] & m) == (y[i] & m);
+        }
+        if (same) return true;
+      }
+    }
+    return false;
+  }
   // Checks and rewrites the message before it is stored; a reply refuses it.
   virtual net::awaitable<std::optional<Reply>> prepare(const SessionInfo&, Transaction&) { co_return std::nullopt; }
 
+  // Delivered reports (RFC 3461 §4.1: NOTIFY=SUCCESS) for the recipients whose every
+  // local copy was stored: the last MTA is the one that reports delivery.
+  net::awaitable<void> report_success(const Transaction& tx, const std::string& body,
+                                      const std::vector<std::string>& stored) {
+    if (tx.from.local.empty()) co_return;  // never a report about a report
+    std::vector<queue::DsnRecipient> done;
+    for (const auto& r : tx.recipients) {
+      const auto* route = std::any_cast<delivery::Route>(&r.route);
+      if (!route || !(r.params.notify & smtp::proto::notify::kSuccess) || route->accounts.empty()) continue;
+      bool all = std::all_of(route->accounts.begin(), route->accounts.end(), [&](const auto& a) {
+        return std::find(stored.begin(), stored.end(), a.address) != stored.end();
+      });
+      if (!all) continue;
+      queue::DsnRecipient x;
+      x.final_recipient = r.address.str();
+      x.original_recipient = r.params.orcpt;
+      x.action = queue::DsnAction::Delivered;
+      x.status = "2.0.0";
+      done.push_back(std::move(x));
+    }
+    if (done.empty()) co_return;
+    auto now = clock::now_unix();
+    auto report = queue::new_report(d_.hostname, tx.from.str(), tx.trace_id, now, now);
+    report.envid = tx.params.envid;
+    report.recipients = std::move(done);
+    report.original = body;
+    report.return_full = tx.params.ret == smtp::proto::Ret::Full && body.size() <= 10u << 20;
+    auto text = std::make_shared<const std::string>(queue::render_dsn(report));
+    auto make = [this, sender = tx.from.str(), text, now, trace = tx.trace_id + ".dsn"] {
+      return queue::report_delivery(router_, d_.srs, sender, *text, now, trace);
+    };
+    auto built = co_await net::run_blocking(d_.workers, std::move(make));
+    if (!built) {
+      log::warn("event=dsn_dropped trace={} to={} reason={}", tx.trace_id, log::q("<" + tx.from.str() + ">"),
+                log::q(built.error().detail));
+      co_return;
+    }
+    bool queued = built->outbound.has_value();
+    delivery::Job job{text, std::move(*built), nullptr};
+    auto submit = [this, job = std::move(job)](auto done_cb) mutable {
+      job.done = std::move(done_cb);
+      d_.committer.submit(std::move(job));
+    };
+    auto result = co_await net::await_callback<Result<std::vector<store::CopyResult>>>(std::move(submit));
+    if (!result) {
+      log::warn("event=dsn_dropped trace={} reason={}", tx.trace_id, log::q(result.error().detail));
+      co_return;
+    }
+    log::info("event=dsn_sent trace={} to={} action=delivered", tx.trace_id, log::q("<" + tx.from.str() + ">"));
+    if (queued && d_.queued) d_.queued();
+  }
+
   PolicyDeps d_;
   delivery::Router router_;
+  std::vector<std::pair<asio::ip::address, unsigned>> trusted_;
 };
 
 // Submission (RFC 6409): only authenticated users, only from addresses they own (their

@@ -4,6 +4,8 @@
 // the submission issue, so until then it refuses MAIL with 530).
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "delivery/group_commit.hpp"
 #include "delivery/router.hpp"
@@ -24,6 +26,9 @@ struct PolicyDeps {
   Limits limits;
   const queue::Srs* srs = nullptr;  // rewrites senders of forwarded mail; verifies bounces to them
   std::function<void()> queued;     // something was put in the outbound queue (wakes the runner)
+  // Clients that may relay through port 25 without AUTH ("192.0.2.0/24", "2001:db8::/32");
+  // empty (the default): nobody.
+  std::vector<std::string> trusted_networks;
 };
 
 std::unique_ptr<smtp::server::SmtpPolicy> make_inbound_policy(PolicyDeps deps);

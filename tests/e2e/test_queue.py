@@ -304,3 +304,34 @@ def test_concurrent_senders_each_message_sent_once(env):
     e.wait_queue_empty(timeout=60)
     subjects = [re.search(rb"Subject: (\S+)", t.data).group(1) for t in e.sink.wait_transactions(200)]
     assert len(subjects) == 200 and len(set(subjects)) == 200, (len(subjects), len(set(subjects)))
+
+
+def test_trusted_network_relays_without_auth_and_without_srs(env):
+    e = env(extra='[smtp]\ntrusted_networks = ["127.0.0.1/32"]\n')
+    reply = e.send("app@internal.example", ["someone@remote.example"],
+                   make_message("from an app", "x\r\n", sender="app@internal.example"))
+    assert reply.startswith("250"), reply
+    tx = e.sink.wait_transactions(1)[0]
+    assert tx.sender == "app@internal.example" and tx.rcpts == ["someone@remote.example"]  # relayed, not forwarded
+
+
+def test_success_report_for_local_delivery(env):
+    """NOTIFY=SUCCESS to a local mailbox: valija is the last MTA, so it reports delivery."""
+    e = env()
+    e.v.add_user("bob@local.example")
+    reply = e.send("bob@local.example", ["ana@local.example"],
+                   make_message("receipt please", "x\r\n", sender="bob@local.example"),
+                   mail_params=" ENVID=receipt-1", rcpt_params=" NOTIFY=SUCCESS ORCPT=rfc822;ana@local.example")
+    assert reply.startswith("250"), reply
+    [report] = e.reports("bob@local.example")
+    assert report["Subject"] == "Successful Mail Delivery Report"
+    per_message, [r], parts = delivery_status(report)
+    assert per_message["original-envelope-id"] == "receipt-1"
+    assert r["action"] == "delivered" and r["status"] == "2.0.0", r
+    assert r["final-recipient"] == "rfc822; ana@local.example"
+    assert r["original-recipient"] == "rfc822;ana@local.example"
+    assert parts[2].get_content_type() == "text/rfc822-headers"
+    # Without NOTIFY=SUCCESS: no report.
+    e.send("bob@local.example", ["ana@local.example"], make_message("no receipt", "x\r\n", sender="bob@local.example"))
+    assert len(e.v.messages("ana@local.example")) == 2
+    assert len(e.v.messages("bob@local.example")) == 1
