@@ -21,6 +21,7 @@ def test_alias_redirect_goes_out_with_srs(env):
     assert reply.startswith("250 2.0.0") and "queued" in reply, reply
     tx = e.sink.wait_transactions(1)[0]
     assert tx.rcpts == ["bob@remote.example"]
+    assert "DATA" in e.sink.commands  # no CHUNKING offered: DATA, dot-stuffed
     # SRS: the envelope sender is ours, so SPF passes at the destination.
     assert re.fullmatch(r"SRS0=[^=]{4}=[A-Z2-7]{2}=sender\.example=alice@local\.example", tx.sender), tx.sender
     # DSN offered by the destination: the original recipient travels with it.

@@ -227,14 +227,18 @@ Action ClientSession::begin(Envelope envelope) {
     return act::Send{mail_command()};
   }
   // RFC 2920 §3.1: MAIL, every RCPT and DATA in one go; the replies come in order.
+  // With CHUNKING (RFC 3030) the message follows the envelope replies as one BDAT LAST,
+  // so nothing is sent to a transaction without recipients.
   std::string out = mail_command();
   expected_.push_back(Expect::Mail);
   for (std::size_t i = 0; i < n; ++i) {
     out += rcpt_command(i);
     expected_.push_back(Expect::Rcpt);
   }
-  out += "DATA\r\n";
-  expected_.push_back(Expect::Data);
+  if (!caps_.chunking) {
+    out += "DATA\r\n";
+    expected_.push_back(Expect::Data);
+  }
   return act::Send{std::move(out)};
 }
 
@@ -274,7 +278,16 @@ Action ClientSession::on_transaction_reply(const Reply& r) {
     }
   }
   if (!pipelined_) return next_command();
-  return expected_.empty() ? end_transaction() : Action(act::Wait{});
+  return expected_.empty() ? after_envelope() : Action(act::Wait{});
+}
+
+Action ClientSession::after_envelope() {
+  bool any = std::find(accepted_.begin(), accepted_.end(), true) != accepted_.end();
+  if (caps_.chunking && mail_ok_ && any) {
+    state_ = State::Body;
+    return act::SendBody{true};
+  }
+  return end_transaction();
 }
 
 // Without PIPELINING: the next command once the previous one is answered.
@@ -286,6 +299,7 @@ Action ClientSession::next_command() {
     return act::Send{rcpt_command(rcpt_index_)};
   }
   if (std::find(accepted_.begin(), accepted_.end(), true) == accepted_.end()) return end_transaction();
+  if (caps_.chunking) return after_envelope();
   expected_.push_back(Expect::Data);
   return act::Send{"DATA\r\n"};
 }

@@ -68,7 +68,9 @@ struct Send {                  // write these bytes, then read replies
   bool secret = false;         // a credential: never shown in a transcript or log
 };
 struct StartTls {};            // handshake now, then tls_started() or tls_failed()
-struct SendBody {};            // write the message (dot-stuffed, ending CRLF . CRLF), then read
+struct SendBody {              // write the message, then read its reply:
+  bool chunked = false;        // as "BDAT <size> LAST" and the octets as they are (RFC 3030);
+};                             // otherwise dot-stuffed, ending CRLF . CRLF (after DATA's 354)
 struct Ready {};               // the transaction ended: results(); then begin() another, or quit()
 struct Close {};               // close the connection (after QUIT's reply, or the server said 421)
 }  // namespace act
@@ -110,6 +112,7 @@ class ClientSession {
   Action on_transaction_reply(const proto::Reply& r);
   Action next_command();
   Action end_transaction();
+  Action after_envelope();  // every envelope reply is in: BDAT the message, or end
   // Every recipient still undecided (or, with `accepted_only`, accepted by RCPT) gets `v`.
   void settle(Verdict v, const proto::Reply& r, bool accepted_only);
   static Verdict verdict_of(const proto::Reply& r);

@@ -374,3 +374,40 @@ TEST(ClientSession, RelayAuthLoginAndFailure) {
 
 }  // namespace
 }  // namespace valija::smtp::client
+
+namespace valija::smtp::client {
+namespace {
+
+TEST(ClientSession, ChunkingSendsBdatAfterTheEnvelope) {
+  ClientSession s({"client.example", TlsPolicy::None, false, "", ""});
+  s.start();
+  (void)s.on_reply(proto::Reply(220, "", "mx ESMTP"));
+  proto::Reply ehlo(250, "", "mx");
+  ehlo.lines = {"mx", "PIPELINING", "CHUNKING", "8BITMIME"};
+  ASSERT_TRUE(std::holds_alternative<act::Ready>(s.on_reply(ehlo)));
+  Envelope e;
+  e.from = "ana@example.org";
+  e.rcpts = {{"bo@example.net", ""}, {"cy@example.net", ""}};
+  e.size = 10;
+  auto a = s.begin(e);
+  ASSERT_TRUE(std::holds_alternative<act::Send>(a));
+  EXPECT_EQ(std::get<act::Send>(a).bytes, "MAIL FROM:<ana@example.org>\r\nRCPT TO:<bo@example.net>\r\nRCPT TO:<cy@example.net>\r\n");
+  EXPECT_TRUE(std::holds_alternative<act::Wait>(s.on_reply(proto::Reply(250, "2.1.0", "ok"))));
+  EXPECT_TRUE(std::holds_alternative<act::Wait>(s.on_reply(proto::Reply(550, "5.1.1", "no"))));
+  a = s.on_reply(proto::Reply(250, "2.1.5", "ok"));
+  ASSERT_TRUE(std::holds_alternative<act::SendBody>(a));
+  EXPECT_TRUE(std::get<act::SendBody>(a).chunked);
+  ASSERT_TRUE(std::holds_alternative<act::Ready>(s.on_reply(proto::Reply(250, "2.0.0", "queued"))));
+  EXPECT_EQ(s.results()[0].verdict, Verdict::Permanent);
+  EXPECT_EQ(s.results()[1].verdict, Verdict::Delivered);
+  // Nobody accepted: no BDAT at all, RSET.
+  a = s.begin(e);
+  (void)s.on_reply(proto::Reply(250, "2.1.0", "ok"));
+  (void)s.on_reply(proto::Reply(550, "5.1.1", "no"));
+  a = s.on_reply(proto::Reply(450, "4.2.0", "busy"));
+  ASSERT_TRUE(std::holds_alternative<act::Send>(a));
+  EXPECT_EQ(std::get<act::Send>(a).bytes, "RSET\r\n");
+}
+
+}  // namespace
+}  // namespace valija::smtp::client

@@ -91,19 +91,27 @@ struct Connection::Impl {
         }
         continue;
       }
-      if (std::holds_alternative<client::act::SendBody>(action)) {
-        mail::DotStuffer stuffer;
-        std::string out;
+      if (auto* body = std::get_if<client::act::SendBody>(&action)) {
         const std::string& data = *message->data;
         bool ok = true;
-        for (std::size_t off = 0; off < data.size() && ok; off += kChunk) {
+        if (body->chunked) {  // RFC 3030: the octets as they are, counted, no end marker
+          std::string head = fmt::format("BDAT {} LAST\r\n", data.size());
+          note("C: ", head);
+          ok = co_await stream->write_all(head, kWriteTimeout) == IoStatus::Ok;
+          for (std::size_t off = 0; off < data.size() && ok; off += kChunk)
+            ok = co_await stream->write_all(std::string_view(data).substr(off, kChunk), kWriteTimeout) == IoStatus::Ok;
+        } else {
+          mail::DotStuffer stuffer;
+          std::string out;
+          for (std::size_t off = 0; off < data.size() && ok; off += kChunk) {
+            out.clear();
+            stuffer.feed(std::string_view(data).substr(off, kChunk), out);
+            ok = co_await stream->write_all(out, kWriteTimeout) == IoStatus::Ok;
+          }
           out.clear();
-          stuffer.feed(std::string_view(data).substr(off, kChunk), out);
-          ok = co_await stream->write_all(out, kWriteTimeout) == IoStatus::Ok;
+          stuffer.finish(out);
+          if (ok) ok = co_await stream->write_all(out, kWriteTimeout) == IoStatus::Ok;
         }
-        out.clear();
-        stuffer.finish(out);
-        if (ok) ok = co_await stream->write_all(out, kWriteTimeout) == IoStatus::Ok;
         if (settings.transcript) transcript.push_back(fmt::format("C: <message, {} octets>", data.size()));
         if (!ok) {
           lose(fmt::format("connection to {} lost while sending the message: {}", target.host, stream->last_error()));
