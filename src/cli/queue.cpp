@@ -51,7 +51,7 @@ void print_entry(const store::QueueEntry& e, std::int64_t now, bool detail) {
   if (!detail) return;
   fmt::print("    created {}{}{}{}{}\n", clock::rfc5322_date(e.created), e.message.envid.empty() ? "" : ", ENVID " + e.message.envid,
              e.message.ret == 1 ? ", RET=FULL" : e.message.ret == 2 ? ", RET=HDRS" : "",
-             e.message.eight_bit ? ", 8BITMIME" : "", e.message.requiretls ? ", REQUIRETLS" : "");
+             e.message.binary ? ", BINARYMIME" : e.message.eight_bit ? ", 8BITMIME" : "", e.message.requiretls ? ", REQUIRETLS" : "");
   if (e.warned) fmt::print("    the sender was told of the delay\n");
 }
 
@@ -143,28 +143,22 @@ void add_queue_commands(CLI::App& app, Context& ctx) {
     fmt::print("\n{}", shown);
   });
 
-  auto* retry = noun->add_subcommand("retry", "Try the pending recipients of message ID now (without ID: every message)");
-  retry->add_option("ID", *id, "Queue id");
-  add_data_option(retry, *data);
-  retry->callback([&ctx, data, id] {
+  // retry ID, retry (every message), flush (the same as retry without ID).
+  auto due_now = [&ctx, data, id] {
     auto st = open_store(*data);
     if (!st) { ctx.rc = error(st.error().detail); return; }
     auto n = retry_now(**st, *id);
     if (!n) { ctx.rc = error(n.error().detail); return; }
     fmt::print("{} recipient(s) due now\n", *n);
     tell_server(*data);
-  });
-
+  };
+  auto* retry = noun->add_subcommand("retry", "Try the pending recipients of message ID now (without ID: every message)");
+  retry->add_option("ID", *id, "Queue id");
+  add_data_option(retry, *data);
+  retry->callback(due_now);
   auto* flush = noun->add_subcommand("flush", "Try every pending recipient now");
   add_data_option(flush, *data);
-  flush->callback([&ctx, data] {
-    auto st = open_store(*data);
-    if (!st) { ctx.rc = error(st.error().detail); return; }
-    auto n = retry_now(**st, 0);
-    if (!n) { ctx.rc = error(n.error().detail); return; }
-    fmt::print("{} recipient(s) due now\n", *n);
-    tell_server(*data);
-  });
+  flush->callback(due_now);
 
   auto* del = noun->add_subcommand("delete", "Remove message ID from the queue without telling the sender");
   del->add_option("ID", *id, "Queue id")->required();

@@ -81,6 +81,9 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
   // to S (stale), and forgotten once a later scan has run.
   std::uint64_t scan_seq = 0;
   std::unordered_map<std::int64_t, std::uint64_t> recorded;
+  // Recipients whose outcome could not be recorded (the store failed: a full disk): left
+  // alone for a while, so a store that keeps failing does not turn into a resend loop.
+  std::unordered_map<std::int64_t, std::chrono::steady_clock::time_point> held;
   std::size_t active = 0;
   bool rescan = false;
   bool stopping = false;
@@ -125,6 +128,7 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
       for (auto& r : entry.message.rcpts) {
         if (in_flight.count(r.id)) continue;
         if (auto it = recorded.find(r.id); it != recorded.end() && it->second >= seq) continue;  // stale read
+        if (auto it = held.find(r.id); it != held.end() && it->second > std::chrono::steady_clock::now()) continue;
         auto key = key_of(r.domain);
         auto& job = by_key[key];
         if (!job) {
@@ -139,6 +143,7 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
       for (auto& [key, job] : by_key) dests[key].jobs.push_back(std::move(job));
     }
     std::erase_if(recorded, [seq](const auto& kv) { return kv.second < seq; });
+    std::erase_if(held, [](const auto& kv) { return kv.second <= std::chrono::steady_clock::now(); });
     dispatch();
   }
 
@@ -274,6 +279,7 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
     msg.envelope.from = m.sender;
     msg.envelope.size = job.data->size();
     msg.envelope.eight_bit = m.eight_bit;
+    msg.envelope.binary = m.binary;
     msg.envelope.smtputf8 = m.smtputf8;
     msg.envelope.requiretls = m.requiretls;
     if (m.ret == 1) msg.envelope.dsn_params += " RET=FULL";
@@ -497,6 +503,7 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
     for (const auto& r : e.message.rcpts) {
       in_flight.erase(r.id);
       recorded[r.id] = scan_seq;
+      if (!committed) held[r.id] = std::chrono::steady_clock::now() + std::chrono::minutes(1);
     }
     // A retry due before the loop would wake: wake it now, to wait the right time.
     auto retry_at = std::chrono::steady_clock::now() + std::chrono::seconds(soonest - clock::now_unix());

@@ -167,11 +167,7 @@ class InboundPolicy : public SmtpPolicy {
     std::vector<std::string> queued_to;
     if (queued)
       for (const auto& r : job.delivery.outbound->rcpts) queued_to.push_back("<" + r.address + ">");
-    auto submit = [this, job = std::move(job)](auto done) mutable {
-      job.done = std::move(done);
-      d_.committer.submit(std::move(job));
-    };
-    auto result = co_await net::await_callback<Result<std::vector<store::CopyResult>>>(std::move(submit));
+    auto result = co_await commit(std::move(job));
     if (!result) {
       log::error("event=deliver_failed trace={} error={}", tx.trace_id, log::q(result.error().detail));
       if (result.error().code == Errc::Unavailable)
@@ -243,6 +239,7 @@ class InboundPolicy : public SmtpPolicy {
     o.envid = tx.params.envid;
     o.ret = tx.params.ret == smtp::proto::Ret::Full ? 1 : tx.params.ret == smtp::proto::Ret::Hdrs ? 2 : 0;
     o.eight_bit = tx.params.body != smtp::proto::BodyType::SevenBit;
+    o.binary = tx.params.body == smtp::proto::BodyType::BinaryMime;
     o.smtputf8 = tx.params.smtputf8;
     o.requiretls = tx.params.requiretls;
     o.origin = s.auth_user.empty() ? fmt::format("smtp {}", s.client_ip)
@@ -278,6 +275,15 @@ class InboundPolicy : public SmtpPolicy {
   }
   // Checks and rewrites the message before it is stored; a reply refuses it.
   virtual net::awaitable<std::optional<Reply>> prepare(const SessionInfo&, Transaction&) { co_return std::nullopt; }
+
+  // The delivery in the group committer's next batch; resumes once it is durable.
+  net::awaitable<Result<std::vector<store::CopyResult>>> commit(delivery::Job job) {
+    auto submit = [this, job = std::move(job)](auto done) mutable {
+      job.done = std::move(done);
+      d_.committer.submit(std::move(job));
+    };
+    return net::await_callback<Result<std::vector<store::CopyResult>>>(std::move(submit));
+  }
 
   // Delivered reports (RFC 3461 §4.1: NOTIFY=SUCCESS) for the recipients whose every
   // local copy was stored: the last MTA is the one that reports delivery.
@@ -317,12 +323,7 @@ class InboundPolicy : public SmtpPolicy {
       co_return;
     }
     bool queued = built->outbound.has_value();
-    delivery::Job job{text, std::move(*built), nullptr};
-    auto submit = [this, job = std::move(job)](auto done_cb) mutable {
-      job.done = std::move(done_cb);
-      d_.committer.submit(std::move(job));
-    };
-    auto result = co_await net::await_callback<Result<std::vector<store::CopyResult>>>(std::move(submit));
+    auto result = co_await commit(delivery::Job{text, std::move(*built), nullptr});
     if (!result) {
       log::warn("event=dsn_dropped trace={} reason={}", tx.trace_id, log::q(result.error().detail));
       co_return;

@@ -125,6 +125,7 @@ struct Outbound {
   std::string envid;    // RFC 3461 ENVID (xtext decoded), or empty
   int ret = 0;          // RFC 3461 RET: 0 not given, 1 FULL, 2 HDRS
   bool smtputf8 = false, eight_bit = false, requiretls = false;
+  bool binary = false;  // BODY=BINARYMIME (RFC 3030): goes only as BDAT to a server that offers it
   std::string origin;   // who queued it, for the admin: "smtp 192.0.2.7", "submission ana@example.org", "bounce"
   std::vector<QueuedRecipient> rcpts;
 };

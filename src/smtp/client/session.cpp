@@ -169,7 +169,8 @@ std::string ClientSession::mail_command() const {
   const auto& e = *env_;
   std::string cmd = fmt::format("MAIL FROM:<{}>", e.from);
   if (caps_.size) cmd += fmt::format(" SIZE={}", e.size);  // RFC 1870 §6
-  if (e.eight_bit) cmd += " BODY=8BITMIME";
+  if (e.binary) cmd += " BODY=BINARYMIME";
+  else if (e.eight_bit) cmd += " BODY=8BITMIME";
   if (e.smtputf8) cmd += " SMTPUTF8";
   if (e.requiretls) cmd += " REQUIRETLS";
   if (caps_.dsn) cmd += e.dsn_params;
@@ -202,6 +203,11 @@ Action ClientSession::begin(Envelope envelope) {
     settle(Verdict::Permanent,
            Reply(552, "5.3.4", fmt::format("message of {} octets is larger than the destination's limit of {}", e.size,
                                            *caps_.size)),
+           false);
+    return act::Ready{};
+  }
+  if (e.binary && !(caps_.binary_mime && caps_.chunking)) {  // RFC 3030 §3: no DATA for binary
+    settle(Verdict::Permanent, Reply(554, "5.6.3", "binary message and the destination does not accept BINARYMIME"),
            false);
     return act::Ready{};
   }

@@ -48,6 +48,7 @@ struct Envelope {
   std::vector<Recipient> rcpts;
   std::uint64_t size = 0;      // octets of the message as it will be sent
   bool eight_bit = false;      // BODY=8BITMIME needed (RFC 6152)
+  bool binary = false;         // BODY=BINARYMIME: only with BDAT, to a server offering both (RFC 3030)
   bool smtputf8 = false;       // UTF-8 addresses or headers (RFC 6531)
   bool requiretls = false;     // the sender asked for REQUIRETLS (RFC 8689)
   std::string dsn_params;      // " RET=... ENVID=..." (RFC 3461), sent only to a DSN server

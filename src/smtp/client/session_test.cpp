@@ -411,3 +411,34 @@ TEST(ClientSession, ChunkingSendsBdatAfterTheEnvelope) {
 
 }  // namespace
 }  // namespace valija::smtp::client
+
+namespace valija::smtp::client {
+namespace {
+
+TEST(ClientSession, BinaryOnlyWithBinaryMimeAndChunking) {
+  for (bool chunking : {false, true}) {
+    ClientSession s({"client.example", TlsPolicy::None, false, "", ""});
+    s.start();
+    (void)s.on_reply(proto::Reply(220, "", "mx ESMTP"));
+    proto::Reply ehlo(250, "", "mx");
+    ehlo.lines = {"mx", "8BITMIME", "BINARYMIME"};
+    if (chunking) ehlo.lines.push_back("CHUNKING");
+    (void)s.on_reply(ehlo);
+    Envelope e;
+    e.from = "a@example.org";
+    e.rcpts = {{"b@example.net", ""}};
+    e.eight_bit = e.binary = true;
+    auto a = s.begin(e);
+    if (!chunking) {
+      ASSERT_TRUE(std::holds_alternative<act::Ready>(a));
+      EXPECT_EQ(s.results()[0].verdict, Verdict::Permanent);
+      EXPECT_EQ(s.results()[0].reply.status, "5.6.3");
+    } else {
+      ASSERT_TRUE(std::holds_alternative<act::Send>(a));
+      EXPECT_EQ(std::get<act::Send>(a).bytes, "MAIL FROM:<a@example.org> BODY=BINARYMIME\r\n");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace valija::smtp::client

@@ -31,7 +31,8 @@ QueueEntry entry_from(const Stmt& st) {
   e.message.envid = st.str(8);
   e.message.ret = static_cast<int>(st.i64(9));
   e.message.smtputf8 = st.i64(10) != 0;
-  e.message.eight_bit = st.i64(11) != 0;
+  e.message.eight_bit = st.i64(11) != 0;  // 1: 8BITMIME, 2: BINARYMIME
+  e.message.binary = st.i64(11) == 2;
   e.message.requiretls = st.i64(12) != 0;
   e.message.origin = st.str(13);
   return e;
@@ -91,7 +92,7 @@ Result<void> SqliteStore::enqueue(const Delivery& d, const std::string& blob_id)
       .bind(7, o.envid)
       .bind(8, static_cast<std::int64_t>(o.ret))
       .bind(9, o.smtputf8 ? 1 : 0)
-      .bind(10, o.eight_bit ? 1 : 0)
+      .bind(10, o.binary ? 2 : o.eight_bit ? 1 : 0)
       .bind(11, o.requiretls ? 1 : 0)
       .bind(12, o.origin);
   auto row = ins->step();
