@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <deque>
 #include <random>
 #include <unordered_map>
@@ -506,8 +507,10 @@ struct Runner::State : std::enable_shared_from_this<Runner::State> {
       if (!committed) held[r.id] = std::chrono::steady_clock::now() + std::chrono::minutes(1);
     }
     // A retry due before the loop would wake: wake it now, to wait the right time.
-    auto retry_at = std::chrono::steady_clock::now() + std::chrono::seconds(soonest - clock::now_unix());
-    if (soonest != INT64_MAX && retry_at < timer.expiry()) queued_more = true;
+    if (soonest != INT64_MAX) {
+      auto wait = std::clamp<std::int64_t>(soonest - clock::now_unix(), 0, 86400);
+      if (std::chrono::steady_clock::now() + std::chrono::seconds(wait) < timer.expiry()) queued_more = true;
+    }
     if (queued_more) {
       rescan = true;
       timer.cancel();

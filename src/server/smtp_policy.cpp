@@ -323,7 +323,10 @@ class InboundPolicy : public SmtpPolicy {
       co_return;
     }
     bool queued = built->outbound.has_value();
-    auto result = co_await commit(delivery::Job{text, std::move(*built), nullptr});
+    // A named Job, not a temporary in the co_await: g++ 12 copies such temporaries in a
+    // coroutine frame bitwise (a short string's pointer then points into the old copy).
+    delivery::Job job{text, std::move(*built), nullptr};
+    auto result = co_await commit(std::move(job));
     if (!result) {
       log::warn("event=dsn_dropped trace={} reason={}", tx.trace_id, log::q(result.error().detail));
       co_return;

@@ -323,7 +323,8 @@ net::awaitable<void> Connection::authenticate(const proto::Command& cmd) {
     tagged(cmd, "NO", "[AUTHORIZATIONFAILED] Cannot act as another user");
     co_return;
   }
-  co_await login(cmd, creds.authcid, creds.password, std::string(auth::sasl_mechanism_name(*mech)), done.proof);
+  std::string method(auth::sasl_mechanism_name(*mech));  // named: see smtp_policy.cpp on g++ 12
+  co_await login(cmd, creds.authcid, creds.password, std::move(method), done.proof);
 }
 
 // RFC 2177: untagged updates as they happen until DONE.
