@@ -50,8 +50,14 @@ def _ports_free(base, offsets=tuple(ROLE_OFFSETS.values())):
             s.close()
 
 
-_used_bases = set()
+_used_bases = set()  # bases of servers started by tests still running (released at teardown)
 _bases_lock = threading.Lock()
+
+
+def release_bases(bases):
+    with _bases_lock:
+        for b in bases:
+            _used_bases.discard(b)
 
 
 def pick_port_base():
@@ -95,6 +101,7 @@ class Valija:
         self.binary = binary
         self.proc = None
         self.port_base = None
+        self.picked_bases = []  # reserved for this instance until its fixture ends
         self.ports = {}
         self.config_path = None
         self._lines = []
@@ -120,6 +127,8 @@ class Valija:
         last = None
         for _ in range(attempts):
             base = port_base if port_base is not None else pick_port_base()
+            if port_base is None:
+                self.picked_bases.append(base)
             try:
                 self._start_once(base, config, extra_args, wait_ready, log_level,
                                  data_arg)
@@ -500,6 +509,7 @@ def valija(tmp_path):
     yield v
     v.stop()
     v.kill9()
+    release_bases(v.picked_bases)
 
 
 @pytest.fixture
@@ -516,6 +526,7 @@ def valija_factory(tmp_path):
     for v in made:
         v.stop()
         v.kill9()
+        release_bases(v.picked_bases)
 
 
 @pytest.fixture(scope="module")
@@ -527,3 +538,4 @@ def shared_valija(tmp_path_factory):
     yield v
     v.stop()
     v.kill9()
+    release_bases(v.picked_bases)
