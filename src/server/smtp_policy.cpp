@@ -6,6 +6,7 @@
 
 #include "base/clock.hpp"
 #include "base/log.hpp"
+#include "base/text.hpp"
 #include "delivery/trace_headers.hpp"
 #include "dns/mx.hpp"
 #include "mail/header_scan.hpp"
@@ -13,7 +14,6 @@
 #include "mail/mime_cache.hpp"
 #include "mail/submission.hpp"
 #include "queue/reports.hpp"
-#include "base/text.hpp"
 #include "net/blocking.hpp"
 
 namespace valija::server {
@@ -27,13 +27,15 @@ using smtp::server::Transaction;
 class InboundPolicy : public SmtpPolicy {
  public:
   explicit InboundPolicy(PolicyDeps deps) : d_(std::move(deps)), router_(d_.store, d_.limits) {
-    for (const auto& n : d_.trusted_networks) {
+    for (const auto& n : d_.trusted_networks) {  // the config checked them
       std::error_code ec;
-      auto slash = n.find('/');
-      auto addr = asio::ip::make_address(n.substr(0, slash), ec);
-      if (ec) continue;  // the config checked it
-      unsigned bits = slash == std::string::npos ? (addr.is_v4() ? 32 : 128) : std::stoul(n.substr(slash + 1));
-      trusted_.push_back({addr, bits});
+      if (n.find(':') != std::string::npos) {
+        auto net = asio::ip::make_network_v6(n.find('/') == std::string::npos ? n + "/128" : n, ec);
+        if (!ec) trusted_v6_.push_back(net.canonical());
+      } else {
+        auto net = asio::ip::make_network_v4(n.find('/') == std::string::npos ? n + "/32" : n, ec);
+        if (!ec) trusted_v4_.push_back(net.canonical());
+      }
     }
   }
 
@@ -255,23 +257,13 @@ class InboundPolicy : public SmtpPolicy {
     auto ip = asio::ip::make_address(s.client_ip, ec);
     if (ec) return false;
     if (ip.is_v6() && ip.to_v6().is_v4_mapped()) ip = asio::ip::make_address_v4(asio::ip::v4_mapped, ip.to_v6());
-    for (const auto& [net, bits] : trusted_) {
-      if (net.is_v4() != ip.is_v4()) continue;
-      if (net.is_v4()) {
-        auto mask = bits == 0 ? 0u : ~0u << (32 - bits);
-        if ((ip.to_v4().to_uint() & mask) == (net.to_v4().to_uint() & mask)) return true;
-      } else {
-        auto x = ip.to_v6().to_bytes(), y = net.to_v6().to_bytes();
-        unsigned left = bits;
-        bool same = true;
-        for (std::size_t i = 0; i < 16 && left > 0 && same; ++i, left = left > 8 ? left - 8 : 0) {
-          unsigned char m = left >= 8 ? 0xff : static_cast<unsigned char>(0xff << (8 - left));
-          same = (x[i] & m) == (y[i] & m);
-        }
-        if (same) return true;
-      }
-    }
-    return false;
+    if (ip.is_v4())
+      return std::any_of(trusted_v4_.begin(), trusted_v4_.end(), [&](const auto& net) {
+        return asio::ip::network_v4(ip.to_v4(), net.prefix_length()).canonical() == net;
+      });
+    return std::any_of(trusted_v6_.begin(), trusted_v6_.end(), [&](const auto& net) {
+      return asio::ip::network_v6(ip.to_v6(), net.prefix_length()).canonical() == net;
+    });
   }
   // Checks and rewrites the message before it is stored; a reply refuses it.
   virtual net::awaitable<std::optional<Reply>> prepare(const SessionInfo&, Transaction&) { co_return std::nullopt; }
@@ -337,7 +329,8 @@ class InboundPolicy : public SmtpPolicy {
 
   PolicyDeps d_;
   delivery::Router router_;
-  std::vector<std::pair<asio::ip::address, unsigned>> trusted_;
+  std::vector<asio::ip::network_v4> trusted_v4_;
+  std::vector<asio::ip::network_v6> trusted_v6_;
 };
 
 // Submission (RFC 6409): only authenticated users, only from addresses they own (their

@@ -213,9 +213,8 @@ std::vector<std::string>& Connection::transcript() { return impl_->transcript; }
 net::awaitable<Attempt> deliver(Target target, Settings settings, std::optional<Message> message) {
   Attempt a;
   Connection c(std::move(settings));
-  bool open = co_await c.open(target);
+  co_await c.open(target);  // a failure shows in connected(), error() and failure()
   a.connected = c.connected();
-  (void)open;
   if (message) a.results = co_await c.send(*message);  // all Temporary when the connection failed
   a.capabilities = c.capabilities();
   a.failure = c.failure();
