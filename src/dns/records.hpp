@@ -1,5 +1,5 @@
 #pragma once
-// DNS answers as the mail-authentication checks (SPF, DKIM, DMARC, DNSBL, reverse DNS)
+// DNS answers as the mail-authentication checks (src/policy) (SPF, DKIM, DMARC, DNSBL, reverse DNS)
 // see them: one query (name, type) and its answer, with records already decoded to text.
 // The checks are pure: they state the queries they need and evaluate with the answers
 // gathered so far (`Answers`), so they are unit-tested against tables, and the server
