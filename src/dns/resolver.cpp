@@ -205,6 +205,24 @@ net::awaitable<MxAnswer> Resolver::mx(std::string domain) {
   co_return a;
 }
 
+net::awaitable<Answer> Resolver::lookup(Query q) {
+  auto raw = co_await query(q.name, static_cast<int>(q.type));
+  Answer a;
+  a.outcome = raw.outcome;
+  a.detail = std::move(raw.detail);
+  for (const auto& rd : raw.rdata) {
+    auto text = decode_rdata(q.type, std::span(reinterpret_cast<const unsigned char*>(rd.data()), rd.size()));
+    if (!text) {
+      a.outcome = Outcome::Temporary;
+      a.detail = fmt::format("{} {}: malformed record ({})", q.name, type_name(q.type), text.error().detail);
+      a.records.clear();
+      co_return a;
+    }
+    a.records.push_back(std::move(*text));
+  }
+  co_return a;
+}
+
 net::awaitable<AddressAnswer> Resolver::addresses(std::string host) {
   AddressAnswer out;
   auto v6 = co_await query(host, kTypeAaaa);

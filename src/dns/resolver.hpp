@@ -13,6 +13,7 @@
 
 #include "base/result.hpp"
 #include "dns/mx.hpp"
+#include "dns/records.hpp"
 #include "net/asio.hpp"
 
 namespace valija::dns {
@@ -42,6 +43,9 @@ class Resolver {
   net::awaitable<MxAnswer> mx(std::string domain);
   // AAAA and A records of `host`.
   net::awaitable<AddressAnswer> addresses(std::string host);
+  // Any one query, its records decoded to text (dns/records.hpp). A record that does not
+  // decode makes the answer Temporary, as for MX.
+  net::awaitable<Answer> lookup(Query q);
 
   struct Raw;  // one lookup's answer (resolver.cpp)
 
