@@ -41,6 +41,15 @@ class ForwardingStore : public Store {
   Result<void> remove_alias(std::string_view l, std::string_view d, std::string_view t) override {
     return s_.remove_alias(l, d, t);
   }
+  Result<void> add_dkim_key(const DkimKey& k) override { return s_.add_dkim_key(k); }
+  Result<std::vector<DkimKey>> list_dkim_keys(std::optional<std::string_view> d) override { return s_.list_dkim_keys(d); }
+  Result<void> set_dkim_key_state(std::string_view d, std::string_view s, DkimKeyState st) override {
+    return s_.set_dkim_key_state(d, s, st);
+  }
+  Result<void> remove_dkim_key(std::string_view d, std::string_view s) override { return s_.remove_dkim_key(d, s); }
+  Result<GreylistDecision> greylist(std::string_view t, std::int64_t now, const GreylistPolicy& p) override {
+    return s_.greylist(t, now, p);
+  }
 
   Result<std::vector<MailboxInfo>> list_mailboxes(AccountId a) override { return s_.list_mailboxes(a); }
   Result<std::optional<MailboxInfo>> find_mailbox(AccountId a, std::string_view n) override {

@@ -237,6 +237,33 @@ struct MailboxCounts {
   std::uint64_t size = 0;
 };
 
+// --- mail authentication ---
+// A DKIM signing key (RFC 6376). Pending keys are published (valija dns-records lists
+// them) but do not sign yet, so a new key's record can reach DNS caches before it is
+// used; active keys sign; retired keys no longer sign but stay published for a while,
+// for messages signed with them that are still on their way.
+enum class DkimKeyState { Pending = 0, Active = 1, Retired = 2 };
+struct DkimKey {
+  std::string domain;
+  std::string selector;
+  std::string algorithm;    // "rsa-sha256" or "ed25519-sha256"
+  std::string private_key;  // PEM
+  std::string public_key;   // the record's p= value (base64)
+  std::int64_t created = 0;
+  DkimKeyState state = DkimKeyState::Pending;
+};
+
+// Greylisting: what to do with a (client network, sender, recipient) triplet now.
+struct GreylistDecision {
+  bool pass = false;
+  std::int64_t retry_after = 0;  // seconds until a retry would pass (when !pass)
+};
+struct GreylistPolicy {
+  std::int64_t delay = 300;              // a retry passes after this many seconds
+  std::int64_t retry_window = 86400;     // ... and before this many since the first attempt
+  std::int64_t pass_lifetime = 36 * 86400;  // a passed triplet is remembered this long after last use
+};
+
 // Called after a commit that changed messages or flags in a mailbox, or mailboxes of an
 // account (mailbox = 0), on the committing thread, outside every store lock. Must be quick
 // and must not call back into the store.
@@ -277,6 +304,17 @@ class Store {
   virtual Result<std::vector<Alias>> list_aliases(std::optional<std::string_view> domain) = 0;
   // Removes one target, or the whole alias when target is empty.
   virtual Result<void> remove_alias(std::string_view local, std::string_view domain, std::string_view target) = 0;
+
+  // --- mail authentication ---
+  // NotFound without the domain; Exists when it has the selector already.
+  virtual Result<void> add_dkim_key(const DkimKey& key) = 0;
+  // Every key of the domain (all domains when empty), by domain then creation.
+  virtual Result<std::vector<DkimKey>> list_dkim_keys(std::optional<std::string_view> domain) = 0;
+  virtual Result<void> set_dkim_key_state(std::string_view domain, std::string_view selector, DkimKeyState state) = 0;
+  virtual Result<void> remove_dkim_key(std::string_view domain, std::string_view selector) = 0;
+  // Records the attempt and decides (durably: a restart does not greylist again); drops
+  // entries older than the policy allows on the way.
+  virtual Result<GreylistDecision> greylist(std::string_view triplet, std::int64_t now, const GreylistPolicy& policy) = 0;
 
   // --- mailboxes and messages ---
   virtual Result<std::vector<MailboxInfo>> list_mailboxes(AccountId account) = 0;

@@ -8,7 +8,7 @@ namespace valija::store::sqlite {
 namespace {
 
 // Never edit a released migration: add a new one.
-constexpr std::array<std::string_view, 6> kMigrations{
+constexpr std::array<std::string_view, 7> kMigrations{
     // 0 -> 1: directory, mailboxes, messages, blobs, expunge log.
     R"sql(
 CREATE TABLE domains(
@@ -144,6 +144,26 @@ CREATE INDEX queue_rcpts_by_entry ON queue_rcpts(queue_id);
     R"sql(
 ALTER TABLE accounts ADD COLUMN scram_sha1 TEXT;
 ALTER TABLE accounts ADD COLUMN scram_sha256 TEXT;
+)sql",
+    // 6 -> 7: DKIM signing keys per domain (selector, algorithm, PEM private key and the
+    // published p= value; state: 0 published but not signing yet, 1 signing, 2 retired),
+    // and the greylist (a client network, sender and recipient seen, and when).
+    R"sql(
+CREATE TABLE dkim_keys(
+  domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
+  selector TEXT NOT NULL,
+  algorithm TEXT NOT NULL,
+  private_key TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  state INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(domain_id, selector));
+CREATE TABLE greylist(
+  triplet TEXT PRIMARY KEY,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  passed INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX greylist_by_age ON greylist(last_seen);
 )sql",
 };
 

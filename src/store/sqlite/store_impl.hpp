@@ -85,6 +85,11 @@ class SqliteStore final : public Store {
   Result<std::optional<Alias>> find_alias(std::string_view local, std::string_view domain) override;
   Result<std::vector<Alias>> list_aliases(std::optional<std::string_view> domain) override;
   Result<void> remove_alias(std::string_view local, std::string_view domain, std::string_view target) override;
+  Result<void> add_dkim_key(const DkimKey& key) override;
+  Result<std::vector<DkimKey>> list_dkim_keys(std::optional<std::string_view> domain) override;
+  Result<void> set_dkim_key_state(std::string_view domain, std::string_view selector, DkimKeyState state) override;
+  Result<void> remove_dkim_key(std::string_view domain, std::string_view selector) override;
+  Result<GreylistDecision> greylist(std::string_view triplet, std::int64_t now, const GreylistPolicy& policy) override;
 
   // messages.cpp
   Result<std::vector<MailboxInfo>> list_mailboxes(AccountId account) override;
