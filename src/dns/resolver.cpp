@@ -150,39 +150,77 @@ Result<std::unique_ptr<Resolver>> Resolver::create(asio::io_context& io, const R
 Resolver::Resolver(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Resolver::~Resolver() = default;
 
+namespace {
+
+// Starts one lookup on the resolver's context; `done` runs there, exactly once.
+void start_lookup(Resolver::Impl* impl, std::string qname, int qtype, std::function<void(Resolver::Raw)> done) {
+  asio::post(impl->io, [impl, qname = std::move(qname), qtype, done = std::move(done)]() mutable {
+    auto pending = std::make_shared<Pending>(impl->io);
+    pending->name = qname;
+    pending->complete = std::move(done);
+    auto* token = new std::shared_ptr<Pending>(pending);
+    int rc = ub_resolve_async(impl->ctx, qname.c_str(), qtype, kClassIn, token, on_answer, &pending->async_id);
+    if (rc != 0) {
+      delete token;
+      Resolver::Raw r;
+      r.detail = fmt::format("resolver error for {}: {}", qname, ub_strerror(rc));
+      pending->finish(std::move(r));
+      return;
+    }
+    pending->timer.expires_after(impl->timeout);
+    pending->timer.async_wait([impl, pending, token](const std::error_code& ec) {
+      if (ec || pending->done) return;
+      // ub_cancel frees nothing of ours: the callback will not run, so the token goes here.
+      if (ub_cancel(impl->ctx, pending->async_id) == 0) delete token;
+      Resolver::Raw r;
+      r.detail = fmt::format("{}: no answer within {} ms", pending->name, impl->timeout.count());
+      pending->finish(std::move(r));
+    });
+  });
+}
+
+}  // namespace
+
 net::awaitable<Resolver::Raw> Resolver::query(std::string name, int type) {
   return asio::async_initiate<decltype(asio::use_awaitable), void(Raw)>(
       [impl = impl_.get()](auto handler, std::string qname, int qtype) {
         auto ex = asio::get_associated_executor(handler);
         auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        // libunbound is driven from the resolver's own context.
-        asio::post(impl->io, [impl, h, ex, qname = std::move(qname), qtype]() mutable {
-          auto pending = std::make_shared<Pending>(impl->io);
-          pending->name = qname;
-          pending->complete = [h, ex](Raw r) {
-            asio::post(ex, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
-          };
-          auto* token = new std::shared_ptr<Pending>(pending);
-          int rc = ub_resolve_async(impl->ctx, qname.c_str(), qtype, kClassIn, token, on_answer, &pending->async_id);
-          if (rc != 0) {
-            delete token;
-            Raw r;
-            r.detail = fmt::format("resolver error for {}: {}", qname, ub_strerror(rc));
-            pending->finish(std::move(r));
-            return;
-          }
-          pending->timer.expires_after(impl->timeout);
-          pending->timer.async_wait([impl, pending, token](const std::error_code& ec) {
-            if (ec || pending->done) return;
-            // ub_cancel frees nothing of ours: the callback will not run, so the token goes here.
-            if (ub_cancel(impl->ctx, pending->async_id) == 0) delete token;
-            Raw r;
-            r.detail = fmt::format("{}: no answer within {} ms", pending->name, impl->timeout.count());
-            pending->finish(std::move(r));
-          });
+        start_lookup(impl, std::move(qname), qtype, [h, ex](Raw r) {
+          asio::post(ex, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
         });
       },
       asio::use_awaitable, std::move(name), type);
+}
+
+net::awaitable<std::vector<Resolver::Raw>> Resolver::query_all(std::vector<Query> queries) {
+  return asio::async_initiate<decltype(asio::use_awaitable), void(std::vector<Raw>)>(
+      [impl = impl_.get()](auto handler, std::vector<Query> qs) {
+        auto ex = asio::get_associated_executor(handler);
+        struct Batch {
+          std::vector<Raw> results;
+          std::size_t left = 0;
+          std::function<void(std::vector<Raw>)> complete;
+        };
+        auto batch = std::make_shared<Batch>();
+        batch->results.resize(qs.size());
+        batch->left = qs.size();
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        batch->complete = [h, ex](std::vector<Raw> r) {
+          asio::post(ex, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
+        };
+        if (qs.empty()) {
+          batch->complete({});
+          return;
+        }
+        // Every answer arrives on the resolver's one thread, so the count needs no lock.
+        for (std::size_t i = 0; i < qs.size(); ++i)
+          start_lookup(impl, std::move(qs[i].name), static_cast<int>(qs[i].type), [batch, i](Raw r) {
+            batch->results[i] = std::move(r);
+            if (--batch->left == 0) batch->complete(std::move(batch->results));
+          });
+      },
+      asio::use_awaitable, std::move(queries));
 }
 
 net::awaitable<MxAnswer> Resolver::mx(std::string domain) {
@@ -205,8 +243,9 @@ net::awaitable<MxAnswer> Resolver::mx(std::string domain) {
   co_return a;
 }
 
-net::awaitable<Answer> Resolver::lookup(Query q) {
-  auto raw = co_await query(q.name, static_cast<int>(q.type));
+namespace {
+
+Answer decode(const Query& q, Resolver::Raw raw) {
   Answer a;
   a.outcome = raw.outcome;
   a.detail = std::move(raw.detail);
@@ -216,11 +255,26 @@ net::awaitable<Answer> Resolver::lookup(Query q) {
       a.outcome = Outcome::Temporary;
       a.detail = fmt::format("{} {}: malformed record ({})", q.name, type_name(q.type), text.error().detail);
       a.records.clear();
-      co_return a;
+      return a;
     }
     a.records.push_back(std::move(*text));
   }
-  co_return a;
+  return a;
+}
+
+}  // namespace
+
+net::awaitable<Answer> Resolver::lookup(Query q) {
+  auto raw = co_await query(q.name, static_cast<int>(q.type));
+  co_return decode(q, std::move(raw));
+}
+
+net::awaitable<std::vector<Answer>> Resolver::lookup_all(std::vector<Query> queries) {
+  auto raws = co_await query_all(queries);
+  std::vector<Answer> out;
+  out.reserve(raws.size());
+  for (std::size_t i = 0; i < raws.size(); ++i) out.push_back(decode(queries[i], std::move(raws[i])));
+  co_return out;
 }
 
 net::awaitable<AddressAnswer> Resolver::addresses(std::string host) {

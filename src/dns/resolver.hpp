@@ -46,13 +46,16 @@ class Resolver {
   // Any one query, its records decoded to text (dns/records.hpp). A record that does not
   // decode makes the answer Temporary, as for MX.
   net::awaitable<Answer> lookup(Query q);
+  // Several queries at once (all sent before any answer is awaited); answers in order.
+  net::awaitable<std::vector<Answer>> lookup_all(std::vector<Query> queries);
 
-  struct Raw;  // one lookup's answer (resolver.cpp)
+  struct Raw;   // one lookup's answer (resolver.cpp)
+  struct Impl;
 
  private:
-  struct Impl;
   explicit Resolver(std::unique_ptr<Impl> impl);
   net::awaitable<Raw> query(std::string name, int type);
+  net::awaitable<std::vector<Raw>> query_all(std::vector<Query> queries);
   std::unique_ptr<Impl> impl_;
 };
 
