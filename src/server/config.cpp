@@ -1,5 +1,3 @@
-#define TOML_HEADER_ONLY 1
-#define TOML_EXCEPTIONS 0
 #include "server/config.hpp"
 
 #include <arpa/inet.h>
@@ -8,10 +6,10 @@
 #include <array>
 #include <fstream>
 #include <set>
-#include <toml++/toml.h>
 
 #include "base/text.hpp"
 #include "mail/address.hpp"
+#include "server/config_parser.hpp"
 
 namespace valija::server {
 namespace {
@@ -25,55 +23,6 @@ constexpr std::array<RoleInfo, 7> kRoles{{
     {Role::Smtp, "smtp", 25}, {Role::Submission, "submission", 587}, {Role::Submissions, "submissions", 465},
     {Role::Pop3, "pop3", 110}, {Role::Pop3s, "pop3s", 995}, {Role::Imap, "imap", 143}, {Role::Imaps, "imaps", 993},
 }};
-
-class Parser {
- public:
-  explicit Parser(std::string file) : file_(std::move(file)) {}
-
-  Error err(const toml::node* node, std::string_view key, std::string_view msg) const {
-    auto line = node ? node->source().begin.line : 0;
-    if (line) return Error{Errc::Invalid, fmt::format("{}:{}: {}: {}", file_, line, key, msg)};
-    return Error{Errc::Invalid, fmt::format("{}: {}: {}", file_, key, msg)};
-  }
-
-  // Every key must be known: a typo is an error, not a silent default.
-  Result<void> known(const toml::table& t, std::string_view prefix, std::initializer_list<std::string_view> keys) const {
-    for (const auto& [k, v] : t) {
-      bool ok = false;
-      for (auto n : keys) ok = ok || k.str() == n;
-      if (!ok) return tl::unexpected(err(&v, fmt::format("{}{}", prefix, k.str()), "unknown key"));
-    }
-    return {};
-  }
-
-  Result<std::string> str(const toml::table& t, std::string_view key, std::string_view path, std::string def) const {
-    const toml::node* n = t.get(key);
-    if (!n) return def;
-    auto v = n->value<std::string>();
-    if (!v) return tl::unexpected(err(n, path, "expected a string"));
-    return *v;
-  }
-
-  Result<std::uint64_t> num(const toml::table& t, std::string_view key, std::string_view path, std::uint64_t def,
-                            std::uint64_t min, std::uint64_t max) const {
-    const toml::node* n = t.get(key);
-    if (!n) return def;
-    auto v = n->value_exact<std::int64_t>();  // true, 25.0 and "25" are not integers
-    if (!v) return tl::unexpected(err(n, path, "expected an integer"));
-    if (*v < 0 || static_cast<std::uint64_t>(*v) < min || static_cast<std::uint64_t>(*v) > max)
-      return tl::unexpected(err(n, path, fmt::format("must be between {} and {}", min, max)));
-    return static_cast<std::uint64_t>(*v);
-  }
-
-  std::string file_;
-};
-
-#define TRY_ASSIGN(lhs, expr)                                \
-  do {                                                       \
-    auto _r = (expr);                                        \
-    if (!_r) return tl::unexpected(std::move(_r.error()));   \
-    lhs = static_cast<std::remove_reference_t<decltype(lhs)>>(*_r); \
-  } while (0)
 
 Result<void> parse_limits(const Parser& p, const toml::table& t, Limits& l) {
   auto r = p.known(t, "limits.",
@@ -115,11 +64,6 @@ Result<void> parse_limits(const Parser& p, const toml::table& t, Limits& l) {
   TRY_ASSIGN(l.imap_sessions_per_account, p.num(t, "imap_sessions_per_account", "limits.imap_sessions_per_account",
                                                 l.imap_sessions_per_account, 1, 100000));
   return {};
-}
-
-bool is_ip_address(const std::string& a) {
-  unsigned char buf[16];
-  return ::inet_pton(AF_INET, a.c_str(), buf) == 1 || ::inet_pton(AF_INET6, a.c_str(), buf) == 1;
 }
 
 }  // namespace
@@ -267,7 +211,7 @@ Result<Config> load_config(const std::string& path) {
   const toml::table& t = parsed.table();
   Config c;
   c.source = path;
-  auto r = p.known(t, "", {"hostname", "data_dir", "domains", "log_level", "io_threads", "tls", "listener", "limits", "pop3", "imap", "queue", "dns", "relay", "transport", "submission", "smtp"});
+  auto r = p.known(t, "", {"hostname", "data_dir", "domains", "log_level", "io_threads", "tls", "listener", "limits", "pop3", "imap", "queue", "dns", "relay", "transport", "submission", "smtp", "checks", "public_addresses"});
   if (!r) return tl::unexpected(r.error());
   TRY_ASSIGN(c.hostname, p.str(t, "hostname", "hostname", "localhost"));
   if (!mail::is_domain(c.hostname, false)) return tl::unexpected(p.err(t.get("hostname"), "hostname", "not a valid host name"));
@@ -351,23 +295,23 @@ Result<Config> load_config(const std::string& path) {
     if (!st) return tl::unexpected(p.err(n, "smtp", "expected a table"));
     auto k = p.known(*st, "smtp.", {"trusted_networks"});
     if (!k) return tl::unexpected(k.error());
-    if (const toml::node* tn = st->get("trusted_networks")) {
-      const toml::array* arr = tn->as_array();
-      if (!arr) return tl::unexpected(p.err(tn, "smtp.trusted_networks", "expected a list of networks"));
-      for (std::size_t i = 0; i < arr->size(); ++i) {
-        auto v = (*arr)[i].value<std::string>();
-        auto key = fmt::format("smtp.trusted_networks[{}]", i);
-        auto slash = v ? v->find('/') : std::string::npos;
-        std::string addr = v ? v->substr(0, slash) : "";
-        std::optional<std::uint64_t> bits = slash == std::string::npos ? std::optional<std::uint64_t>(0)
-                                                                       : text::parse_u64(v->substr(slash + 1));
-        bool v6 = addr.find(':') != std::string::npos;
-        if (!v || !is_ip_address(addr) || !bits || *bits > (v6 ? 128u : 32u))
-          return tl::unexpected(p.err(&(*arr)[i], key, "expected an address or network, like 192.0.2.0/24"));
-        if (slash != std::string::npos && *bits < (v6 ? 16u : 8u))
-          return tl::unexpected(p.err(&(*arr)[i], key, "a network this large would make valija an open relay"));
-        c.smtp.trusted_networks.push_back(*v);
-      }
+    TRY_ASSIGN(c.smtp.trusted_networks, parse_networks(p, *st, "trusted_networks", "smtp.trusted_networks", {},
+                                                             "a network this large would make valija an open relay"));
+  }
+  if (const toml::node* n = t.get("checks")) {
+    const toml::table* ct = n->as_table();
+    if (!ct) return tl::unexpected(p.err(n, "checks", "expected a table"));
+    auto r2 = parse_checks(p, *ct, c.checks);
+    if (!r2) return tl::unexpected(r2.error());
+  }
+  if (const toml::node* n = t.get("public_addresses")) {
+    const toml::array* arr = n->as_array();
+    if (!arr) return tl::unexpected(p.err(n, "public_addresses", "expected a list of IP addresses"));
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      auto v = (*arr)[i].value<std::string>();
+      if (!v || !is_ip_address(*v))
+        return tl::unexpected(p.err(&(*arr)[i], fmt::format("public_addresses[{}]", i), "expected an IP address"));
+      c.public_addresses.push_back(*v);
     }
   }
   if (const toml::node* n = t.get("submission")) {

@@ -85,6 +85,32 @@ struct SmtpSettings {
   std::vector<std::string> trusted_networks;
 };
 
+// What a failed check does to a message on port 25: record it in Authentication-Results
+// (mark), deliver to the recipient's Junk folder (junk), refuse it (reject), or refuse it
+// only when the sender domain's DMARC policy asks for rejection (dmarc: SPF only).
+enum class CheckAction { Mark, Junk, Reject, Dmarc };
+
+// [checks]: mail authentication and connection checks on port 25 (docs/authentication.md).
+struct ChecksConfig {
+  std::string authserv_id;  // of Authentication-Results; empty: the hostname
+  // Clients checked by nothing here (besides trusted_networks): local programs.
+  std::vector<std::string> exempt_networks{"127.0.0.0/8", "::1"};
+  bool spf = true;
+  CheckAction spf_fail = CheckAction::Dmarc;
+  CheckAction spf_softfail = CheckAction::Mark;
+  bool spf_temperror_defer = false;  // 451 4.7.24 instead of accepting unchecked
+  bool dkim = true;
+  bool dmarc = true;
+  CheckAction dmarc_reject = CheckAction::Reject;       // p=reject
+  CheckAction dmarc_quarantine = CheckAction::Junk;     // p=quarantine
+  bool iprev_required = false;  // refuse clients without forward-confirmed reverse DNS
+  std::vector<std::string> blocklists;  // DNSBL zones (RFC 5782)
+  std::uint64_t connections_per_minute = 0;  // per client address (IPv6: per /64); 0: no limit
+  std::uint64_t messages_per_hour = 0;       // per client address; 0: no limit
+  bool greylist = false;
+  std::chrono::seconds greylist_delay{300};
+};
+
 struct SubmissionSettings {
   // RFC 8314: users authenticate over TLS; "loopback" or "always" also offers AUTH
   // without it (a webmail on the same host, a test).
@@ -107,6 +133,8 @@ struct Config {
   SubmissionSettings submission;
   QueueConfig queue;
   DnsConfig dns;
+  ChecksConfig checks;
+  std::vector<std::string> public_addresses;  // of the mail host, for `valija dns-records`
   std::string source;              // file the config came from, for messages
 };
 

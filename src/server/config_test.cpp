@@ -450,6 +450,58 @@ trusted_networks = ["192.0.2.0/24", "2001:db8::/32", "198.51.100.7"]
   EXPECT_EQ(c->smtp.trusted_networks.size(), 3u);
 }
 
+TEST_F(OutboundConfigTest, ChecksAndPublicAddresses) {
+  auto d = load_config(write(kListen));
+  ASSERT_TRUE(d) << d.error().detail;
+  EXPECT_TRUE(d->checks.spf);
+  EXPECT_EQ(d->checks.spf_fail, CheckAction::Dmarc);
+  EXPECT_EQ(d->checks.dmarc_reject, CheckAction::Reject);
+  EXPECT_EQ(d->checks.dmarc_quarantine, CheckAction::Junk);
+  EXPECT_EQ(d->checks.exempt_networks, (std::vector<std::string>{"127.0.0.0/8", "::1"}));
+  EXPECT_FALSE(d->checks.greylist);
+  auto c = load_config(write("public_addresses = [\"203.0.113.25\", \"2001:db8::25\"]\n" + std::string(kListen) + R"(
+[checks]
+authserv_id = "mx.example.org"
+exempt_networks = []
+spf_fail = "reject"
+spf_softfail = "junk"
+spf_temperror = "defer"
+dkim = false
+dmarc_reject = "junk"
+dmarc_quarantine = "mark"
+iprev = "require"
+blocklists = ["BL.Example", "bl2.example"]
+connections_per_minute = 30
+messages_per_hour = 500
+greylist = true
+greylist_delay = 60
+)"));
+  ASSERT_TRUE(c) << c.error().detail;
+  EXPECT_EQ(c->public_addresses.size(), 2u);
+  EXPECT_EQ(c->checks.authserv_id, "mx.example.org");
+  EXPECT_TRUE(c->checks.exempt_networks.empty());
+  EXPECT_EQ(c->checks.spf_fail, CheckAction::Reject);
+  EXPECT_EQ(c->checks.spf_softfail, CheckAction::Junk);
+  EXPECT_TRUE(c->checks.spf_temperror_defer);
+  EXPECT_FALSE(c->checks.dkim);
+  EXPECT_EQ(c->checks.dmarc_reject, CheckAction::Junk);
+  EXPECT_EQ(c->checks.dmarc_quarantine, CheckAction::Mark);
+  EXPECT_TRUE(c->checks.iprev_required);
+  EXPECT_EQ(c->checks.blocklists, (std::vector<std::string>{"bl.example", "bl2.example"}));
+  EXPECT_EQ(c->checks.connections_per_minute, 30u);
+  EXPECT_EQ(c->checks.messages_per_hour, 500u);
+  EXPECT_TRUE(c->checks.greylist);
+  EXPECT_EQ(c->checks.greylist_delay.count(), 60);
+  for (const char* bad : {"[checks]\nspf_fail = \"maybe\"\n", "[checks]\nspf_softfail = \"dmarc\"\n",
+                          "[checks]\ndmarc_quarantine = \"reject\"\n", "[checks]\niprev = \"strict\"\n",
+                          "[checks]\nblocklists = [\"not a zone\"]\n", "[checks]\nexempt_networks = [\"0.0.0.0/0\"]\n",
+                          "[checks]\ngreylist = \"yes\"\n", "[checks]\nspam = 1\n"}) {
+    auto e = load_config(write(std::string(kListen) + bad));
+    EXPECT_FALSE(e) << bad;
+  }
+  EXPECT_FALSE(load_config(write("public_addresses = [\"mx.example\"]\n" + std::string(kListen))));
+}
+
 TEST_F(OutboundConfigTest, Errors) {
   for (const char* bad : {
            "[queue]\nretry = []\n", "[queue]\nretry = [0]\n", "[queue]\ntls = \"sometimes\"\n",
@@ -468,3 +520,4 @@ TEST_F(OutboundConfigTest, Errors) {
 
 }  // namespace
 }  // namespace valija::server
+
