@@ -143,7 +143,8 @@ Found signatures(std::string_view message, std::size_t max_signatures = 5);
 //   pass       otherwise; when l= leaves part of the body unsigned the reason says
 //              "l= leaves N octets unsigned" and the caller decides.
 // Expiry is "fail", as OpenDKIM and dkimpy report it: the signature was checked and is
-// no longer good; the message itself is fine.
+// no longer good; the message itself is fine. A t= in the future is accepted (RFC 6376
+// §3.5 t= allows ignoring such signatures; a signer's fast clock should not cost it).
 Verdict verify(std::string_view message, const Pending& p, const dns::Answer& key_answer, std::int64_t now);
 
 // --- Signing ---

@@ -25,7 +25,9 @@ class Folder {
   explicit Folder(std::string_view start) : out_(start), column_(start.size()) {}
   // `space`: a SP separates the word from the previous one when both share a line.
   void word(std::string_view w, bool space = true) {
-    if (column_ + (space ? 1 : 0) + w.size() > kFoldAt) {
+    // Never a fold on a line that holds nothing yet: a line of only WSP is not allowed
+    // (RFC 5322 §3.2.2); a word longer than a line just makes a long line.
+    if (column_ + (space ? 1 : 0) + w.size() > kFoldAt && column_ > 1) {
       fold();
     } else if (space) {
       out_.push_back(' ');

@@ -107,6 +107,19 @@ TEST(DkimSign, FieldShapeAndOversigning) {
   EXPECT_EQ(*field, *sign(kMessage, test_key(Algorithm::Ed25519Sha256).key, kNow));
 }
 
+TEST(DkimSign, LongDomainMakesALongLineNotAnEmptyOne) {
+  Key k = test_key(Algorithm::Ed25519Sha256).key;
+  k.domain = std::string(63, 'a') + "." + std::string(63, 'b') + ".example.org";
+  auto field = sign(kMessage, k, kNow);
+  ASSERT_TRUE(field);
+  EXPECT_EQ(field->find("\r\n \r\n"), std::string::npos);
+  EXPECT_NE(field->find("\r\n d=" + k.domain + ";"), std::string::npos) << *field;
+  auto found = signatures(*field + kMessage);
+  ASSERT_EQ(found.pending.size(), 1u);
+  EXPECT_EQ(verify(*field + kMessage, found.pending[0], txt({test_key(Algorithm::Ed25519Sha256).record}), kNow).result,
+            R::Pass);
+}
+
 TEST(DkimSign, TamperingFails) {
   struct Change {
     const char* what;
