@@ -1,0 +1,257 @@
+// DKIM's cryptography on OpenSSL's libcrypto (3.0): keys from DER and PEM, RSA PKCS#1
+// v1.5 with SHA-256 (RFC 6376 §3.3.1) and Ed25519 over the SHA-256 of the header data
+// (RFC 8463 §3), base64. Every function leaves OpenSSL's thread error queue empty: the
+// TLS code on the same thread reads it.
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <array>
+
+#include <fmt/format.h>
+
+#include "policy/dkim_canon.hpp"
+#include "policy/dkim_internal.hpp"
+
+namespace valija::policy::dkim::detail {
+namespace {
+
+struct ClearErrors {
+  ~ClearErrors() { ERR_clear_error(); }
+};
+
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
+
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+using Bio = std::unique_ptr<BIO, BioFree>;
+
+constexpr std::size_t kMaxPem = 64 * 1024;  // a 4096-bit RSA key is 3.3 KiB
+
+const unsigned char* bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+
+constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int sextet(char c) {
+  auto at = kAlphabet.find(c);
+  return at == std::string_view::npos ? -1 : static_cast<int>(at);
+}
+
+// The RSA sizes RFC 8301 §3.2 and our CPU bound allow.
+std::optional<std::string> rsa_size_problem(EVP_PKEY* k) {
+  int bits = EVP_PKEY_get_bits(k);
+  if (bits < kLimits.min_rsa_bits) return fmt::format("RSA key shorter than {} bits", kLimits.min_rsa_bits);
+  if (bits > kLimits.max_rsa_bits) return fmt::format("RSA key longer than {} bits", kLimits.max_rsa_bits);
+  return std::nullopt;
+}
+
+int expected_type(Algorithm a) { return a == Algorithm::Ed25519Sha256 ? EVP_PKEY_ED25519 : EVP_PKEY_RSA; }
+
+// Never ask a terminal for a passphrase: an encrypted key is simply unreadable here.
+int no_passphrase(char*, int, int, void*) { return 0; }
+
+}  // namespace
+
+void PkeyFree::operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+
+std::optional<std::string> base64_decode(std::string_view text, std::size_t max_out) {
+  std::string s = strip_fws(text);
+  if (s.size() % 4 != 0 || s.size() / 4 * 3 > max_out + 2) return std::nullopt;
+  std::size_t pad = 0;
+  while (pad < 2 && pad < s.size() && s[s.size() - 1 - pad] == '=') ++pad;
+  std::string out;
+  out.reserve(s.size() / 4 * 3);
+  std::uint32_t acc = 0;
+  for (std::size_t i = 0; i < s.size() - pad; ++i) {
+    int v = sextet(s[i]);
+    if (v < 0) return std::nullopt;  // '=' in the middle lands here too
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    if (i % 4 == 3) {
+      out.push_back(static_cast<char>(acc >> 16));
+      out.push_back(static_cast<char>(acc >> 8));
+      out.push_back(static_cast<char>(acc));
+      acc = 0;
+    }
+  }
+  if (pad == 1) {  // 3 sextets: 2 octets
+    out.push_back(static_cast<char>(acc >> 10));
+    out.push_back(static_cast<char>(acc >> 2));
+  } else if (pad == 2) {  // 2 sextets: 1 octet
+    out.push_back(static_cast<char>(acc >> 4));
+  }
+  if (out.size() > max_out) return std::nullopt;
+  return out;
+}
+
+std::string base64_encode(std::string_view data) {
+  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes(data), static_cast<int>(data.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::string sha256(std::string_view data) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md.data(), &len, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<char*>(md.data()), len);
+}
+
+namespace {
+
+class HashSink final : public BodySink {
+ public:
+  explicit HashSink(std::optional<std::uint64_t> limit) : ctx_(EVP_MD_CTX_new()), limit_(limit) {
+    if (ctx_) EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr);
+  }
+  void put(std::string_view b) override {
+    std::uint64_t take = b.size();
+    if (limit_) take = length_ >= *limit_ ? 0 : std::min<std::uint64_t>(take, *limit_ - length_);
+    if (ctx_ && take > 0) EVP_DigestUpdate(ctx_.get(), b.data(), static_cast<std::size_t>(take));
+    length_ += b.size();
+  }
+  BodyHash finish() {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+    unsigned int len = 0;
+    if (ctx_) EVP_DigestFinal_ex(ctx_.get(), md.data(), &len);
+    return {std::string(reinterpret_cast<char*>(md.data()), len), length_};
+  }
+
+ private:
+  MdCtx ctx_;
+  std::optional<std::uint64_t> limit_;
+  std::uint64_t length_ = 0;
+};
+
+}  // namespace
+
+BodyHash body_hash(Canon c, std::string_view body, std::optional<std::uint64_t> limit) {
+  ClearErrors clear;
+  HashSink sink(limit);
+  canon_body(c, body, sink);
+  return sink.finish();
+}
+
+Result<Pkey> load_public_key(KeyType type, std::string_view der) {
+  ClearErrors clear;
+  if (type == KeyType::Ed25519) {
+    // RFC 8463 §4.2: p= is the bare 32-octet key, not a SubjectPublicKeyInfo.
+    if (der.size() != 32) return fail(Errc::Invalid, "Ed25519 key is not 32 octets");
+    Pkey k(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, bytes(der), der.size()));
+    if (!k) return fail(Errc::Invalid, "unusable Ed25519 key");
+    return k;
+  }
+  // RFC 6376 §3.6.1: SubjectPublicKeyInfo; some publish the bare RSAPublicKey.
+  const unsigned char* p = bytes(der);
+  Pkey k(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
+  if (!k) {
+    p = bytes(der);
+    k.reset(d2i_PublicKey(EVP_PKEY_RSA, nullptr, &p, static_cast<long>(der.size())));
+  }
+  if (!k) return fail(Errc::Invalid, "unusable RSA key");
+  if (EVP_PKEY_get_base_id(k.get()) != EVP_PKEY_RSA) return fail(Errc::Invalid, "k=rsa key is not an RSA key");
+  if (auto problem = rsa_size_problem(k.get())) return fail(Errc::Invalid, *problem);
+  return k;
+}
+
+bool verify_headers(EVP_PKEY* key, Algorithm a, std::string_view headers, std::string_view signature) {
+  ClearErrors clear;
+  MdCtx ctx(EVP_MD_CTX_new());
+  if (!ctx) return false;
+  std::string digest;
+  std::string_view data = headers;
+  const EVP_MD* md = EVP_sha256();
+  if (a == Algorithm::Ed25519Sha256) {
+    digest = sha256(headers);  // RFC 8463 §3: PureEdDSA over the hash
+    data = digest;
+    md = nullptr;
+  }
+  if (EVP_DigestVerifyInit(ctx.get(), nullptr, md, nullptr, key) != 1) return false;
+  return EVP_DigestVerify(ctx.get(), bytes(signature), signature.size(), bytes(data), data.size()) == 1;
+}
+
+Result<Pkey> load_private_key(std::string_view pem, Algorithm a) {
+  ClearErrors clear;
+  if (pem.size() > kMaxPem) return fail(Errc::Invalid, "private key PEM too long");
+  Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio) return fail(Errc::Internal, "out of memory");
+  Pkey k(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
+  if (!k) return fail(Errc::Invalid, "unreadable private key (PEM, unencrypted)");
+  if (EVP_PKEY_get_base_id(k.get()) != expected_type(a))
+    return fail(Errc::Invalid, fmt::format("private key is not an {} key", algorithm_name(a)));
+  if (a == Algorithm::RsaSha256)
+    if (auto problem = rsa_size_problem(k.get())) return fail(Errc::Invalid, *problem);
+  return k;
+}
+
+Result<std::string> sign_headers(EVP_PKEY* key, Algorithm a, std::string_view headers) {
+  ClearErrors clear;
+  MdCtx ctx(EVP_MD_CTX_new());
+  if (!ctx) return fail(Errc::Internal, "out of memory");
+  std::string digest;
+  std::string_view data = headers;
+  const EVP_MD* md = EVP_sha256();
+  if (a == Algorithm::Ed25519Sha256) {
+    digest = sha256(headers);
+    data = digest;
+    md = nullptr;
+  }
+  std::size_t len = 0;
+  if (EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key) != 1 ||
+      EVP_DigestSign(ctx.get(), nullptr, &len, bytes(data), data.size()) != 1)
+    return fail(Errc::Internal, "signing failed");
+  std::string sig(len, '\0');
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, bytes(data), data.size()) != 1)
+    return fail(Errc::Internal, "signing failed");
+  sig.resize(len);
+  return sig;
+}
+
+Result<std::string> public_key_octets(EVP_PKEY* key, Algorithm a) {
+  ClearErrors clear;
+  if (a == Algorithm::Ed25519Sha256) {
+    std::array<unsigned char, 32> raw{};
+    std::size_t len = raw.size();
+    if (EVP_PKEY_get_raw_public_key(key, raw.data(), &len) != 1 || len != raw.size())
+      return fail(Errc::Invalid, "not an Ed25519 key");
+    return std::string(reinterpret_cast<char*>(raw.data()), len);
+  }
+  unsigned char* der = nullptr;
+  int len = i2d_PUBKEY(key, &der);
+  if (len <= 0) return fail(Errc::Internal, "cannot encode the public key");
+  std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(len));
+  OPENSSL_free(der);
+  return out;
+}
+
+Result<Pkey> generate(Algorithm a, int rsa_bits) {
+  ClearErrors clear;
+  Pkey k;
+  if (a == Algorithm::Ed25519Sha256) {
+    k.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+  } else {
+    if (rsa_bits < kLimits.min_rsa_bits || rsa_bits > kLimits.max_rsa_bits)
+      return fail(Errc::Invalid, fmt::format("RSA keys have {} to {} bits", kLimits.min_rsa_bits, kLimits.max_rsa_bits));
+    k.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<std::size_t>(rsa_bits)));
+  }
+  if (!k) return fail(Errc::Internal, "key generation failed");
+  return k;
+}
+
+Result<std::string> private_key_pem(EVP_PKEY* key) {
+  ClearErrors clear;
+  Bio bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1)
+    return fail(Errc::Internal, "cannot write the private key");
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+}  // namespace valija::policy::dkim::detail
