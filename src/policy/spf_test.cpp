@@ -362,6 +362,26 @@ TEST(SpfCheck, MxAsksAllExchangesAtOnce) {
   for (const auto& q : trace.asked[2]) EXPECT_EQ(q.type, RrType::A);
 }
 
+TEST(SpfCheck, PtrAndValidatedNameAskForwardLookupsAtOnce) {
+  Zone z;
+  z.add("example.com", RrType::Txt, "v=spf1 ptr exists:%{p}.p.example.org -all");
+  auto reverse = *dns::ptr_name("192.0.2.5");
+  for (const char* n : {"a.example.com", "b.example.com", "c.example.net"}) z.add(reverse, RrType::Ptr, n);
+  z.add("c.example.net", RrType::A, "192.0.2.5");
+  z.add("c.example.net.p.example.org", RrType::A, "127.0.0.2");
+  testing::Trace trace;
+  auto o = testing::run(Check(input("192.0.2.5", "a@example.com"), Identity::MailFrom), z, &trace);
+  EXPECT_EQ(o.result, Result::Pass);
+  EXPECT_EQ(o.mechanism, "exists:%{p}.p.example.org");
+  // TXT; PTR; "ptr" validates only the names below example.com, together; %{p} then
+  // validates the one left; the exists lookup.
+  ASSERT_EQ(trace.asked.size(), 5u);
+  EXPECT_EQ(trace.asked[1], std::vector<dns::Query>{dns::make_query(reverse, RrType::Ptr)});
+  EXPECT_EQ(trace.asked[2], (std::vector<dns::Query>{dns::make_query("a.example.com", RrType::A),
+                                                     dns::make_query("b.example.com", RrType::A)}));
+  EXPECT_EQ(trace.asked[3], std::vector<dns::Query>{dns::make_query("c.example.net", RrType::A)});
+}
+
 TEST(SpfCheck, MxStopsAskingOnceAnEarlierExchangeMatches) {
   Zone z;
   z.add("example.com", RrType::Txt, "v=spf1 mx -all");
