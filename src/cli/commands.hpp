@@ -21,5 +21,7 @@ void add_mail_commands(CLI::App& app, Context& ctx);
 void add_dns_commands(CLI::App& app, Context& ctx);
 void add_smtp_test_command(CLI::App& app, Context& ctx);
 void add_queue_commands(CLI::App& app, Context& ctx);
+void add_dkim_commands(CLI::App& app, Context& ctx);
+void add_dns_records_commands(CLI::App& app, Context& ctx);
 
 }  // namespace valija::cli

@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   valija::cli::add_mail_commands(app, ctx);
   valija::cli::add_dns_commands(app, ctx);
   valija::cli::add_queue_commands(app, ctx);
+  valija::cli::add_dkim_commands(app, ctx);
+  valija::cli::add_dns_records_commands(app, ctx);
   valija::cli::add_smtp_test_command(app, ctx);
   try {
     app.parse(argc, argv);

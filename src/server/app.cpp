@@ -25,6 +25,8 @@
 #include "net/listener.hpp"
 #include "net/tls.hpp"
 #include "server/config.hpp"
+#include "server/dkim_signer.hpp"
+#include "server/mail_checks.hpp"
 #include "server/smtp_policy.hpp"
 #include "imap/server/connection.hpp"
 #include "pop3/server/connection.hpp"
@@ -207,7 +209,19 @@ class Server {
         usr1_(io_.main(), SIGUSR1),
         drain_timer_(io_.main()),
         gc_timer_(io_.main()),
-        srs_(std::move(srs_key)) {
+        srs_(std::move(srs_key)) {}
+
+  // The resolver, the mail checks and the SMTP policies that use them, and the queue
+  // runner, on the main I/O context.
+  tl::expected<void, StartError> start_queue() {
+    dns::ResolverConfig rc;
+    rc.servers = cfg_.dns.servers;
+    rc.timeout = cfg_.dns.timeout;
+    auto resolver = dns::Resolver::create(io_.main(), rc);
+    if (!resolver) return tl::unexpected(StartError{1, fmt::format("DNS resolver: {}", resolver.error().detail)});
+    resolver_ = std::move(*resolver);
+    checks_ = std::make_unique<MailChecks>(
+        MailChecks::Deps{*resolver_, *store_, workers_, cfg_.hostname, cfg_.checks, cfg_.smtp.trusted_networks});
     std::string postmaster_domain = cfg_.domains.empty() ? cfg_.hostname : cfg_.domains.front();
     PolicyDeps deps{*store_,
                     workers_,
@@ -220,23 +234,16 @@ class Server {
                     [this] {
                       if (runner_) runner_->wake();
                     },
-                    cfg_.smtp.trusted_networks};
+                    cfg_.smtp.trusted_networks,
+                    checks_.get(),
+                    &signer_,
+                    cfg_.dkim.sign_forwarded};
     inbound_ = make_inbound_policy(deps);
     submission_ = make_submission_policy(deps);
-  }
-
-  // The resolver and the queue runner, on the main I/O context.
-  tl::expected<void, StartError> start_queue() {
-    dns::ResolverConfig rc;
-    rc.servers = cfg_.dns.servers;
-    rc.timeout = cfg_.dns.timeout;
-    auto resolver = dns::Resolver::create(io_.main(), rc);
-    if (!resolver) return tl::unexpected(StartError{1, fmt::format("DNS resolver: {}", resolver.error().detail)});
-    resolver_ = std::move(*resolver);
     auto settings = queue_settings(cfg_);
     if (!settings) return tl::unexpected(settings.error());
-    queue::RunnerDeps deps{*store_, workers_, committer_, *resolver_, io_.main(), &srs_, cfg_.limits};
-    runner_ = std::make_unique<queue::Runner>(deps, std::move(*settings));
+    queue::RunnerDeps rd{*store_, workers_, committer_, *resolver_, io_.main(), &srs_, cfg_.limits};
+    runner_ = std::make_unique<queue::Runner>(rd, std::move(*settings));
     return {};
   }
 
@@ -601,9 +608,11 @@ class Server {
   std::chrono::steady_clock::time_point drain_deadline_;
   bool stopping_ = false;
   queue::Srs srs_;
+  DkimSigner signer_{*store_};
   // After io_: destroyed before it (the resolver's descriptor and the runner's timer
   // belong to its main context).
   std::unique_ptr<dns::Resolver> resolver_;
+  std::unique_ptr<MailChecks> checks_;  // uses the resolver
   std::unique_ptr<queue::Runner> runner_;
 };
 

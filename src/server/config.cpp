@@ -211,7 +211,7 @@ Result<Config> load_config(const std::string& path) {
   const toml::table& t = parsed.table();
   Config c;
   c.source = path;
-  auto r = p.known(t, "", {"hostname", "data_dir", "domains", "log_level", "io_threads", "tls", "listener", "limits", "pop3", "imap", "queue", "dns", "relay", "transport", "submission", "smtp", "checks", "public_addresses"});
+  auto r = p.known(t, "", {"hostname", "data_dir", "domains", "log_level", "io_threads", "tls", "listener", "limits", "pop3", "imap", "queue", "dns", "relay", "transport", "submission", "smtp", "checks", "dkim", "public_addresses"});
   if (!r) return tl::unexpected(r.error());
   TRY_ASSIGN(c.hostname, p.str(t, "hostname", "hostname", "localhost"));
   if (!mail::is_domain(c.hostname, false)) return tl::unexpected(p.err(t.get("hostname"), "hostname", "not a valid host name"));
@@ -303,6 +303,17 @@ Result<Config> load_config(const std::string& path) {
     if (!ct) return tl::unexpected(p.err(n, "checks", "expected a table"));
     auto r2 = parse_checks(p, *ct, c.checks);
     if (!r2) return tl::unexpected(r2.error());
+  }
+  if (const toml::node* n = t.get("dkim")) {
+    const toml::table* dt = n->as_table();
+    if (!dt) return tl::unexpected(p.err(n, "dkim", "expected a table"));
+    auto k = p.known(*dt, "dkim.", {"sign_forwarded"});
+    if (!k) return tl::unexpected(k.error());
+    if (const toml::node* b = dt->get("sign_forwarded")) {
+      auto v = b->value_exact<bool>();
+      if (!v) return tl::unexpected(p.err(b, "dkim.sign_forwarded", "expected true or false"));
+      c.dkim.sign_forwarded = *v;
+    }
   }
   if (const toml::node* n = t.get("public_addresses")) {
     const toml::array* arr = n->as_array();

@@ -111,6 +111,11 @@ struct ChecksConfig {
   std::chrono::seconds greylist_delay{300};
 };
 
+// [dkim]: signing (keys are managed with `valija dkim`).
+struct DkimConfig {
+  bool sign_forwarded = false;  // sign mail forwarded to other domains with the forwarding domain's keys
+};
+
 struct SubmissionSettings {
   // RFC 8314: users authenticate over TLS; "loopback" or "always" also offers AUTH
   // without it (a webmail on the same host, a test).
@@ -134,6 +139,7 @@ struct Config {
   QueueConfig queue;
   DnsConfig dns;
   ChecksConfig checks;
+  DkimConfig dkim;
   std::vector<std::string> public_addresses;  // of the mail host, for `valija dns-records`
   std::string source;              // file the config came from, for messages
 };

@@ -15,9 +15,18 @@
 #include "mail/submission.hpp"
 #include "queue/reports.hpp"
 #include "net/blocking.hpp"
+#include "server/dkim_signer.hpp"
+#include "server/mail_checks.hpp"
+#include "server/network_list.hpp"
 
 namespace valija::server {
 namespace {
+
+std::size_t count_signatures(std::string_view fields) {
+  std::size_t n = 0;
+  for (auto pos = fields.find("DKIM-Signature:"); pos != std::string_view::npos; pos = fields.find("DKIM-Signature:", pos + 1)) ++n;
+  return n;
+}
 
 using smtp::server::Reply;
 using smtp::server::SessionInfo;
@@ -26,21 +35,17 @@ using smtp::server::Transaction;
 
 class InboundPolicy : public SmtpPolicy {
  public:
-  explicit InboundPolicy(PolicyDeps deps) : d_(std::move(deps)), router_(d_.store, d_.limits) {
-    for (const auto& n : d_.trusted_networks) {  // the config checked them
-      std::error_code ec;
-      if (n.find(':') != std::string::npos) {
-        auto net = asio::ip::make_network_v6(n.find('/') == std::string::npos ? n + "/128" : n, ec);
-        if (!ec) trusted_v6_.push_back(net.canonical());
-      } else {
-        auto net = asio::ip::make_network_v4(n.find('/') == std::string::npos ? n + "/32" : n, ec);
-        if (!ec) trusted_v4_.push_back(net.canonical());
-      }
-    }
+  explicit InboundPolicy(PolicyDeps deps)
+      : d_(std::move(deps)), router_(d_.store, d_.limits), trusted_(d_.trusted_networks) {}
+
+  net::awaitable<ConnectAnswer> connect(const SessionInfo& s) override {
+    if (!d_.checks) co_return ConnectAnswer{};
+    co_return co_await d_.checks->connect(s);
   }
 
-  net::awaitable<std::optional<Reply>> mail(const SessionInfo&, const Transaction&) override {
-    co_return std::nullopt;
+  net::awaitable<std::optional<Reply>> mail(const SessionInfo& s, Transaction& tx) override {
+    if (!d_.checks) co_return std::nullopt;
+    co_return co_await d_.checks->mail(s, tx);
   }
 
   net::awaitable<RcptAnswer> rcpt(const SessionInfo& s, const Transaction& tx, const mail::Mailbox& to,
@@ -96,6 +101,9 @@ class InboundPolicy : public SmtpPolicy {
           (a.quota_messages && a.used_messages + 1 > a.quota_messages))
         co_return RcptAnswer{Reply(552, "5.2.2", fmt::format("<{}>: Mailbox full", target.str())), {}};
     }
+    if (d_.checks) {
+      if (auto grey = co_await d_.checks->rcpt(s, tx, target)) co_return RcptAnswer{std::move(*grey), {}};
+    }
     log::debug("event=rcpt_route trace={} to={} steps={}", tx.trace_id, log::q("<" + target.str() + ">"), log::q(fmt::format("{}", fmt::join(route->steps, " -> "))));
     co_return RcptAnswer{Reply(250, "2.1.5", fmt::format("<{}>: Recipient OK", target.str())), std::move(*route)};
   }
@@ -105,11 +113,15 @@ class InboundPolicy : public SmtpPolicy {
     auto summary = mail::scan_headers(tx.message, d_.limits.header_scan);
     if (summary.received > d_.limits.hop_count)  // RFC 5321 §6.3
       co_return Reply(554, "5.4.6", fmt::format("Too many hops ({} Received headers): mail loop?", summary.received));
+    MessageVerdict verdict;
+    if (d_.checks) verdict = co_await d_.checks->message(s, tx);
+    if (verdict.refuse) co_return *verdict.refuse;
 
     auto now = clock::now_unix();
     delivery::ReceivedInfo ri;
     ri.helo = s.helo;
     ri.client_ip = s.client_ip;
+    ri.client_name = s.client_name;
     ri.by_host = d_.hostname;
     ri.protocol = delivery::with_protocol(s.esmtp, s.tls, !s.auth_user.empty(), tx.params.smtputf8);
     ri.tls = s.tls_description;
@@ -154,11 +166,28 @@ class InboundPolicy : public SmtpPolicy {
         addresses.push_back(a.address);
         store::Copy c;
         c.account = a.account;
-        c.prefix = common + delivery::delivered_to_header(a.address) + received;
+        c.prefix = common + delivery::delivered_to_header(a.address) + verdict.headers + received;
+        if (verdict.junk) c.mailbox = "\\Junk";  // RFC 6154 special use: the account's Junk folder
         job.delivery.copies.push_back(std::move(c));
       }
     }
-    auto outbound = co_await forwarded(s, tx, received);
+    std::string forwarder;
+    auto outbound = co_await forwarded(s, tx, received, forwarder);
+    if (outbound && d_.signer) {
+      // Our own users' mail (and trusted clients') is signed for its From domain;
+      // forwarded mail, when configured, for the domain that forwards it.
+      std::string domain = !s.auth_user.empty() || may_relay(s) ? signing_domain(*body)
+                           : d_.sign_forwarded                   ? forwarder
+                                                                 : "";
+      if (!domain.empty()) {
+        auto sign = [this, domain, body, now] { return d_.signer->sign(domain, *body, now); };
+        auto fields = co_await net::run_blocking(d_.workers, std::move(sign));
+        if (!fields.empty()) {
+          log::info("event=dkim_signed trace={} domain={} signatures={}", tx.trace_id, domain, count_signatures(fields));
+          outbound->prefix = fields + outbound->prefix;
+        }
+      }
+    }
     job.delivery.outbound = std::move(outbound);
     bool queued = job.delivery.outbound.has_value();
     // SMTP has one reply for DATA: with several mailboxes, a full one still gets this
@@ -183,8 +212,8 @@ class InboundPolicy : public SmtpPolicy {
       if (r) {
         ++ok;
         stored.push_back(addresses[i]);
-        log::info("event=delivered trace={} to={} mailbox=INBOX uidvalidity={} uid={} size={}", tx.trace_id,
-                  log::q(addresses[i]), r->uidvalidity, r->uid, body->size());
+        log::info("event=delivered trace={} to={} mailbox={} uidvalidity={} uid={} size={}", tx.trace_id,
+                  log::q(addresses[i]), verdict.junk ? "Junk" : "INBOX", r->uidvalidity, r->uid, body->size());
       } else {
         if (r.error().code == Errc::Quota) ++quota;
         log::warn("event=delivery_failed trace={} to={} error={}", tx.trace_id, log::q(addresses[i]), log::q(r.error().detail));
@@ -205,10 +234,10 @@ class InboundPolicy : public SmtpPolicy {
   // The recipients in other domains (alias redirects, bounces to SRS addresses), for the
   // outbound queue; the sender rewritten with SRS when it is not one of ours, so SPF
   // passes at the destination. Nullopt when every recipient is local.
+  // `forwarder`: the local domain doing the forwarding (of the first such recipient).
   net::awaitable<std::optional<store::Outbound>> forwarded(const SessionInfo& s, const Transaction& tx,
-                                                           std::string received) {
+                                                           std::string received, std::string& forwarder) {
     store::Outbound o;
-    std::string forwarder;  // the local domain doing the forwarding (of the first such recipient)
     for (const auto& r : tx.recipients) {
       const auto* route = std::any_cast<delivery::Route>(&r.route);
       if (!route) continue;
@@ -252,19 +281,7 @@ class InboundPolicy : public SmtpPolicy {
  protected:
   // Recipients in other domains are accepted (and queued): a client in a trusted
   // network here; an authenticated user on submission.
-  virtual bool may_relay(const SessionInfo& s) const {
-    std::error_code ec;
-    auto ip = asio::ip::make_address(s.client_ip, ec);
-    if (ec) return false;
-    if (ip.is_v6() && ip.to_v6().is_v4_mapped()) ip = asio::ip::make_address_v4(asio::ip::v4_mapped, ip.to_v6());
-    if (ip.is_v4())
-      return std::any_of(trusted_v4_.begin(), trusted_v4_.end(), [&](const auto& net) {
-        return asio::ip::network_v4(ip.to_v4(), net.prefix_length()).canonical() == net;
-      });
-    return std::any_of(trusted_v6_.begin(), trusted_v6_.end(), [&](const auto& net) {
-      return asio::ip::network_v6(ip.to_v6(), net.prefix_length()).canonical() == net;
-    });
-  }
+  virtual bool may_relay(const SessionInfo& s) const { return trusted_.contains(s.client_ip); }
   // Checks and rewrites the message before it is stored; a reply refuses it.
   virtual net::awaitable<std::optional<Reply>> prepare(const SessionInfo&, Transaction&) { co_return std::nullopt; }
 
@@ -329,8 +346,7 @@ class InboundPolicy : public SmtpPolicy {
 
   PolicyDeps d_;
   delivery::Router router_;
-  std::vector<asio::ip::network_v4> trusted_v4_;
-  std::vector<asio::ip::network_v6> trusted_v6_;
+  NetworkList trusted_;
 };
 
 // Submission (RFC 6409): only authenticated users, only from addresses they own (their
@@ -340,7 +356,7 @@ class SubmissionPolicy : public InboundPolicy {
  public:
   using InboundPolicy::InboundPolicy;
 
-  net::awaitable<std::optional<Reply>> mail(const SessionInfo& s, const Transaction& tx) override {
+  net::awaitable<std::optional<Reply>> mail(const SessionInfo& s, Transaction& tx) override {
     if (s.auth_user.empty()) co_return Reply(530, "5.7.0", "Authentication required");
     if (tx.from.local.empty()) co_return Reply(553, "5.7.1", "A null sender is not for users");
     auto check = [this, user = s.auth_user, address = tx.from.str()] { return owns(user, address); };

@@ -16,6 +16,9 @@
 
 namespace valija::server {
 
+class MailChecks;
+class DkimSigner;
+
 struct PolicyDeps {
   store::Store& store;
   asio::thread_pool& workers;  // store lookups
@@ -29,6 +32,9 @@ struct PolicyDeps {
   // Clients that may relay through port 25 without AUTH ("192.0.2.0/24", "2001:db8::/32");
   // empty (the default): nobody.
   std::vector<std::string> trusted_networks;
+  MailChecks* checks = nullptr;  // port 25's SPF, DKIM, DMARC and connection checks; null: none
+  DkimSigner* signer = nullptr;  // signs mail sent for our domains; null: none
+  bool sign_forwarded = false;   // forwarded mail signed by the forwarding domain ([dkim])
 };
 
 std::unique_ptr<smtp::server::SmtpPolicy> make_inbound_policy(PolicyDeps deps);

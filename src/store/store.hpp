@@ -80,7 +80,7 @@ struct MessageInfo {
 // the prefix holds the per-recipient trace headers (Return-Path, Delivered-To, Received).
 struct Copy {
   AccountId account = 0;
-  std::string mailbox = "INBOX";
+  std::string mailbox = "INBOX";  // or a special use ("\\Junk"): the mailbox that has it, else INBOX
   std::string prefix;
   std::string flags;
   bool allow_over_quota = false;  // quota grace for multi-recipient SMTP transactions

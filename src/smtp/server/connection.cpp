@@ -72,7 +72,7 @@ class Session {
   SessionInfo info() const {
     return SessionInfo{conn_id_,     stream_.remote_ip(),         stream_.remote_port(), engine_.helo_name(),
                        engine_.ehlo(), stream_.tls(), stream_.tls_description(), config_->service,
-                       engine_.auth_user()};
+                       engine_.auth_user(), client_name_, iprev_};
   }
   net::awaitable<bool> flush();
   // Reads more input into the line splitter. False when the connection must end;
@@ -92,6 +92,7 @@ class Session {
   net::awaitable<Step> auth_keys(std::string user, auth::SaslMechanism mechanism);
   void tls_established();
   net::awaitable<Step> deliver();
+  net::awaitable<Step> greet();
   net::awaitable<std::optional<Reply>> check_mail();
   net::awaitable<SmtpPolicy::RcptAnswer> check_rcpt(const next::CheckRcpt& rcpt);
   static bool ended(const Step& s);
@@ -108,6 +109,7 @@ class Session {
   Clock::time_point started_;
   Clock::time_point tx_start_;
   std::uint64_t messages_ = 0;
+  std::string client_name_, iprev_;  // from the policy's connect check
   std::optional<net::ConnectionSlot> slot_;
   MemoryReservation content_memory_;  // the current message's share of the budget
   // Touched only as far as reads fill it, so an idle connection keeps one page resident.
@@ -370,6 +372,24 @@ net::awaitable<SmtpPolicy::RcptAnswer> Session::check_rcpt(const next::CheckRcpt
   co_return answer;
 }
 
+// The policy's connect check (blocklists, reverse DNS, rate), then the greeting or the
+// refusal in its place.
+net::awaitable<Step> Session::greet() {
+  SmtpPolicy::ConnectAnswer answer;
+  try {
+    answer = co_await deps_.policy.connect(info());
+  } catch (const std::exception& e) {
+    log::error("event=smtp_connect_crash conn={} error={}", conn_id_, log::q(e.what()));
+  }
+  client_name_ = std::move(answer.client_name);
+  iprev_ = std::move(answer.iprev);
+  if (answer.refuse) {
+    log::info("event=smtp_refused conn={} client={} reply={}", conn_id_, stream_.remote_ip(), log::q(answer.refuse->summary()));
+    co_return engine_.start_refused(*answer.refuse);
+  }
+  co_return engine_.start(stream_.remote_ip());
+}
+
 net::awaitable<Step> Session::deliver() {
   Transaction envelope = envelope_of(engine_.tx());
   auto size = engine_.tx().message.size();
@@ -406,7 +426,7 @@ net::awaitable<void> Session::run() {
     tls_established();
   }
 
-  Step step = engine_.start(stream_.remote_ip());
+  Step step = co_await greet();
   while (true) {
     out_ += step.out;
     Next next = std::move(step.next);

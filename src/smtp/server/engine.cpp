@@ -86,6 +86,12 @@ Step Engine::start(std::string_view) {
   return reply(Reply(220, "", fmt::format("{} ESMTP valija", config_.hostname)));
 }
 
+Step Engine::start_refused(Reply refusal) {
+  if (refusal.code == 421) return close_with(std::move(refusal));
+  phase_ = Phase::Refused;
+  return reply(std::move(refusal));
+}
+
 Step Engine::on_line_too_long() {
   return error(Reply(500, "5.5.2", fmt::format("Line too long (limit {} octets)", config_.limits.smtp_command_line)));
 }
@@ -96,6 +102,10 @@ Step Engine::on_line(std::string_view line) {
   // RFC 5321 §4.5.3.1.4 limit (the terminator counts).
   if (line.size() + 2 > config_.limits.smtp_command_line && !text::istarts_with(line, "AUTH ")) return on_line_too_long();
   auto cmd = proto::parse_command(line, parse_, tx_.params.smtputf8);
+  if (phase_ == Phase::Refused) {
+    if (cmd && cmd->verb == Verb::Quit) return cmd_quit(*cmd);
+    return error(Reply(503, "5.5.1", "Bad sequence of commands: the connection was refused, please QUIT"));
+  }
   if (!cmd) return error(cmd.error());
   const CommandSpec* spec = find(cmd->verb);
   unsigned bit = phase_ == Phase::Connected ? kConnected : phase_ == Phase::Greeted ? kGreeted : kMail;

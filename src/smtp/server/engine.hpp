@@ -54,6 +54,7 @@ struct Transaction {
   bool too_big = false;
   bool no_memory = false;           // content dropped: the server's message memory is spent
   bool bdat = false;                // BDAT chunks have started
+  std::any checks;                  // what the policy started at MAIL (opaque to the engine)
 };
 
 // What the connection must do after sending Step::out.
@@ -99,6 +100,10 @@ class Engine {
   explicit Engine(EngineConfig config);
 
   Step start(std::string_view client_address);
+  // The connection is refused (a blocklisted client, RFC 5321 §3.1): `refusal` (a 554)
+  // instead of the greeting, then 503 to everything but QUIT until the client leaves or
+  // the error limit closes the connection. A 421 refusal closes at once.
+  Step start_refused(Reply refusal);
   Step on_line(std::string_view line);
   Step on_line_too_long();
   // Policy answers. `reject` empty: accepted.
@@ -145,7 +150,7 @@ class Engine {
   std::uint64_t last_size() const { return last_size_; }
 
  private:
-  enum class Phase { Connected, Greeted, Mail, Closed };
+  enum class Phase { Connected, Greeted, Mail, Refused, Closed };
   using Handler = Step (Engine::*)(const proto::Command&);
   struct CommandSpec;
   static const CommandSpec* find(proto::Verb v);

@@ -11,8 +11,9 @@ namespace {
 
 class Harness {
  public:
-  explicit Harness(EngineConfig cfg = make_config()) : engine_(cfg), lines_(engine_.max_line()) {
-    run(engine_.start("127.0.0.1"));
+  explicit Harness(EngineConfig cfg = make_config(), std::optional<Reply> refuse = std::nullopt)
+      : engine_(cfg), lines_(engine_.max_line()) {
+    run(refuse ? engine_.start_refused(*refuse) : engine_.start("127.0.0.1"));
   }
 
   static EngineConfig make_config() {
@@ -174,6 +175,25 @@ TEST(SmtpEngine, Greeting) {
   Harness h;
   Harness h2;
   EXPECT_EQ(h2.send(""), "");
+}
+
+// RFC 5321 §3.1: a refused connection gets 554 instead of the greeting, then 503 to
+// everything but QUIT; the error limit ends a client that does not leave.
+TEST(SmtpEngine, RefusedConnectionWaitsForQuit) {
+  Harness h(Harness::make_config(), Reply(554, "5.7.1", "Service unavailable; client [192.0.2.1] blocked using bl.example"));
+  EXPECT_EQ(h.send(""), "");
+  EXPECT_EQ(h.send("EHLO client.example\r\n"),
+            "503 5.5.1 Bad sequence of commands: the connection was refused, please QUIT\r\n");
+  EXPECT_EQ(h.send("MAIL FROM:<a@b.example>\r\n").substr(0, 4), "503 ");
+  EXPECT_FALSE(h.closed());
+  EXPECT_EQ(h.send("QUIT\r\n"), "221 2.0.0 mx.local.example closing connection\r\n");
+  EXPECT_TRUE(h.closed());
+  Harness stubborn(Harness::make_config(), Reply(554, "5.7.1", "Refused"));
+  for (int i = 0; i < 4; ++i) stubborn.send("NOOP\r\n");
+  EXPECT_NE(stubborn.send("NOOP\r\n").find("421 4.7.0"), std::string::npos);
+  EXPECT_TRUE(stubborn.closed());
+  Harness busy(Harness::make_config(), Reply(421, "4.7.0", "Too many connections from your address"));
+  EXPECT_TRUE(busy.closed());
 }
 
 TEST(SmtpEngine, BasicTransaction) {

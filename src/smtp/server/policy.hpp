@@ -20,13 +20,22 @@ struct SessionInfo {
   std::string tls_description;
   std::string service;  // listener role: smtp, submission, submissions
   std::string auth_user;  // AUTH identity (the account's address), empty when not authenticated
+  std::string client_name;  // the client's forward-confirmed reverse DNS name, or empty
+  std::string iprev;        // iprev result (RFC 8601 §3): pass, fail, temperror, permerror; empty: not checked
 };
 
 class SmtpPolicy {
  public:
   virtual ~SmtpPolicy() = default;
-  // Empty: sender accepted.
-  virtual net::awaitable<std::optional<Reply>> mail(const SessionInfo& s, const Transaction& tx) = 0;
+  // Before the greeting: whether to talk to this client at all, and what DNS says of it.
+  struct ConnectAnswer {
+    std::optional<Reply> refuse;  // a 554 (then only QUIT) or a 421 (closes)
+    std::string client_name;
+    std::string iprev;
+  };
+  virtual net::awaitable<ConnectAnswer> connect(const SessionInfo&) { co_return ConnectAnswer{}; }
+  // Empty: sender accepted. The policy may keep state for the transaction in tx.checks.
+  virtual net::awaitable<std::optional<Reply>> mail(const SessionInfo& s, Transaction& tx) = 0;
   struct RcptAnswer {
     Reply reply;
     std::any route;

@@ -65,6 +65,23 @@ TYPED_TEST(StoreDelivery, DeliverSeveralCopiesShareOneBlob) {
   EXPECT_EQ(res[2]->mailbox, this->mailbox(ana.id, "Archive").id);
 }
 
+// A special use instead of a name: the mailbox that has it, whatever the user renamed it
+// to; INBOX when the account has none.
+TYPED_TEST(StoreDelivery, DeliverToSpecialUseFolder) {
+  auto& s = this->s();
+  this->domain("example.org");
+  auto ana = this->account("ana", "example.org");
+  ASSERT_TRUE(s.rename_mailbox(ana.id, "Junk", "Spam"));
+  auto res = this->deliver(kBody, {this->copy(ana.id, "P: 1\r\n", "\\Junk")});
+  ASSERT_TRUE(res.at(0)) << res.at(0).error().message();
+  EXPECT_EQ(this->messages(ana.id, "Spam").size(), 1u);
+  EXPECT_EQ(this->messages(ana.id, "INBOX").size(), 0u);
+  ASSERT_TRUE(s.delete_mailbox(ana.id, "Spam"));
+  res = this->deliver(kBody, {this->copy(ana.id, "P: 2\r\n", "\\Junk")});
+  ASSERT_TRUE(res.at(0)) << res.at(0).error().message();
+  EXPECT_EQ(this->messages(ana.id, "INBOX").size(), 1u);
+}
+
 TYPED_TEST(StoreDelivery, DeliverUidsModseqAndUidValidity) {
   this->domain("example.org");
   auto ana = this->account("ana", "example.org");

@@ -485,10 +485,21 @@ CopyResult SqliteStore::insert_copy_rows(const Delivery& d, const std::string& b
       "UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1, messages = messages + 1 "
       "WHERE account_id = ? AND name = ? AND noselect = 0 RETURNING id, uidvalidity, uidnext - 1, highest_modseq");
   TRY(mb);
-  mb->bind(1, c.account).bind(2, c.mailbox);
+  std::string name = c.mailbox;
+  if (name.starts_with('\\')) {  // a special use (Copy::mailbox): the folder that has it, else INBOX
+    auto su = writer_.cached(
+        "SELECT name FROM mailboxes WHERE account_id = ? AND special_use = ? AND noselect = 0 ORDER BY id LIMIT 1");
+    TRY(su);
+    su->bind(1, c.account).bind(2, name);
+    auto found = su->step();
+    TRY(found);
+    name = *found ? su->str(0) : "INBOX";
+    su->reset();
+  }
+  mb->bind(1, c.account).bind(2, name);
   auto mrow = mb->step();
   TRY(mrow);
-  if (!*mrow) return fail(Errc::NotFound, fmt::format("no mailbox {}", c.mailbox));
+  if (!*mrow) return fail(Errc::NotFound, fmt::format("no mailbox {}", name));
   Delivered out{mb->i64(0), static_cast<std::uint32_t>(mb->i64(1)), static_cast<std::uint32_t>(mb->i64(2))};
   auto modseq = mb->i64(3);
   mb->reset();
