@@ -136,6 +136,10 @@ Result<std::unique_ptr<Resolver>> Resolver::create(asio::io_context& io, const R
   if (int rc = ub_ctx_async(ctx, 1); rc != 0) return bad(rc, "asynchronous mode");
   // Forwarding to 127.0.0.1 (a local cache, systemd-resolved, a test server) is normal.
   if (int rc = ub_ctx_set_option(ctx, "do-not-query-localhost:", "no"); rc != 0) return bad(rc, "option");
+  // The loopback reverse zone goes to the configured servers like any other, rather than
+  // libunbound's built-in answer ("localhost"): iprev of a checked loopback client (a
+  // test, a local relay) then sees what DNS really says.
+  if (int rc = ub_ctx_set_option(ctx, "local-zone:", "127.in-addr.arpa. transparent"); rc != 0) return bad(rc, "option");
   if (config.servers.empty()) {
     if (int rc = ub_ctx_resolvconf(ctx, nullptr); rc != 0) return bad(rc, "reading /etc/resolv.conf");
   } else {

@@ -339,15 +339,15 @@ class Valija:
                         "trace": f[3], "flags": f[4] if len(f) > 4 else ""})
         return out
 
-    def message(self, address, uid):
-        cp = self.cli("mail", "show", address, str(uid), input=b"")
+    def message(self, address, uid, folder="INBOX"):
+        cp = self.cli("mail", "show", address, str(uid), "--folder", folder, input=b"")
         assert cp.returncode == 0, "mail show %s %s: rc=%d %r" % (
             address, uid, cp.returncode, cp.stderr)
         return cp.stdout
 
     def bodies(self, address, folder="INBOX"):
         """The stored messages of `address` as a list of bytes."""
-        return [self.message(address, m["uid"]) for m in self.messages(address, folder)]
+        return [self.message(address, m["uid"], folder) for m in self.messages(address, folder)]
 
 
 def split_trace(stored):
