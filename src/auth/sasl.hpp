@@ -23,25 +23,18 @@
 #include <string>
 #include <string_view>
 #include <tl/expected.hpp>
+
+#include "base/base64.hpp"
 #include <variant>
 #include <vector>
 
 namespace valija::auth {
 
-// --- Base64 (RFC 4648 §4), as SASL profiles use it: padded, no line breaks. ---
-std::string base64_encode(std::string_view bytes);
-
-enum class Base64Error {
-  Length,     // not a multiple of 4 characters
-  Character,  // outside A-Z a-z 0-9 + / (whitespace included)
-  Padding,    // '=' anywhere but the last one or two places, or non-zero pad bits (RFC 4648 §3.5)
-  TooLong,    // would decode to more than the caller's bound
-};
-std::string_view base64_error_text(Base64Error e);
-
-// Strict decoder: rejects anything another decoder might read differently. The empty
-// string decodes to the empty string. `max_decoded` is checked before any allocation.
-tl::expected<std::string, Base64Error> base64_decode(std::string_view text, std::size_t max_decoded);
+// Base64 as SASL profiles use it (base/base64.hpp): padded, no line breaks, strict.
+using valija::base64_decode;
+using valija::base64_encode;
+using valija::Base64Error;
+using valija::base64_error_text;
 
 // --- Mechanisms ---
 enum class SaslMechanism { Plain, Login, ScramSha1, ScramSha256, ScramSha1Plus, ScramSha256Plus };

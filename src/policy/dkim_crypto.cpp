@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "base/base64.hpp"
 #include "policy/dkim_canon.hpp"
 #include "policy/dkim_internal.hpp"
 
@@ -36,13 +37,6 @@ constexpr std::size_t kMaxPem = 64 * 1024;  // a 4096-bit RSA key is 3.3 KiB
 
 const unsigned char* bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 
-constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int sextet(char c) {
-  auto at = kAlphabet.find(c);
-  return at == std::string_view::npos ? -1 : static_cast<int>(at);
-}
-
 // The RSA sizes RFC 8301 §3.2 and our CPU bound allow.
 std::optional<std::string> rsa_size_problem(EVP_PKEY* k) {
   int bits = EVP_PKEY_get_bits(k);
@@ -61,40 +55,13 @@ int no_passphrase(char*, int, int, void*) { return 0; }
 void PkeyFree::operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
 
 std::optional<std::string> base64_decode(std::string_view text, std::size_t max_out) {
-  std::string s = strip_fws(text);
-  if (s.size() % 4 != 0 || s.size() / 4 * 3 > max_out + 2) return std::nullopt;
-  std::size_t pad = 0;
-  while (pad < 2 && pad < s.size() && s[s.size() - 1 - pad] == '=') ++pad;
-  std::string out;
-  out.reserve(s.size() / 4 * 3);
-  std::uint32_t acc = 0;
-  for (std::size_t i = 0; i < s.size() - pad; ++i) {
-    int v = sextet(s[i]);
-    if (v < 0) return std::nullopt;  // '=' in the middle lands here too
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    if (i % 4 == 3) {
-      out.push_back(static_cast<char>(acc >> 16));
-      out.push_back(static_cast<char>(acc >> 8));
-      out.push_back(static_cast<char>(acc));
-      acc = 0;
-    }
-  }
-  if (pad == 1) {  // 3 sextets: 2 octets
-    out.push_back(static_cast<char>(acc >> 10));
-    out.push_back(static_cast<char>(acc >> 2));
-  } else if (pad == 2) {  // 2 sextets: 1 octet
-    out.push_back(static_cast<char>(acc >> 4));
-  }
-  if (out.size() > max_out) return std::nullopt;
-  return out;
+  // b=, bh= and p= may be folded (RFC 6376 §3.5): white space goes before decoding.
+  auto out = valija::base64_decode(strip_fws(text), max_out, false);
+  if (!out) return std::nullopt;
+  return std::move(*out);
 }
 
-std::string base64_encode(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes(data), static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
+std::string base64_encode(std::string_view data) { return valija::base64_encode(data); }
 
 std::string sha256(std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};

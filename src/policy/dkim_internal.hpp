@@ -12,27 +12,19 @@
 #include <openssl/types.h>
 
 #include "policy/dkim.hpp"
+#include "policy/tag_list.hpp"
 
 namespace valija::policy::dkim::detail {
 
-constexpr bool is_wsp(char c) { return c == ' ' || c == '\t'; }
-// Folding whitespace as it appears in tag values (RFC 6376 §2.8): WSP and line ends.
-constexpr bool is_fws(char c) { return is_wsp(c) || c == '\r' || c == '\n'; }
-std::string_view trim_fws(std::string_view s);
+// The tag-list syntax is shared with DMARC (policy/tag_list.hpp).
+using policy::find_tag;
+using policy::is_fws;
+using policy::is_wsp;
+using policy::parse_tag_list;
+using policy::Tag;
+using policy::trim_fws;
 std::string strip_fws(std::string_view s);
 
-// One tag of a tag-list (RFC 6376 §3.2). value_begin/value_end delimit, in the parsed
-// text, everything between '=' and the ';' (or the end): what §3.7 empties for b=.
-struct Tag {
-  std::string_view name;
-  std::string_view value;  // leading and trailing FWS removed
-  std::size_t value_begin = 0;
-  std::size_t value_end = 0;
-};
-// Tag names are case-sensitive; a repeated name is an error; empty specs (";;", a final
-// ";") are skipped.
-Result<std::vector<Tag>> parse_tag_list(std::string_view text, std::size_t max_tags = kLimits.tags);
-const Tag* find_tag(const std::vector<Tag>& tags, std::string_view name);
 // A ':'-separated list with FWS around the items (h=, q=, key s= h= t=), lower case.
 std::vector<std::string> split_list(std::string_view value);
 

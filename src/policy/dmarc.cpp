@@ -88,7 +88,7 @@ Result<Record> parse_record(std::string_view txt) {
   if (!tags) return tl::unexpected(tags.error());
   Record r;
   bool have_p = false, bad_sp = false;
-  for (const auto& [name, value] : *tags) {
+  for (const auto& [name, value, b, e] : *tags) {
     std::string tag = text::to_lower(name);
     if (tag == "p") {
       auto p = parse_policy(value);

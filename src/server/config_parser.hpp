@@ -66,13 +66,6 @@ class Parser {
     lhs = static_cast<std::remove_reference_t<decltype(lhs)>>(*_r); \
   } while (0)
 
-#define TRY_ASSIGN(lhs, expr)                                \
-  do {                                                       \
-    auto _r = (expr);                                        \
-    if (!_r) return tl::unexpected(std::move(_r.error()));   \
-    lhs = static_cast<std::remove_reference_t<decltype(lhs)>>(*_r); \
-  } while (0)
-
 inline bool is_ip_address(const std::string& a) {
   unsigned char buf[16];
   return ::inet_pton(AF_INET, a.c_str(), buf) == 1 || ::inet_pton(AF_INET6, a.c_str(), buf) == 1;
