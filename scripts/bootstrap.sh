@@ -9,8 +9,9 @@ PACKAGES=(
   # libraries
   libasio-dev libssl-dev libsqlite3-dev libsodium-dev libfmt-dev libspdlog-dev
   libcli11-dev libtomlplusplus-dev libexpected-dev libgtest-dev libgmock-dev libunbound-dev
+  libpsl-dev publicsuffix
   # tests and benchmarks
-  python3 python3-pytest python3-dnspython swaks libnet-ssleay-perl libio-socket-ssl-perl openssl
+  python3 python3-pytest python3-dnspython python3-dkim swaks libnet-ssleay-perl libio-socket-ssl-perl openssl
   postfix dovecot-core dovecot-lmtpd dovecot-pop3d dovecot-imapd
   # real POP3 and IMAP clients for tests/e2e (test_pop3.py, test_imap_*.py)
   fetchmail getmail6 isync offlineimap3

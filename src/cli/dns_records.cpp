@@ -103,7 +103,7 @@ void print_records(const Site& s) {
   print_line(s.domain, "MX", fmt::format("10 {}.", s.host));
   fmt::print("\n; The mail host's addresses.\n");
   if (s.addresses.empty())
-    fmt::print("; (unknown: set public_addresses in the config, or --address)\n{:<34} IN A     <address of {}>\n",
+    fmt::print("; (unknown: set public_addresses in the config, or --address)\n; {:<32} IN A     <address of {}>\n",
                s.host + ".", s.host);
   for (const auto& a : s.addresses) print_line(s.host, a.find(':') == std::string::npos ? "A" : "AAAA", a);
   fmt::print("\n; Reverse DNS: published by whoever owns the address (your provider), not in this zone.\n");
@@ -239,9 +239,15 @@ net::awaitable<void> check_dkim_dmarc(dns::Resolver& r, const Site& s, Report& r
   auto d = co_await ask(r, "_dmarc." + s.domain, dns::RrType::Txt);
   if (rep.failed(d, "DMARC _dmarc." + s.domain)) co_return;
   std::optional<policy::dmarc::Record> rec;
-  for (const auto& txt : d.records)
+  std::size_t found = 0;
+  for (const auto& txt : d.records) {
+    if (txt.starts_with("v=DMARC1")) ++found;
     if (auto parsed = policy::dmarc::parse_record(txt)) rec = *parsed;
-  if (rec)
+  }
+  if (found > 1)  // RFC 7489 §6.6.3: several records are no policy at all
+    rep.bad(fmt::format("DMARC _dmarc.{}: {} records (receivers then apply none)", s.domain, found),
+            fmt::format("keep one: _dmarc.{}. IN TXT {}", s.domain, quoted(s.dmarc)));
+  else if (rec)
     rep.ok(fmt::format("DMARC _dmarc.{}: p={}", s.domain, policy::dmarc::policy_name(rec->p)));
   else
     rep.bad(fmt::format("DMARC _dmarc.{}: {}", s.domain, d.records.empty() ? "none" : "no valid DMARC1 record"),

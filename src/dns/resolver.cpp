@@ -136,9 +136,12 @@ Result<std::unique_ptr<Resolver>> Resolver::create(asio::io_context& io, const R
   if (int rc = ub_ctx_async(ctx, 1); rc != 0) return bad(rc, "asynchronous mode");
   // Forwarding to 127.0.0.1 (a local cache, systemd-resolved, a test server) is normal.
   if (int rc = ub_ctx_set_option(ctx, "do-not-query-localhost:", "no"); rc != 0) return bad(rc, "option");
-  // The loopback reverse zone goes to the configured servers like any other, rather than
-  // libunbound's built-in answer ("localhost"): iprev of a checked loopback client (a
-  // test, a local relay) then sees what DNS really says.
+  // Reverse zones of private and documentation ranges (10/8, 192.168/16, fd00::/8, ...)
+  // and of loopback go to the servers like any other, rather than to libunbound's
+  // built-in empty answers: iprev of a client on the LAN, whose DNS server does publish
+  // its PTR records, must see them (and `valija dns-check` likewise).
+  for (const char* opt : {"unblock-lan-zones:", "insecure-lan-zones:"})
+    if (int rc = ub_ctx_set_option(ctx, opt, "yes"); rc != 0) return bad(rc, "option");
   if (int rc = ub_ctx_set_option(ctx, "local-zone:", "127.in-addr.arpa. transparent"); rc != 0) return bad(rc, "option");
   if (config.servers.empty()) {
     if (int rc = ub_ctx_resolvconf(ctx, nullptr); rc != 0) return bad(rc, "reading /etc/resolv.conf");
