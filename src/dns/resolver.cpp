@@ -7,6 +7,12 @@
 
 #include <asio/posix/stream_descriptor.hpp>
 
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
+
+#include "base/evict.hpp"
+
 
 namespace valija::dns {
 
@@ -34,7 +40,52 @@ struct Resolver::Raw {
   std::vector<std::string> rdata;
   std::string canonical;
   std::string detail;
+  int ttl = 0;  // seconds the answer may be kept
 };
+
+namespace {
+
+// Answers already known, in front of libunbound's own cache: a hit costs a map lookup
+// on the asking thread, where asking libunbound costs a round trip through its thread
+// and pipe and the resolver's context (a message's SPF, DKIM and DMARC lookups were
+// half the CPU the checks cost). Kept for the record's TTL, at most an hour; failures
+// are never kept. Bounded: when full, the older half goes.
+class AnswerCache {
+ public:
+  static constexpr std::size_t kMax = 20000;
+  static constexpr int kMaxTtl = 3600;
+
+  std::optional<Resolver::Raw> find(const std::string& key) {
+    std::lock_guard lock(mu_);
+    auto it = map_.find(key);
+    if (it == map_.end()) return std::nullopt;
+    if (Clock::now() >= it->second.expires) {
+      map_.erase(it);
+      return std::nullopt;
+    }
+    return it->second.raw;
+  }
+  void add(std::string key, const Resolver::Raw& raw) {
+    if (raw.outcome == Outcome::Temporary || raw.ttl <= 0) return;
+    std::lock_guard lock(mu_);
+    if (map_.size() >= kMax)
+      drop_older_half(map_, [](const Entry& e) { return e.expires; }, [](const Entry&) { return false; });
+    map_.insert_or_assign(std::move(key), Entry{raw, Clock::now() + std::chrono::seconds(std::min(raw.ttl, kMaxTtl))});
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Entry {
+    Resolver::Raw raw;
+    Clock::time_point expires;
+  };
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> map_;
+};
+
+std::string cache_key(const std::string& name, int type) { return fmt::format("{}/{}", type, canonical_name(name)); }
+
+}  // namespace
 
 struct Resolver::Impl {
   asio::io_context& io;
@@ -42,6 +93,7 @@ struct Resolver::Impl {
   asio::posix::stream_descriptor fd;
   std::chrono::milliseconds timeout;
   bool stopped = false;
+  AnswerCache cache;
 
   Impl(asio::io_context& i, ub_ctx* c, std::chrono::milliseconds t) : io(i), ctx(c), fd(i, ub_fd(c)), timeout(t) {}
   ~Impl() {
@@ -66,6 +118,8 @@ namespace {
 
 // One lookup in flight: completed once, by libunbound's answer or by the timer.
 struct Pending {
+  AnswerCache* cache = nullptr;
+  std::string key;
   std::function<void(Resolver::Raw)> complete;
   asio::steady_timer timer;
   int async_id = 0;
@@ -119,7 +173,9 @@ void on_answer(void* data, int err, ub_result* result) {
   auto pending = std::move(*p);
   delete p;
   auto raw = classify(err, result, pending->name);
+  if (result && err == 0) raw.ttl = result->ttl;
   if (result) ub_resolve_free(result);
+  pending->cache->add(pending->key, raw);
   pending->finish(std::move(raw));
 }
 
@@ -160,10 +216,18 @@ Resolver::~Resolver() = default;
 namespace {
 
 // Starts one lookup on the resolver's context; `done` runs there, exactly once.
+// A cached answer completes at once, on the asking thread.
 void start_lookup(Resolver::Impl* impl, std::string qname, int qtype, std::function<void(Resolver::Raw)> done) {
-  asio::post(impl->io, [impl, qname = std::move(qname), qtype, done = std::move(done)]() mutable {
+  auto key = cache_key(qname, qtype);
+  if (auto hit = impl->cache.find(key)) {
+    done(std::move(*hit));
+    return;
+  }
+  asio::post(impl->io, [impl, qname = std::move(qname), qtype, key = std::move(key), done = std::move(done)]() mutable {
     auto pending = std::make_shared<Pending>(impl->io);
     pending->name = qname;
+    pending->cache = &impl->cache;
+    pending->key = std::move(key);
     pending->complete = std::move(done);
     auto* token = new std::shared_ptr<Pending>(pending);
     int rc = ub_resolve_async(impl->ctx, qname.c_str(), qtype, kClassIn, token, on_answer, &pending->async_id);
@@ -206,7 +270,7 @@ net::awaitable<std::vector<Resolver::Raw>> Resolver::query_all(std::vector<Query
         auto ex = asio::get_associated_executor(handler);
         struct Batch {
           std::vector<Raw> results;
-          std::size_t left = 0;
+          std::atomic<std::size_t> left = 0;
           std::function<void(std::vector<Raw>)> complete;
         };
         auto batch = std::make_shared<Batch>();
@@ -220,7 +284,8 @@ net::awaitable<std::vector<Resolver::Raw>> Resolver::query_all(std::vector<Query
           batch->complete({});
           return;
         }
-        // Every answer arrives on the resolver's one thread, so the count needs no lock.
+        // Answers arrive on the resolver's thread, cached ones on this one: each writes
+        // its own slot; the last one (by the atomic count) completes the batch.
         for (std::size_t i = 0; i < qs.size(); ++i)
           start_lookup(impl, std::move(qs[i].name), static_cast<int>(qs[i].type), [batch, i](Raw r) {
             batch->results[i] = std::move(r);

@@ -54,6 +54,50 @@ int no_passphrase(char*, int, int, void*) { return 0; }
 
 void PkeyFree::operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
 
+namespace {
+
+// OpenSSL 3 looks EVP_sha256() up in its provider tables (under a lock) on every use;
+// fetched once, the digest is used directly. Freed at exit by OpenSSL's cleanup.
+const EVP_MD* sha256_md() {
+  static const EVP_MD* md = [] {
+    const EVP_MD* m = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+    return m ? m : EVP_sha256();
+  }();
+  return md;
+}
+
+// Decoding a key (d2i, PEM) costs more than a verification: the few keys a thread
+// meets again and again (a big sender's, our own signing keys) are kept decoded.
+// Per thread, so no lock; bounded.
+struct KeyCache {
+  static constexpr std::size_t kMax = 32;
+  struct Entry {
+    std::string id;
+    Pkey key;
+  };
+  std::vector<Entry> entries;  // most recent last
+
+  std::optional<Pkey> find(const std::string& id) {
+    for (auto it = entries.begin(); it != entries.end(); ++it) {
+      if (it->id != id) continue;
+      EVP_PKEY_up_ref(it->key.get());
+      Pkey out(it->key.get());
+      std::rotate(it, it + 1, entries.end());
+      return out;
+    }
+    return std::nullopt;
+  }
+  void add(std::string id, const Pkey& key) {
+    if (entries.size() == kMax) entries.erase(entries.begin());
+    EVP_PKEY_up_ref(key.get());
+    entries.push_back(Entry{std::move(id), Pkey(key.get())});
+  }
+};
+
+thread_local KeyCache public_keys, private_keys;
+
+}  // namespace
+
 std::optional<std::string> base64_decode(std::string_view text, std::size_t max_out) {
   // b=, bh= and p= may be folded (RFC 6376 §3.5): white space goes before decoding.
   auto out = valija::base64_decode(strip_fws(text), max_out, false);
@@ -66,7 +110,7 @@ std::string base64_encode(std::string_view data) { return valija::base64_encode(
 std::string sha256(std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md.data(), &len, EVP_sha256(), nullptr);
+  EVP_Digest(data.data(), data.size(), md.data(), &len, sha256_md(), nullptr);
   return std::string(reinterpret_cast<char*>(md.data()), len);
 }
 
@@ -75,7 +119,7 @@ namespace {
 class HashSink final : public BodySink {
  public:
   explicit HashSink(std::optional<std::uint64_t> limit) : ctx_(EVP_MD_CTX_new()), limit_(limit) {
-    if (ctx_) EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr);
+    if (ctx_) EVP_DigestInit_ex(ctx_.get(), sha256_md(), nullptr);
   }
   void put(std::string_view b) override {
     std::uint64_t take = b.size();
@@ -106,6 +150,14 @@ BodyHash body_hash(Canon c, std::string_view body, std::optional<std::uint64_t> 
 }
 
 Result<Pkey> load_public_key(KeyType type, std::string_view der) {
+  std::string id = (type == KeyType::Ed25519 ? "e" : "r") + std::string(der);
+  if (auto cached = public_keys.find(id)) return std::move(*cached);
+  auto k = decode_public_key(type, der);
+  if (k) public_keys.add(std::move(id), *k);
+  return k;
+}
+
+Result<Pkey> decode_public_key(KeyType type, std::string_view der) {
   ClearErrors clear;
   if (type == KeyType::Ed25519) {
     // RFC 8463 §4.2: p= is the bare 32-octet key, not a SubjectPublicKeyInfo.
@@ -133,7 +185,7 @@ bool verify_headers(EVP_PKEY* key, Algorithm a, std::string_view headers, std::s
   if (!ctx) return false;
   std::string digest;
   std::string_view data = headers;
-  const EVP_MD* md = EVP_sha256();
+  const EVP_MD* md = sha256_md();
   if (a == Algorithm::Ed25519Sha256) {
     digest = sha256(headers);  // RFC 8463 §3: PureEdDSA over the hash
     data = digest;
@@ -144,6 +196,14 @@ bool verify_headers(EVP_PKEY* key, Algorithm a, std::string_view headers, std::s
 }
 
 Result<Pkey> load_private_key(std::string_view pem, Algorithm a) {
+  std::string id = std::string(algorithm_name(a)) + "\n" + std::string(pem);
+  if (auto cached = private_keys.find(id)) return std::move(*cached);
+  auto k = decode_private_key(pem, a);
+  if (k) private_keys.add(std::move(id), *k);
+  return k;
+}
+
+Result<Pkey> decode_private_key(std::string_view pem, Algorithm a) {
   ClearErrors clear;
   if (pem.size() > kMaxPem) return fail(Errc::Invalid, "private key PEM too long");
   Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
@@ -163,7 +223,7 @@ Result<std::string> sign_headers(EVP_PKEY* key, Algorithm a, std::string_view he
   if (!ctx) return fail(Errc::Internal, "out of memory");
   std::string digest;
   std::string_view data = headers;
-  const EVP_MD* md = EVP_sha256();
+  const EVP_MD* md = sha256_md();
   if (a == Algorithm::Ed25519Sha256) {
     digest = sha256(headers);
     data = digest;

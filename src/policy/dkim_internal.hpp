@@ -54,11 +54,13 @@ using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
 // A public key from a record's p= octets: SubjectPublicKeyInfo or PKCS#1 RSAPublicKey
 // DER for RSA, the raw 32 octets for Ed25519. The error detail is a verdict reason.
-Result<Pkey> load_public_key(KeyType type, std::string_view der);
+Result<Pkey> load_public_key(KeyType type, std::string_view der);  // cached per thread
+Result<Pkey> decode_public_key(KeyType type, std::string_view der);
 // RFC 6376 §3.3 / RFC 8463 §3: `headers` is the canonicalised header data; RSA signs its
 // SHA-256 with PKCS#1 v1.5, Ed25519 signs its SHA-256 with PureEdDSA.
 bool verify_headers(EVP_PKEY* key, Algorithm a, std::string_view headers, std::string_view signature);
-Result<Pkey> load_private_key(std::string_view pem, Algorithm a);
+Result<Pkey> load_private_key(std::string_view pem, Algorithm a);  // cached per thread
+Result<Pkey> decode_private_key(std::string_view pem, Algorithm a);
 Result<std::string> sign_headers(EVP_PKEY* key, Algorithm a, std::string_view headers);
 // The p= octets of a key (SubjectPublicKeyInfo DER for RSA, raw for Ed25519).
 Result<std::string> public_key_octets(EVP_PKEY* key, Algorithm a);
