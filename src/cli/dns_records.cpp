@@ -196,25 +196,17 @@ net::awaitable<void> check_spf(dns::Resolver& r, const Site& s, Report& rep) {
     policy::spf::Check check(policy::spf::Input{addr, "postmaster@" + s.domain, s.host, s.host, 0},
                              policy::spf::Identity::MailFrom);
     dns::Answers answers;
-    std::optional<policy::spf::Outcome> out;
-    for (int round = 0; round < 40 && !out; ++round) {
-      auto step = check.evaluate(answers);
-      if (auto* o = std::get_if<policy::spf::Outcome>(&step)) {
-        out = *o;
-        break;
-      }
-      auto queries = std::get<std::vector<dns::Query>>(step);
-      auto got = co_await r.lookup_all(queries);
-      for (std::size_t i = 0; i < queries.size(); ++i) answers.add(queries[i], got[i]);
-    }
-    if (!out) continue;
-    if (out->result == policy::spf::Result::Pass)
-      rep.ok(fmt::format("SPF {} allows {} ({})", s.domain, addr, out->mechanism));
-    else if (out->result == policy::spf::Result::TempError)
-      rep.failed(dns::Answer{dns::Outcome::Temporary, {}, out->problem}, "SPF " + s.domain);
+    policy::spf::Outcome overrun;
+    overrun.result = policy::spf::Result::TempError;
+    overrun.problem = "too many DNS rounds";
+    auto out = co_await dns::run_check(r, check, answers, overrun);
+    if (out.result == policy::spf::Result::Pass)
+      rep.ok(fmt::format("SPF {} allows {} ({})", s.domain, addr, out.mechanism));
+    else if (out.result == policy::spf::Result::TempError)
+      rep.failed(dns::Answer{dns::Outcome::Temporary, {}, out.problem}, "SPF " + s.domain);
     else
-      rep.bad(fmt::format("SPF {} for {}: {}{}", s.domain, addr, policy::spf::name(out->result),
-                          out->problem.empty() ? "" : " (" + out->problem + ")"),
+      rep.bad(fmt::format("SPF {} for {}: {}{}", s.domain, addr, policy::spf::name(out.result),
+                          out.problem.empty() ? "" : " (" + out.problem + ")"),
               fmt::format("publish: {}. IN TXT \"v=spf1 mx -all\"", s.domain));
   }
 }

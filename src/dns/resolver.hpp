@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "base/result.hpp"
@@ -58,5 +59,22 @@ class Resolver {
   net::awaitable<std::vector<Raw>> query_all(std::vector<Query> queries);
   std::unique_ptr<Impl> impl_;
 };
+
+// Runs a pure check (the shape of src/policy's: evaluate() gives the outcome or the
+// queries it needs) to its outcome: evaluate, look up what it needs (all at once), add
+// the answers, repeat. `overrun` after `max_rounds` rounds (the checks bound their own
+// lookups; this only guards).
+template <class Outcome, class Check>
+net::awaitable<Outcome> run_check(Resolver& resolver, const Check& check, Answers& answers, Outcome overrun,
+                                  int max_rounds = 40) {
+  for (int round = 0; round < max_rounds; ++round) {
+    auto step = check.evaluate(answers);
+    if (auto* done = std::get_if<Outcome>(&step)) co_return std::move(*done);
+    auto queries = std::get<std::vector<Query>>(std::move(step));
+    auto got = co_await resolver.lookup_all(queries);
+    for (std::size_t i = 0; i < queries.size(); ++i) answers.add(std::move(queries[i]), std::move(got[i]));
+  }
+  co_return overrun;
+}
 
 }  // namespace valija::dns

@@ -27,24 +27,9 @@ namespace dmarc = policy::dmarc;
 
 namespace {
 
-constexpr int kMaxRounds = 40;                   // DNS rounds of one check (SPF needs the most)
 constexpr std::size_t kMaxFromDomains = 4;       // distinct author domains checked by DMARC
 constexpr std::size_t kHeaderScan = 256 * 1024;  // where forged fields and From are looked for
 constexpr std::size_t kInlineVerify = 64 * 1024;  // DKIM verified on the I/O thread up to this size
-
-// Runs a pure check to its outcome: evaluate, ask what it needs (all at once), repeat.
-template <class Outcome, class Check>
-net::awaitable<Outcome> run_check(dns::Resolver& resolver, const Check& check, dns::Answers& answers,
-                                  Outcome overrun) {
-  for (int round = 0; round < kMaxRounds; ++round) {
-    auto step = check.evaluate(answers);
-    if (auto* done = std::get_if<Outcome>(&step)) co_return std::move(*done);
-    auto queries = std::get<std::vector<dns::Query>>(std::move(step));
-    auto got = co_await resolver.lookup_all(queries);
-    for (std::size_t i = 0; i < queries.size(); ++i) answers.add(std::move(queries[i]), std::move(got[i]));
-  }
-  co_return overrun;
-}
 
 // Looks up every query not answered yet, at once.
 net::awaitable<void> fetch(dns::Resolver& resolver, std::vector<dns::Query> queries, dns::Answers& answers) {
@@ -176,7 +161,7 @@ net::awaitable<smtp::server::SmtpPolicy::ConnectAnswer> MailChecks::connect(cons
     co_return answer;
   }
   policy::IprevOutcome overrun{policy::IprevResult::TempError, "", "too many lookups"};
-  auto rev = co_await run_check(d_.resolver, iprev, answers, overrun);
+  auto rev = co_await dns::run_check(d_.resolver, iprev, answers, overrun);
   answer.iprev = std::string(policy::iprev_name(rev.result));
   if (rev.result == policy::IprevResult::Pass) answer.client_name = rev.name;
   log::info("event=client_checked conn={} client={} iprev={} name={} detail={}", s.conn_id, s.client_ip, answer.iprev,
@@ -212,7 +197,7 @@ net::awaitable<std::optional<Reply>> MailChecks::mail(const SessionInfo& s, Tran
     spf::Outcome overrun;
     overrun.result = spf::Result::TempError;
     overrun.problem = "too many DNS rounds";
-    auto outcome = co_await run_check(resolver, check, answers, overrun);
+    auto outcome = co_await dns::run_check(resolver, check, answers, overrun);
     st->outcome = std::move(outcome);
     st->done.cancel();
   };
