@@ -108,9 +108,12 @@ LoginCheck check_apop(store::Store& store, std::string_view user, std::string_vi
 }
 
 bool LoginGate::locked_out(const LoginAttempt& a) {
-  if (!throttle_.locked(Throttle::key_of(std::string(a.ip)), Clock::now())) return false;
-  log::warn("event={}_login_failed conn={} client={} user={} method={} reason=locked_out", a.service, a.conn_id, a.ip,
-            log::q(a.user), a.method);
+  auto now = Clock::now();
+  bool address = throttle_.locked(Throttle::key_of(std::string(a.ip)), now);
+  bool account = !address && !a.user.empty() && throttle_.locked(Throttle::Scope::Account, Throttle::account_key(a.user), now);
+  if (!address && !account) return false;
+  log::warn("event={}_login_failed conn={} client={} user={} method={} reason={}", a.service, a.conn_id, a.ip,
+            log::q(a.user), a.method, address ? "locked_out" : "account_locked_out");
   return true;
 }
 
@@ -121,13 +124,19 @@ std::chrono::milliseconds LoginGate::failed(const LoginAttempt& a, const LoginCh
     return std::chrono::milliseconds(0);
   }
   auto key = Throttle::key_of(std::string(a.ip));
-  bool now_locked = false;
-  auto delay = throttle_.failed(key, Clock::now(), now_locked);
+  auto now = Clock::now();
+  bool now_locked = false, account_locked = false;
+  auto delay = throttle_.failed(key, now, now_locked);
+  if (!a.user.empty())
+    delay = std::max(delay, throttle_.failed(Throttle::Scope::Account, Throttle::account_key(a.user), now, account_locked));
   log::warn("event={}_login_failed conn={} client={} user={} method={} reason={}", a.service, a.conn_id, a.ip,
             log::q(a.user), a.method, log::q(check.reason));
   if (now_locked)
     log::warn("event=auth_lockout client={} key={} service={} seconds={} reason=\"too many failed logins\"", a.ip, key,
               a.service, lockout_.count());
+  if (account_locked)
+    log::warn("event=auth_account_lockout user={} client={} service={} seconds={} reason=\"too many failed logins for "
+              "the account\"", log::q(a.user), a.ip, a.service, lockout_.count());
   return delay;
 }
 

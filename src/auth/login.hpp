@@ -52,10 +52,11 @@ class LoginGate {
  public:
   using Clock = Throttle::Clock;
   LoginGate(Throttle& throttle, std::chrono::seconds lockout) : throttle_(throttle), lockout_(lockout) {}
-  // True (and logged) when the client's address is locked out: it must not even try.
+  // True (and logged) when the client's address, or the account it names, is locked
+  // out: it must not even try.
   bool locked_out(const LoginAttempt& a);
-  // Logs a failed check; a bad password also counts against the address and returns how
-  // long to wait before answering.
+  // Logs a failed check; a bad password also counts against the address and the account
+  // and returns how long to wait before answering.
   std::chrono::milliseconds failed(const LoginAttempt& a, const LoginCheck& check);
 
  private:

@@ -6,27 +6,33 @@
 #include <cstring>
 
 #include "base/evict.hpp"
+#include "base/text.hpp"
 
 namespace valija::auth {
 
-bool Throttle::locked(const std::string& address, Clock::time_point now) {
+bool Throttle::locked(Scope scope, const std::string& key, Clock::time_point now) {
   std::lock_guard l(mu_);
-  auto it = entries_.find(address);
-  return it != entries_.end() && it->second.locked_until > now;
+  auto& entries = table(scope);
+  auto it = entries.find(key);
+  return it != entries.end() && it->second.locked_until > now;
 }
 
-std::chrono::milliseconds Throttle::failed(const std::string& address, Clock::time_point now, bool& now_locked) {
+std::chrono::milliseconds Throttle::failed(Scope scope, const std::string& key, Clock::time_point now,
+                                           bool& now_locked) {
   std::lock_guard l(mu_);
   now_locked = false;
-  if (entries_.size() >= limits_.max_addresses && !entries_.count(address)) prune(now);
-  auto& e = entries_[address];
+  std::size_t limit = scope == Scope::Address ? limits_.failures : limits_.account_failures;
+  if (limit == 0) return std::chrono::milliseconds(0);
+  auto& entries = table(scope);
+  if (entries.size() >= limits_.max_addresses && !entries.count(key)) prune(entries, now);
+  auto& e = entries[key];
   if (e.failures == 0 || now - e.first > limits_.window) {
     e.failures = 0;
     e.first = now;
   }
   ++e.failures;
   e.last = now;
-  if (e.failures >= limits_.failures && e.locked_until <= now) {
+  if (e.failures >= limit && e.locked_until <= now) {
     e.locked_until = now + limits_.lockout;
     now_locked = true;
   }
@@ -50,23 +56,25 @@ void Throttle::set_limits(ThrottleLimits limits) {
   limits_ = limits;
 }
 
-std::size_t Throttle::tracked() const {
+std::string Throttle::account_key(std::string_view user) { return text::to_lower(user); }
+
+std::size_t Throttle::tracked(Scope scope) const {
   std::lock_guard l(mu_);
-  return entries_.size();
+  return scope == Scope::Address ? addresses_.size() : accounts_.size();
 }
 
 // Drops entries whose window and lockout are over; if that is not enough, the half
 // that failed longest ago, sparing locked-out addresses while others can go (a flood of
 // addresses must not grow memory without bound, nor free an attacker from a lockout).
-void Throttle::prune(Clock::time_point now) {
-  for (auto it = entries_.begin(); it != entries_.end();) {
+void Throttle::prune(Table& entries, Clock::time_point now) {
+  for (auto it = entries.begin(); it != entries.end();) {
     const auto& e = it->second;
-    if (now - e.last > limits_.window && e.locked_until <= now) it = entries_.erase(it);
+    if (now - e.last > limits_.window && e.locked_until <= now) it = entries.erase(it);
     else ++it;
   }
-  if (entries_.size() < limits_.max_addresses) return;
+  if (entries.size() < limits_.max_addresses) return;
   drop_older_half(
-      entries_, [](const Entry& e) { return e.last; }, [now](const Entry& e) { return e.locked_until > now; });
+      entries, [](const Entry& e) { return e.last; }, [now](const Entry& e) { return e.locked_until > now; });
 }
 
 }  // namespace valija::auth

@@ -1,20 +1,25 @@
 #pragma once
-// Failed-login throttling per client address, shared by every protocol that takes a
-// password (POP3 now, IMAP and SMTP AUTH later). Each failure within the window delays
-// the answer more (base · 2^(n-1), capped); at `failures` the address is locked out for
+// Failed-login throttling, shared by every protocol that takes a password (POP3, IMAP,
+// SMTP AUTH), counted twice: per client address, and per account (the user name tried),
+// so that an attacker spread over many addresses is slowed down too. Each failure within
+// the window delays the answer more (base · 2^(n-1), capped); at `failures` (addresses)
+// or `account_failures` (accounts) the address or the account is locked out for
 // `lockout`, even with the right password, and a log line says so (for fail2ban-style
-// tools). Memory is bounded: past `max_addresses` the stalest entries are dropped.
-// Thread-safe; the clock is passed in, so it is testable.
+// tools). An account lockout also keeps its owner out for that time: its threshold is
+// higher, and 0 turns it off. Memory is bounded: past `max_addresses` entries in a table
+// the stalest are dropped. Thread-safe; the clock is passed in, so it is testable.
 #include <chrono>
 #include <cstddef>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 namespace valija::auth {
 
 struct ThrottleLimits {
-  std::size_t failures = 10;                   // within `window`, then locked out
+  std::size_t failures = 10;                   // per address within `window`, then locked out
+  std::size_t account_failures = 30;           // per account within `window` (0: not counted)
   std::chrono::seconds window{900};
   std::chrono::seconds lockout{900};
   std::chrono::milliseconds base_delay{500};   // delay after the first failure
@@ -27,16 +32,23 @@ class Throttle {
   using Clock = std::chrono::steady_clock;
   explicit Throttle(ThrottleLimits limits = {}) : limits_(limits) {}
 
-  // True while `address` is locked out.
-  bool locked(const std::string& address, Clock::time_point now);
+  enum class Scope { Address, Account };
+  // True while `key` (an address's key_of(), an account's account_key()) is locked out.
+  bool locked(Scope scope, const std::string& key, Clock::time_point now);
+  bool locked(const std::string& address, Clock::time_point now) { return locked(Scope::Address, address, now); }
   // Counts a failure; returns how long to wait before answering. `now_locked` tells
   // whether this failure started a lockout.
-  std::chrono::milliseconds failed(const std::string& address, Clock::time_point now, bool& now_locked);
+  std::chrono::milliseconds failed(Scope scope, const std::string& key, Clock::time_point now, bool& now_locked);
+  std::chrono::milliseconds failed(const std::string& address, Clock::time_point now, bool& now_locked) {
+    return failed(Scope::Address, address, now, now_locked);
+  }
   void set_limits(ThrottleLimits limits);
   // The key failures are counted under: an IPv4 address as is, an IPv6 address by its
   // /64 (one end site can rotate through the addresses of its prefix at will).
   static std::string key_of(const std::string& address);
-  std::size_t tracked() const;
+  // The key failures of a user name are counted under: lower case.
+  static std::string account_key(std::string_view user);
+  std::size_t tracked(Scope scope = Scope::Address) const;
 
  private:
   struct Entry {
@@ -45,11 +57,13 @@ class Throttle {
     Clock::time_point last;
     Clock::time_point locked_until;  // epoch: not locked
   };
-  void prune(Clock::time_point now);
+  using Table = std::unordered_map<std::string, Entry>;
+  void prune(Table& table, Clock::time_point now);
+  Table& table(Scope s) { return s == Scope::Address ? addresses_ : accounts_; }
 
   mutable std::mutex mu_;
   ThrottleLimits limits_;
-  std::unordered_map<std::string, Entry> entries_;
+  Table addresses_, accounts_;
 };
 
 }  // namespace valija::auth

@@ -28,6 +28,40 @@ TEST(Throttle, DelaysGrowThenLockout) {
   EXPECT_FALSE(t.locked("192.0.2.1", now + 901s));
 }
 
+// Failures per account are counted apart from addresses, with their own threshold.
+TEST(Throttle, AccountsAreCountedApartFromAddresses) {
+  ThrottleLimits l;
+  l.failures = 100;
+  l.account_failures = 3;
+  Throttle t(l);
+  auto now = Throttle::Clock::time_point{} + 1h;
+  bool locked = false;
+  auto ana = Throttle::account_key("Ana@Example.ORG");
+  EXPECT_EQ(ana, "ana@example.org");
+  for (int i = 0; i < 2; ++i) t.failed(Throttle::Scope::Account, ana, now, locked);
+  EXPECT_FALSE(locked);
+  EXPECT_FALSE(t.locked(Throttle::Scope::Account, ana, now));
+  t.failed(Throttle::Scope::Account, ana, now, locked);
+  EXPECT_TRUE(locked);
+  EXPECT_TRUE(t.locked(Throttle::Scope::Account, ana, now + 10s));
+  EXPECT_FALSE(t.locked(Throttle::Scope::Account, "bob@example.org", now));
+  EXPECT_FALSE(t.locked(ana, now));  // the address table has nothing of it
+  EXPECT_EQ(t.tracked(Throttle::Scope::Account), 1u);
+  EXPECT_EQ(t.tracked(Throttle::Scope::Address), 0u);
+  EXPECT_FALSE(t.locked(Throttle::Scope::Account, ana, now + 901s));
+}
+
+TEST(Throttle, AccountCountingCanBeOff) {
+  ThrottleLimits l;
+  l.account_failures = 0;
+  Throttle t(l);
+  auto now = Throttle::Clock::time_point{} + 1h;
+  bool locked = false;
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(t.failed(Throttle::Scope::Account, "ana@example.org", now, locked).count(), 0);
+  EXPECT_FALSE(t.locked(Throttle::Scope::Account, "ana@example.org", now));
+  EXPECT_EQ(t.tracked(Throttle::Scope::Account), 0u);
+}
+
 TEST(Throttle, WindowForgetsOldFailures) {
   ThrottleLimits l;
   l.failures = 3;

@@ -15,6 +15,10 @@ struct Limits {
   std::uint64_t message_size = 50 * 1024 * 1024;
   // Recipients per transaction; RFC 5321 §4.5.3.1.8 requires accepting at least 100.
   std::size_t recipients_per_message = 100;
+  // Recipients one authenticated user (submission) may send to per hour, from any number
+  // of connections; beyond, RCPT gets 451 4.7.1 until the hour slides on. Caps what a
+  // stolen password can send before anybody notices. 0: no limit.
+  std::size_t recipients_per_hour = 5000;
   // Transactions per connection (RFC 9422 MAILMAX).
   std::size_t messages_per_connection = 1000;
   // Syntax/sequence errors before 421 and close.
@@ -49,6 +53,10 @@ struct Limits {
   // for auth_lockout (even with the right password). Each failure is answered after a
   // delay that doubles from half a second up to 8 s.
   std::size_t auth_failures = 10;
+  // Failed logins for one account (from anywhere) within auth_window before the account
+  // is locked out for auth_lockout: slows an attack spread over many addresses, at the
+  // price of keeping the owner out too for that time. 0: not counted.
+  std::size_t auth_account_failures = 30;
   std::chrono::seconds auth_window{900};
   std::chrono::seconds auth_lockout{900};
   // A password verified against its Argon2id hash is remembered (as an HMAC under a

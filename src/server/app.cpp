@@ -429,6 +429,7 @@ class Server {
   static auth::ThrottleLimits throttle_limits(const Limits& l) {
     auth::ThrottleLimits t;
     t.failures = l.auth_failures;
+    t.account_failures = l.auth_account_failures;
     t.window = l.auth_window;
     t.lockout = l.auth_lockout;
     return t;

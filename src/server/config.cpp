@@ -26,9 +26,9 @@ constexpr std::array<RoleInfo, 7> kRoles{{
 
 Result<void> parse_limits(const Parser& p, const toml::table& t, Limits& l) {
   auto r = p.known(t, "limits.",
-                   {"message_size", "recipients_per_message", "messages_per_connection", "smtp_errors", "hop_count",
+                   {"message_size", "recipients_per_message", "recipients_per_hour", "messages_per_connection", "smtp_errors", "hop_count",
                     "command_timeout", "data_timeout", "session_timeout", "alias_depth", "alias_fanout",
-                    "connections_total", "connections_per_ip", "message_memory", "rcpt_refusals", "auth_failures",
+                    "connections_total", "connections_per_ip", "message_memory", "rcpt_refusals", "auth_failures", "auth_account_failures",
                     "auth_window", "auth_lockout", "auth_cache_ttl", "imap_sessions_per_account"});
   if (!r) return r;
   constexpr std::uint64_t kMax = 1ull << 40;
@@ -37,6 +37,8 @@ Result<void> parse_limits(const Parser& p, const toml::table& t, Limits& l) {
   TRY_ASSIGN(l.message_memory, p.num(t, "message_memory", "limits.message_memory", l.message_memory, 1024 * 1024, kMax));
   TRY_ASSIGN(l.rcpt_refusals, p.num(t, "rcpt_refusals", "limits.rcpt_refusals", l.rcpt_refusals, 1, 100000));
   TRY_ASSIGN(l.auth_failures, p.num(t, "auth_failures", "limits.auth_failures", l.auth_failures, 1, 100000));
+  TRY_ASSIGN(l.auth_account_failures, p.num(t, "auth_account_failures", "limits.auth_account_failures",
+                                            l.auth_account_failures, 0, 100000));
   {
     std::uint64_t s = 0;
     TRY_ASSIGN(s, p.num(t, "auth_window", "limits.auth_window", l.auth_window.count(), 1, 7 * 86400));
@@ -47,6 +49,7 @@ Result<void> parse_limits(const Parser& p, const toml::table& t, Limits& l) {
     l.auth_cache_ttl = std::chrono::seconds(s);
   }
   TRY_ASSIGN(l.recipients_per_message, p.num(t, "recipients_per_message", "limits.recipients_per_message", l.recipients_per_message, 1, 100000));
+  TRY_ASSIGN(l.recipients_per_hour, p.num(t, "recipients_per_hour", "limits.recipients_per_hour", l.recipients_per_hour, 0, 10000000));
   TRY_ASSIGN(l.messages_per_connection, p.num(t, "messages_per_connection", "limits.messages_per_connection", l.messages_per_connection, 1, 1000000));
   TRY_ASSIGN(l.smtp_errors, p.num(t, "smtp_errors", "limits.smtp_errors", l.smtp_errors, 1, 1000));
   TRY_ASSIGN(l.hop_count, p.num(t, "hop_count", "limits.hop_count", l.hop_count, 1, 1000));

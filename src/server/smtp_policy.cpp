@@ -15,6 +15,7 @@
 #include "mail/submission.hpp"
 #include "queue/reports.hpp"
 #include "net/blocking.hpp"
+#include "policy/rate_limit.hpp"
 #include "server/dkim_signer.hpp"
 #include "server/mail_checks.hpp"
 #include "server/network_list.hpp"
@@ -71,7 +72,6 @@ class InboundPolicy : public SmtpPolicy {
     }
     if (!route) {
       const auto& e = route.error();
-      log::info("event=rcpt_refused conn={} trace={} to={} reason={}", s.conn_id, tx.trace_id, log::q("<" + target.str() + ">"), log::q(e.detail));
       if (e.kind == delivery::RouteFailure::NotLocal && may_relay(s)) {
         delivery::Route out;
         out.external.push_back(target.str());
@@ -80,6 +80,8 @@ class InboundPolicy : public SmtpPolicy {
         log::debug("event=rcpt_route trace={} to={} steps=outbound", tx.trace_id, log::q("<" + target.str() + ">"));
         co_return RcptAnswer{Reply(250, "2.1.5", fmt::format("<{}>: Recipient OK", target.str())), std::move(out)};
       }
+      log::info("event=rcpt_refused conn={} trace={} to={} reason={}", s.conn_id, tx.trace_id,
+                log::q("<" + target.str() + ">"), log::q(e.detail));
       switch (e.kind) {
         case delivery::RouteFailure::NotLocal:
           co_return RcptAnswer{Reply(554, "5.7.1", fmt::format("<{}>: Relay access denied", target.str())), {}};
@@ -354,7 +356,8 @@ class InboundPolicy : public SmtpPolicy {
 // message is fixed up as RFC 6409 §8 allows (Bcc removed, Date and Message-ID added).
 class SubmissionPolicy : public InboundPolicy {
  public:
-  using InboundPolicy::InboundPolicy;
+  explicit SubmissionPolicy(PolicyDeps deps)
+      : InboundPolicy(std::move(deps)), recipients_(d_.limits.recipients_per_hour, 3600) {}
 
   net::awaitable<std::optional<Reply>> mail(const SessionInfo& s, Transaction& tx) override {
     if (s.auth_user.empty()) co_return Reply(530, "5.7.0", "Authentication required");
@@ -373,7 +376,20 @@ class SubmissionPolicy : public InboundPolicy {
   net::awaitable<RcptAnswer> rcpt(const SessionInfo& s, const Transaction& tx, const mail::Mailbox& to,
                                   bool postmaster) override {
     if (s.auth_user.empty()) co_return RcptAnswer{Reply(530, "5.7.0", "Authentication required"), {}};
-    co_return co_await InboundPolicy::rcpt(s, tx, to, postmaster);
+    auto answer = co_await InboundPolicy::rcpt(s, tx, to, postmaster);
+    if (!answer.reply.positive()) co_return answer;
+    // Accepted recipients count against the user's hourly allowance.
+    auto now = clock::now_unix();
+    auto user = text::to_lower(s.auth_user);
+    if (!recipients_.allow(user, now)) {
+      auto wait = recipients_.retry_after(user, now);
+      log::warn("event=rate_limited conn={} trace={} user={} limit=recipients_per_hour value={} to={}", s.conn_id,
+                tx.trace_id, log::q(s.auth_user), recipients_.limit(), log::q("<" + to.str() + ">"));
+      co_return RcptAnswer{Reply(451, "4.7.1", fmt::format("<{}>: {} has sent to {} recipients this hour, try again in "
+                                                           "{} seconds", to.str(), s.auth_user, recipients_.limit(), wait)),
+                           {}};
+    }
+    co_return answer;
   }
 
  protected:
@@ -409,6 +425,8 @@ class SubmissionPolicy : public InboundPolicy {
   }
 
  private:
+  policy::RateLimiter recipients_;  // per authenticated user, per hour
+
   // Whether `user` (an account's address) may send as `address`. Blocking.
   Result<bool> owns(const std::string& user, const std::string& address) {
     auto at = address.rfind('@');

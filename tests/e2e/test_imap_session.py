@@ -554,6 +554,32 @@ def test_failed_login_lockout_per_address(valija_factory):
     c.logout()
 
 
+def test_failed_login_lockout_per_account(valija_factory):
+    """[limits] auth_account_failures: failures for one account from several addresses
+    lock the account (not the addresses) out for auth_lockout."""
+    v = config_server(valija_factory, "[limits]\nauth_failures = 100\nauth_account_failures = 3\n")
+    other = "dave@test.example"
+    v.add_user(other, "dave-pw-123")
+    mark = v.log_mark()
+    for source in ("127.0.0.1", "127.0.0.2", "127.0.0.3"):
+        c = RawImap(v.ports["imap"], source=source)
+        c.greeting()
+        assert c.cmd('LOGIN "%s" "wrong"' % CAROL) == ([], FAILED)
+        c.close()
+    v.wait_log(r'event=auth_account_lockout user="?%s"?' % re.escape(CAROL), since=mark)
+    c = RawImap(v.ports["imap"], source="127.0.0.4")
+    c.greeting()
+    c.send(b'a LOGIN "%s" "%s"\r\n' % (CAROL.encode(), CAROL_PW.encode()))
+    st = c.response()
+    assert st.startswith("a NO [UNAVAILABLE] "), st
+    c.close()
+    # the addresses are not locked: another account logs in from them
+    c = RawImap(v.ports["imap"], source="127.0.0.1")
+    c.greeting()
+    c.login(other, "dave-pw-123")
+    c.logout()
+
+
 # ---- timeouts and per-account session limit ------------------------------------------
 
 def test_login_timeout(valija_factory):

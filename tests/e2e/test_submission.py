@@ -224,3 +224,27 @@ def test_scram_plus_tls_server_end_point_and_password_change(env):
     e.v.cli_ok("user", "passwd", "ana@local.example", "--password-stdin", input="n3w-passw0rd\n")
     assert scram(PASSWORD) == 535
     assert scram("n3w-passw0rd") == 235
+
+
+def test_recipients_per_hour_per_user(env):
+    """[limits] recipients_per_hour: a user's accepted recipients are counted across
+    connections; past the limit RCPT gets 451 4.7.1; other users are not affected."""
+    e = env(extra="[limits]\nrecipients_per_hour = 3\n")
+    e.v.add_user("bob@local.example", PASSWORD)
+    c = submit(e)
+    for rcpt in ("r1@remote.example", "r2@remote.example"):
+        assert c.mail("ana@local.example")[0] == 250
+        assert c.rcpt(rcpt)[0] == 250
+        c.rset()
+    c.quit()
+    c = submit(e)  # a new connection shares the count
+    assert c.mail("ana@local.example")[0] == 250
+    assert c.rcpt("r3@remote.example")[0] == 250
+    code, text = c.rcpt("r4@remote.example")
+    assert code == 451 and b"4.7.1" in text, (code, text)
+    c.quit()
+    e.v.wait_log(r'event=rate_limited .*user="?ana@local\.example"? limit=recipients_per_hour value=3')
+    c = submit(e, user="bob@local.example")
+    assert c.mail("bob@local.example")[0] == 250
+    assert c.rcpt("r5@remote.example")[0] == 250
+    c.quit()

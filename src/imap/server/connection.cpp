@@ -221,7 +221,7 @@ net::awaitable<void> Connection::login(const proto::Command& cmd, std::string us
   auth::LoginAttempt attempt{"imap", conn_id_, ip, user, method};
   auth::LoginGate gate(deps_.throttle, config_->limits.auth_lockout);
   if (gate.locked_out(attempt)) {
-    tagged(cmd, "NO", "[UNAVAILABLE] Too many failed logins from your address, try again later");
+    tagged(cmd, "NO", "[UNAVAILABLE] Too many failed logins, try again later");
     out_ += "* BYE Too many failed logins\r\n";
     closing_ = true;
     co_return;

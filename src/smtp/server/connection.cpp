@@ -299,7 +299,7 @@ net::awaitable<Step> Session::check_auth(auth::SaslCredentials credentials, std:
   auth::LoginAttempt attempt{"smtp", conn_id_, ip, user, mechanism};
   auth::LoginGate gate(*deps_.throttle, limits().auth_lockout);
   if (gate.locked_out(attempt))
-    co_return engine_.on_auth_checked(Reply(454, "4.7.0", "Too many failed logins from your address, try again later"), "");
+    co_return engine_.on_auth_checked(Reply(454, "4.7.0", "Too many failed logins, try again later"), "");
   if (!credentials.authzid.empty() && credentials.authzid != credentials.authcid) {
     // Acting for another user (RFC 4616 authzid) is not something valija grants.
     log::info("event=smtp_login_failed conn={} client={} user={} method={} reason=authzid", conn_id_, ip, log::q(user),
