@@ -1,10 +1,14 @@
 #include "cli/util.hpp"
 
 #include <fmt/format.h>
+#include <grp.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 
 #include "base/text.hpp"
@@ -16,7 +20,25 @@ int error(const std::string& message) {
   return 1;
 }
 
+namespace {
+
+// root working on a data dir that belongs to another user (the one valija serves as)
+// becomes that user first: files it creates (the database's WAL, blobs, packs) must
+// stay the server's, or the server could no longer open them.
+Result<void> become_data_owner(const std::string& data_dir) {
+  if (::geteuid() != 0) return {};
+  struct stat st {};
+  if (::stat(data_dir.c_str(), &st) != 0 || st.st_uid == 0) return {};
+  if (::setgroups(0, nullptr) != 0 || ::setgid(st.st_gid) != 0 || ::setuid(st.st_uid) != 0)
+    return fail(Errc::Permission, fmt::format("cannot become uid {} (the owner of {}): {}", st.st_uid, data_dir,
+                                              std::strerror(errno)));
+  return {};
+}
+
+}  // namespace
+
 Result<std::unique_ptr<store::Store>> open_store(const std::string& data_dir, bool create) {
+  if (auto owner = become_data_owner(data_dir); !owner) return tl::unexpected(owner.error());
   auto s = store::open_sqlite({data_dir, create});
   if (!s && s.error().code == Errc::NotFound)
     return fail(Errc::NotFound, fmt::format("{} (run 'valija domain add DOMAIN --data {}' or 'valija serve --data {}' "

@@ -633,6 +633,14 @@ tl::expected<std::unique_ptr<Server>, StartError> start(const ServeOptions& opt)
   if (opt.log_level) cfg.log_level = *opt.log_level;
   log::init(parse_level(cfg.log_level));
   fit_descriptor_limit(cfg.limits);
+  // root on a data dir another user owns would leave root's files in it (the database's
+  // WAL, blobs) that the owner's valija could not open later. valija does not drop
+  // privileges itself yet: it runs as that user (docs/security.md).
+  if (struct stat st {}; ::geteuid() == 0 && ::stat(cfg.data_dir.c_str(), &st) == 0 && st.st_uid != 0)
+    return tl::unexpected(StartError{
+        2, fmt::format("the data dir {} belongs to uid {}: run valija as that user (with CAP_NET_BIND_SERVICE for ports "
+                       "below 1024, as packaging/valija.service does), not as root",
+                       cfg.data_dir, st.st_uid)});
 
   auto lock = lock_data_dir(cfg.data_dir);
   if (!lock) return tl::unexpected(lock.error());

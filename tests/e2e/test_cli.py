@@ -1,9 +1,13 @@
 """The admin CLI: domains, users, aliases, mail; offline and while serving."""
+import os
 import re
+import shutil
+import subprocess
+import tempfile
 
 import pytest
 
-from conftest import Valija, dot_stuff, make_message, split_trace
+from conftest import VALIJA_BIN, Valija, dot_stuff, make_message, split_trace
 
 
 @pytest.fixture
@@ -288,3 +292,29 @@ def test_commands_do_not_create_a_missing_data_dir(tmp_path, args):
     cp = v.cli(*args, input="pw-for-a\n")
     assert_error(cp, contains="no valija data in")
     assert list(v.data.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+def test_root_keeps_the_data_dir_owner(tmp_path):
+    """docs/security.md "Running as a service": root's admin commands on a data dir that
+    belongs to another user run as that user (what they create stays the server's);
+    `serve` as root on it refuses to start."""
+    base = tempfile.mkdtemp(dir="/tmp", prefix="valija-owner-")
+    try:
+        os.chmod(base, 0o755)
+        data = os.path.join(base, "data")
+        run = lambda *a, **kw: subprocess.run([VALIJA_BIN, *a, "--data", data], capture_output=True,  # noqa: E731
+                                              timeout=60, **kw)
+        assert run("domain", "add", "example.org").returncode == 0
+        for root, dirs, files in os.walk(data):
+            for name in dirs + files + ["."]:
+                os.chown(os.path.join(root, name), 65534, 65534)
+        cp = run("user", "add", "ana@example.org", "--password-stdin", input=b"s3cret-pass\n")
+        assert cp.returncode == 0, cp.stderr
+        owners = {os.stat(os.path.join(r, n)).st_uid for r, ds, fs in os.walk(data) for n in ds + fs}
+        assert owners == {65534}, owners
+        assert b"ana@example.org" in run("user", "list").stdout
+        cp = subprocess.run([VALIJA_BIN, "serve", "--data", data, "--port-base", "0"], capture_output=True, timeout=60)
+        assert cp.returncode == 2 and b"belongs to uid 65534" in cp.stderr, cp.stderr
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
