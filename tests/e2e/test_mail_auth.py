@@ -285,3 +285,24 @@ def test_loopback_exempt_by_default(env):
                                                              to="ana@local.example"))
     assert code == 250, full
     assert auth_results(stored(e)) == []
+
+
+def test_dns_failure_during_checks_never_refuses_by_default(env):
+    """SECURITY-CASES "DNS timeout or SERVFAIL during policy checks": SPF and DMARC
+    answer temperror and the message is accepted (with spf_temperror = "defer", next
+    test, the client is told to retry: 451 4.7.24); never refused."""
+    e = checked_env(env, servfail=("broken.example", "_dmarc.broken.example"))
+    code, full = send(e, "bob@broken.example", make_message("dns", "x", sender="bob@broken.example",
+                                                            to="ana@local.example"))
+    assert code == 250, full
+    (ar,) = auth_results(stored(e))
+    assert "spf=temperror" in ar and "dmarc=temperror" in ar, ar
+
+
+def test_spf_temperror_can_defer(env):
+    e = checked_env(env, extra='spf_temperror = "defer"\n', servfail=("broken.example",))
+    with e.v.raw() as c:
+        c.greeting()
+        c.ehlo()
+        code, _, full = c.cmd("MAIL FROM:<bob@broken.example>")
+        assert code == 451 and "4.7.24" in full, full
