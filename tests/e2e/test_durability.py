@@ -191,3 +191,53 @@ def test_kill9_under_load_loses_nothing_acknowledged(valija_factory):
     assert after[-1]["uid"] > max(uids)
     assert split_trace(v.message("demo@localhost", after[-1]["uid"]))[1] == msg
     assert v.stop() == 0
+
+
+def test_damaged_or_missing_body_is_reported_and_serving_goes_on(valija):
+    """SECURITY-CASES "Blob file missing or corrupted": a message whose body file is cut
+    short or gone gets a clear error (IMAP NO [SERVERBUG], POP3 -ERR) for that message;
+    the others are served and the server stays up."""
+    import glob
+    import hashlib
+    import poplib
+    v = valija
+    user = "dora@localhost"
+    v.add_user(user, "dora-pass-123")
+    big = make_message("big", "x" * 76 + "\r\n" * 1, to=user)
+    big = big + b"".join(b"%076d\r\n" % i for i in range(5000))  # ~390 KB: a body file of its own
+    small = make_message("small", "hello\r\n", to=user)
+    for msg in (big, small):
+        with RawSmtp("127.0.0.1", v.ports["smtp"]) as c:
+            c.greeting()
+            c.ehlo()
+            c.expect("MAIL FROM:<a@example.net>", "250")
+            c.expect("RCPT TO:<%s>" % user, "250")
+            c.expect("DATA", "354")
+            c.send(dot_stuff(msg))
+            assert c.reply()[0] == 250
+    digest = hashlib.sha256(big).hexdigest()
+    (path,) = glob.glob(os.path.join(str(v.data), "blobs", digest[:2], digest))
+    for damage in ("truncate", "remove"):
+        if damage == "truncate":
+            with open(path, "r+b") as f:
+                f.truncate(1000)
+        else:
+            os.remove(path)
+        c = v.imap(user, "dora-pass-123")
+        c.select("INBOX")
+        typ, data = c.fetch("1", "(BODY.PEEK[])")
+        assert typ == "NO" and b"SERVERBUG" in data[0], (typ, data)
+        typ, data = c.fetch("2", "(BODY.PEEK[])")
+        assert typ == "OK" and b"hello" in data[0][1], (typ, data)
+        c.logout()
+        p = poplib.POP3("127.0.0.1", v.ports["pop3"], timeout=20)
+        p.user(user)
+        p.pass_("dora-pass-123")
+        try:
+            p.retr(1)
+            raise AssertionError("RETR of a damaged message succeeded")
+        except poplib.error_proto as e:
+            assert b"-ERR" in e.args[0], e
+        assert b"hello" in b"\n".join(p.retr(2)[1])
+        p.quit()
+        assert v.running()

@@ -326,18 +326,24 @@ Done Session::cmd_fetch(const proto::Command& cmd, Output& out) {
     }
   }
   FetchWriter writer(args, config_, source, store_, rev2_);
-  bool missing = false;
+  bool missing = false, damaged = false;
   for (auto s : chosen) {
     const auto& v = view_.at(s);
     bool flags_changed = std::find(seen_now.begin(), seen_now.end(), v.info.uid) != seen_now.end();
     auto r = writer.write(out, s, v, args.uid || qresync_, flags_changed, want_modseq);
     if (!r) {
-      if (r.error().code != Errc::NotFound)
+      if (r.error().code != Errc::NotFound) {
         log::error("event=imap_fetch_failed user={} uid={} trace={} error={}", log::q(account_.address()), v.info.uid,
                    v.info.trace_id, log::q(r.error().detail));
-      missing = true;
+        damaged = true;
+      } else {
+        missing = true;
+      }
     }
   }
+  // The other messages were answered; the damaged ones are the administrator's to repair.
+  if (damaged) return Done::no("SERVERBUG", "Stored data of some of the requested messages is damaged; the "
+                                            "administrator has been told");
   if (writer.unknown_cte) return Done::no("UNKNOWN-CTE", "A part has an unknown content transfer encoding");
   // RFC 9051 §7.1 EXPUNGEISSUED: some messages went while the command ran.
   if (missing) return Done::no("EXPUNGEISSUED", "Some of the requested messages no longer exist");

@@ -1,6 +1,7 @@
 // Mailbox listing, message reading, delivery and expunge of the SQLite engine.
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -165,9 +166,19 @@ Result<std::unique_ptr<MessageReader>> SqliteStore::open_body(std::string prefix
     TRY(place);
     std::string path = place->pack ? packs_.path(*place->pack) : blobs_.path(blob_id);
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0)
-      return std::unique_ptr<MessageReader>(std::make_unique<FileMessageReader>(
-          std::move(prefix), fd, place->pack ? place->offset : 0, place->size, std::move(path)));
+    if (fd >= 0) {
+      // A body cut short is found here, before a protocol has announced its size (an
+      // IMAP literal cannot be taken back: the error would have to close the session).
+      std::uint64_t offset = place->pack ? place->offset : 0;
+      struct stat st {};
+      if (::fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_size) < offset + place->size) {
+        ::close(fd);
+        return fail(Errc::Corrupt, fmt::format("{} is shorter than the message body it holds ({} octets at {}, file "
+                                               "{} octets)", path, place->size, offset, st.st_size));
+      }
+      return std::unique_ptr<MessageReader>(
+          std::make_unique<FileMessageReader>(std::move(prefix), fd, offset, place->size, std::move(path)));
+    }
     if (errno != ENOENT) return fail(Errc::Internal, fmt::format("open {}: {}", path, std::strerror(errno)));
     if (attempt == 1) return fail(Errc::Corrupt, fmt::format("message body {} is missing", blob_id));
   }
