@@ -1,10 +1,8 @@
 #include "auth/throttle.hpp"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
-#include <cstring>
 
+#include "base/client_key.hpp"
 #include "base/evict.hpp"
 #include "base/text.hpp"
 
@@ -41,15 +39,7 @@ std::chrono::milliseconds Throttle::failed(Scope scope, const std::string& key, 
   return std::min(delay, limits_.max_delay);
 }
 
-std::string Throttle::key_of(const std::string& address) {
-  if (address.find(':') == std::string::npos) return address;
-  unsigned char a[16];
-  if (inet_pton(AF_INET6, address.c_str(), a) != 1) return address;
-  std::memset(a + 8, 0, 8);
-  char out[INET6_ADDRSTRLEN];
-  if (!inet_ntop(AF_INET6, a, out, sizeof out)) return address;
-  return std::string(out) + "/64";
-}
+std::string Throttle::key_of(const std::string& address) { return client_key(address); }
 
 void Throttle::set_limits(ThrottleLimits limits) {
   std::lock_guard l(mu_);

@@ -43,8 +43,7 @@ class Throttle {
     return failed(Scope::Address, address, now, now_locked);
   }
   void set_limits(ThrottleLimits limits);
-  // The key failures are counted under: an IPv4 address as is, an IPv6 address by its
-  // /64 (one end site can rotate through the addresses of its prefix at will).
+  // The key failures are counted under: valija::client_key (IPv6 by its /64).
   static std::string key_of(const std::string& address);
   // The key failures of a user name are counted under: lower case.
   static std::string account_key(std::string_view user);

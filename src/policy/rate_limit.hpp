@@ -4,6 +4,7 @@
 // weighted by how much of it still overlaps), so each key costs a few words whatever
 // the rate. Bounded: when `max_keys` keys are tracked the older half is dropped (a
 // flood of distinct addresses forgets old clients; it never grows memory). Thread-safe.
+// Keys for client addresses: valija::client_key (base/client_key.hpp).
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -39,9 +40,5 @@ class RateLimiter {
   mutable std::mutex mu_;
   std::unordered_map<std::string, Counts> counts_;
 };
-
-// The key for a client address: IPv4 as is, IPv6 by its /64 (one host usually owns a
-// whole /64, so counting single addresses would let it rotate past any limit).
-std::string client_key(std::string_view ip);
 
 }  // namespace valija::policy

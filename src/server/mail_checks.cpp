@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "base/client_key.hpp"
 #include "base/clock.hpp"
 #include "base/log.hpp"
 #include "base/text.hpp"
@@ -59,7 +60,7 @@ std::vector<std::string> author_domains(std::string_view message) {
 // The client's network for greylisting: IPv4 /24, IPv6 /64 (mail from a pool of
 // servers retries from a neighbour).
 std::string grey_network(const std::string& ip) {
-  auto key = policy::client_key(ip);
+  auto key = client_key(ip);
   if (key.find(':') != std::string::npos) return key;
   auto dot = key.rfind('.');
   return dot == std::string::npos ? key : key.substr(0, dot) + ".0/24";
@@ -130,7 +131,7 @@ net::awaitable<smtp::server::SmtpPolicy::ConnectAnswer> MailChecks::connect(cons
   smtp::server::SmtpPolicy::ConnectAnswer answer;
   if (exempt(s)) co_return answer;
   auto now = clock::now_unix();
-  if (!connections_.allow(policy::client_key(s.client_ip), now)) {
+  if (!connections_.allow(client_key(s.client_ip), now)) {
     log::warn("event=rate_limited conn={} client={} limit=connections_per_minute value={}", s.conn_id, s.client_ip,
               connections_.limit());
     answer.refuse = Reply(421, "4.7.0", fmt::format("{} Too many connections from {}, try again later", d_.hostname,
@@ -178,7 +179,7 @@ net::awaitable<smtp::server::SmtpPolicy::ConnectAnswer> MailChecks::connect(cons
 net::awaitable<std::optional<Reply>> MailChecks::mail(const SessionInfo& s, Transaction& tx) {
   if (exempt(s)) co_return std::nullopt;
   auto now = clock::now_unix();
-  auto key = policy::client_key(s.client_ip);
+  auto key = client_key(s.client_ip);
   if (!messages_.allow(key, now)) {
     auto wait = messages_.retry_after(key, now);
     log::warn("event=rate_limited conn={} trace={} client={} limit=messages_per_hour value={}", s.conn_id, tx.trace_id,

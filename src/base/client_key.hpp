@@ -1,0 +1,12 @@
+#pragma once
+// The key per-client counters (login throttling, rate limits) use for an address: IPv4
+// as is, an IPv4-mapped IPv6 address as its IPv4, other IPv6 by its /64 (one end site
+// owns a whole /64 and can rotate through it at will). Anything else is its own key.
+#include <string>
+#include <string_view>
+
+namespace valija {
+
+std::string client_key(std::string_view ip);
+
+}  // namespace valija
