@@ -30,10 +30,6 @@ std::string_view state_name(store::DkimKeyState s) {
   return "?";
 }
 
-dkim::Algorithm algorithm_of(const std::string& name) {
-  return name == "rsa-sha256" ? dkim::Algorithm::RsaSha256 : dkim::Algorithm::Ed25519Sha256;
-}
-
 // "ed202611", "rsa202611": the algorithm and the month, so a rotation gets a new one;
 // a letter is added when that is taken.
 std::string default_selector(const std::vector<store::DkimKey>& existing, bool rsa, std::int64_t now) {
@@ -55,17 +51,9 @@ bool valid_selector(const std::string& s) {
   return !s.empty() && s.size() <= 63 && mail::is_domain(s + ".example", false);
 }
 
-// "sel._domainkey.example.org. IN TXT ( "v=DKIM1; k=rsa; " "p=..." )": split into
-// strings of at most 255 octets (RFC 1035 §3.3.14), which DNS servers join again.
+// "sel._domainkey.example.org. IN TXT ( "v=DKIM1; k=rsa; " "p=..." )".
 std::string zone_record(const store::DkimKey& k) {
-  std::string value = dkim::key_record(algorithm_of(k.algorithm), k.public_key);
-  std::string strings;
-  for (std::size_t i = 0; i < value.size(); i += 250) {
-    if (!strings.empty()) strings += ' ';
-    strings += '"' + value.substr(i, 250) + '"';
-  }
-  return fmt::format("{}._domainkey.{}. IN TXT {}", k.selector, k.domain,
-                     value.size() > 250 ? "( " + strings + " )" : strings);
+  return fmt::format("{}._domainkey.{}. IN TXT {}", k.selector, k.domain, zone_txt(dkim_key_record(k)));
 }
 
 void print_key(const store::DkimKey& k) {

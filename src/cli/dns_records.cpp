@@ -74,21 +74,6 @@ Result<Site> load_site(const Options& o) {
   return s;
 }
 
-std::string quoted(const std::string& value) {
-  // RFC 1035 §3.3.14: character-strings of at most 255 octets; DNS joins them again.
-  std::string out;
-  for (std::size_t i = 0; i < value.size(); i += 250) {
-    if (!out.empty()) out += ' ';
-    out += '"' + value.substr(i, 250) + '"';
-  }
-  return value.size() > 250 ? "( " + out + " )" : out;
-}
-
-std::string dkim_value(const store::DkimKey& k) {
-  auto a = k.algorithm == "rsa-sha256" ? dkim::Algorithm::RsaSha256 : dkim::Algorithm::Ed25519Sha256;
-  return dkim::key_record(a, k.public_key);
-}
-
 void print_line(const std::string& name, std::string_view type, const std::string& value, std::string_view note = "") {
   std::string line = fmt::format("{:<34} IN {:<5} {}", name + ".", type, value);
   if (!note.empty()) line += "   ; " + std::string(note);
@@ -110,18 +95,18 @@ void print_records(const Site& s) {
   for (const auto& a : s.addresses)
     if (auto ptr = dns::ptr_name(a)) print_line(*ptr, "PTR", s.host + ".", "ask your provider");
   fmt::print("\n; SPF (RFC 7208): the hosts in the MX records send mail for {}; nobody else.\n", s.domain);
-  print_line(s.domain, "TXT", quoted("v=spf1 mx -all"));
+  print_line(s.domain, "TXT", zone_txt("v=spf1 mx -all"));
   fmt::print("\n; DKIM (RFC 6376): the public half of each signing key (valija dkim list {}).\n", s.domain);
   if (s.keys.empty()) fmt::print("; (no key yet: valija dkim generate {})\n", s.domain);
   for (const auto& k : s.keys) {
     std::string note = k.state == store::DkimKeyState::Pending  ? "pending: activate once published"
                        : k.state == store::DkimKeyState::Retired ? "retired: remove a week after retiring"
                                                                  : "";
-    print_line(k.selector + "._domainkey." + s.domain, "TXT", quoted(dkim_value(k)), note);
+    print_line(k.selector + "._domainkey." + s.domain, "TXT", zone_txt(dkim_key_record(k)), note);
   }
   fmt::print("\n; DMARC (RFC 7489): what receivers do with mail that fails SPF and DKIM alignment;\n"
              "; aggregate reports go to the rua address.\n");
-  print_line("_dmarc." + s.domain, "TXT", quoted(s.dmarc));
+  print_line("_dmarc." + s.domain, "TXT", zone_txt(s.dmarc));
   if (!s.services.empty()) {
     fmt::print("\n; Client configuration (RFC 6186, RFC 8314 5.1): where mail programs find the services.\n");
     for (const auto& [name, port] : s.services)
@@ -218,7 +203,7 @@ net::awaitable<void> check_dkim_dmarc(dns::Resolver& r, const Site& s, Report& r
     auto t = co_await ask(r, name, dns::RrType::Txt);
     if (rep.failed(t, "DKIM " + name)) continue;
     bool found = false;
-    auto ours = dkim::parse_key_record(dkim_value(k));
+    auto ours = dkim::parse_key_record(dkim_key_record(k));
     for (const auto& txt : t.records) {
       auto rec = dkim::parse_key_record(txt);
       if (rec && ours && rec->type == ours->type && rec->public_key == ours->public_key) found = true;
@@ -226,24 +211,24 @@ net::awaitable<void> check_dkim_dmarc(dns::Resolver& r, const Site& s, Report& r
     if (found) rep.ok(fmt::format("DKIM {} publishes the {} key", name, k.algorithm));
     else if (k.state == store::DkimKeyState::Retired) rep.ok(fmt::format("DKIM {} (retired) no longer published", name));
     else rep.bad(fmt::format("DKIM {}: {}", name, t.records.empty() ? "not published" : "a different key"),
-                 fmt::format("publish: {}. IN TXT {}", name, quoted(dkim_value(k))));
+                 fmt::format("publish: {}. IN TXT {}", name, zone_txt(dkim_key_record(k))));
   }
   auto d = co_await ask(r, "_dmarc." + s.domain, dns::RrType::Txt);
   if (rep.failed(d, "DMARC _dmarc." + s.domain)) co_return;
   std::optional<policy::dmarc::Record> rec;
   std::size_t found = 0;
   for (const auto& txt : d.records) {
-    if (txt.starts_with("v=DMARC1")) ++found;
+    if (policy::dmarc::is_dmarc_record(txt)) ++found;
     if (auto parsed = policy::dmarc::parse_record(txt)) rec = *parsed;
   }
   if (found > 1)  // RFC 7489 §6.6.3: several records are no policy at all
     rep.bad(fmt::format("DMARC _dmarc.{}: {} records (receivers then apply none)", s.domain, found),
-            fmt::format("keep one: _dmarc.{}. IN TXT {}", s.domain, quoted(s.dmarc)));
+            fmt::format("keep one: _dmarc.{}. IN TXT {}", s.domain, zone_txt(s.dmarc)));
   else if (rec)
     rep.ok(fmt::format("DMARC _dmarc.{}: p={}", s.domain, policy::dmarc::policy_name(rec->p)));
   else
     rep.bad(fmt::format("DMARC _dmarc.{}: {}", s.domain, d.records.empty() ? "none" : "no valid DMARC1 record"),
-            fmt::format("publish: _dmarc.{}. IN TXT {}", s.domain, quoted(s.dmarc)));
+            fmt::format("publish: _dmarc.{}. IN TXT {}", s.domain, zone_txt(s.dmarc)));
 }
 
 net::awaitable<int> check_all(dns::Resolver& r, Site s) {

@@ -12,6 +12,7 @@
 #include <iostream>
 
 #include "base/text.hpp"
+#include "policy/dkim.hpp"
 
 namespace valija::cli {
 
@@ -108,6 +109,20 @@ std::string format_size(std::uint64_t b) {
   if (b >= 1024 * 1024) return fmt::format("{:.1f}M", b / (1024.0 * 1024));
   if (b >= 1024) return fmt::format("{:.1f}K", b / 1024.0);
   return fmt::format("{}B", b);
+}
+
+std::string zone_txt(std::string_view value) {
+  std::string out;
+  for (std::size_t i = 0; i < value.size(); i += 250) {
+    if (!out.empty()) out += ' ';
+    out += fmt::format("\"{}\"", value.substr(i, 250));
+  }
+  return value.size() > 250 ? "( " + out + " )" : out;
+}
+
+std::string dkim_key_record(const store::DkimKey& key) {
+  auto a = policy::dkim::parse_algorithm(key.algorithm);
+  return policy::dkim::key_record(a ? *a : policy::dkim::Algorithm::Ed25519Sha256, key.public_key);
 }
 
 }  // namespace valija::cli

@@ -22,5 +22,10 @@ Result<mail::Mailbox> parse_address(const std::string& address);
 // "500M", "2G", "0" (unlimited), plain bytes.
 Result<std::uint64_t> parse_size(const std::string& s);
 std::string format_size(std::uint64_t bytes);
+// A TXT value in zone-file syntax: quoted character-strings of at most 250 octets (RFC
+// 1035 §3.3.14: DNS servers join them again), in parentheses when there are several.
+std::string zone_txt(std::string_view value);
+// The TXT value that publishes a stored DKIM key ("v=DKIM1; k=rsa; p=...").
+std::string dkim_key_record(const store::DkimKey& key);
 
 }  // namespace valija::cli

@@ -30,6 +30,8 @@ enum class Canon { Simple, Relaxed };
 enum class KeyType { Rsa, Ed25519 };
 
 std::string_view algorithm_name(Algorithm a);  // "rsa-sha256", "ed25519-sha256"
+// The inverse; rsa-sha1 is Errc::Permission (RFC 8301), anything else Errc::Invalid.
+Result<Algorithm> parse_algorithm(std::string_view name);
 
 // The bounds of this module. Messages themselves are bounded by the caller
 // (Limits::message_size); everything here is linear in the message.

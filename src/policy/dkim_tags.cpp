@@ -56,6 +56,13 @@ std::string_view algorithm_name(Algorithm a) {
   return a == Algorithm::Ed25519Sha256 ? "ed25519-sha256" : "rsa-sha256";
 }
 
+Result<Algorithm> parse_algorithm(std::string_view a) {
+  if (a == "rsa-sha256") return Algorithm::RsaSha256;
+  if (a == "ed25519-sha256") return Algorithm::Ed25519Sha256;
+  if (a == "rsa-sha1") return fail(Errc::Permission, "rsa-sha1 is not accepted (RFC 8301)");
+  return fail(Errc::Invalid, fmt::format("unknown algorithm a={}", a));
+}
+
 namespace {
 
 using detail::find_tag;
@@ -64,13 +71,6 @@ using detail::valid_domain;
 
 constexpr std::size_t kMaxSignatureOctets = 1024;  // b= of a 4096-bit RSA key is 512
 constexpr std::size_t kMaxKeyOctets = 4096;        // p= of a 4096-bit RSA key is 550
-
-Result<Algorithm> parse_algorithm(std::string_view a) {
-  if (a == "rsa-sha256") return Algorithm::RsaSha256;
-  if (a == "ed25519-sha256") return Algorithm::Ed25519Sha256;
-  if (a == "rsa-sha1") return fail(Errc::Permission, "rsa-sha1 is not accepted (RFC 8301)");
-  return fail(Errc::Invalid, fmt::format("unknown algorithm a={}", a));
-}
 
 std::optional<Canon> parse_canon(std::string_view c) {
   if (c == "simple") return Canon::Simple;

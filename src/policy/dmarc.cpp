@@ -49,6 +49,8 @@ const psl_ctx_t* psl() {
   return ctx;
 }
 
+}  // namespace
+
 bool is_dmarc_record(std::string_view txt) {
   // §6.6.3 step 3: records that do not start with a "v=" tag of DMARC1 are discarded.
   auto t = text::trim(txt);
@@ -58,8 +60,6 @@ bool is_dmarc_record(std::string_view txt) {
   t = text::trim(t.substr(1));
   return t.starts_with("DMARC1") && (t.size() == 6 || t[6] == ';' || t[6] == ' ' || t[6] == '\t');
 }
-
-}  // namespace
 
 std::string_view policy_name(Policy p) {
   switch (p) {

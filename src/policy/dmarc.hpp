@@ -33,6 +33,10 @@ struct Record {
   std::string fo;
 };
 
+// RFC 7489 §6.6.3 step 3: whether a TXT record is a DMARC record at all ("v=DMARC1"
+// first); the others at _dmarc are discarded.
+bool is_dmarc_record(std::string_view txt);
+
 // RFC 7489 §6.3/§6.4: "v=DMARC1" first; a missing or invalid p= is an error unless rua=
 // names a valid address (§6.6.3: then p=none). Unknown tags are ignored; an invalid
 // value of a known optional tag falls back to its default, as §6.3 asks.

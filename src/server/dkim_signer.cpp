@@ -32,11 +32,12 @@ std::string DkimSigner::sign(const std::string& domain, std::string_view message
   std::string fields;
   if (domain.empty()) return fields;
   for (const auto& k : keys_of(domain, now)) {
-    policy::dkim::Key key;
-    key.domain = k.domain;
-    key.selector = k.selector;
-    key.algorithm = k.algorithm == "rsa-sha256" ? policy::dkim::Algorithm::RsaSha256 : policy::dkim::Algorithm::Ed25519Sha256;
-    key.private_key_pem = k.private_key;
+    auto algorithm = policy::dkim::parse_algorithm(k.algorithm);
+    if (!algorithm) {
+      log::warn("event=dkim_sign_failed domain={} selector={} error={}", domain, k.selector, log::q(algorithm.error().detail));
+      continue;
+    }
+    policy::dkim::Key key{k.domain, k.selector, *algorithm, k.private_key};
     auto field = policy::dkim::sign(message, key, now);
     if (!field) {
       log::warn("event=dkim_sign_failed domain={} selector={} error={}", domain, k.selector, log::q(field.error().detail));

@@ -276,7 +276,9 @@ net::awaitable<MessageVerdict> MailChecks::message(const SessionInfo& s, Transac
     verdicts.insert(verdicts.end(), checked.begin(), checked.end());
   }
   std::optional<spf::Outcome> spf_outcome;
-  if (auto* st = std::any_cast<std::shared_ptr<SpfState>>(&tx.checks); st && *st) spf_outcome = co_await (*st)->wait();
+  std::shared_ptr<SpfState> spf_state;
+  if (auto* st = std::any_cast<std::shared_ptr<SpfState>>(&tx.checks)) spf_state = *st;
+  if (spf_state) spf_outcome = co_await spf_state->wait();
 
   std::vector<policy::MethodResult> results;
   if (!s.iprev.empty()) {
@@ -307,7 +309,7 @@ net::awaitable<MessageVerdict> MailChecks::message(const SessionInfo& s, Transac
       worst = o;
   }
   v.headers = policy::authentication_results(authserv_id_, results);
-  if (spf_outcome) v.headers += spf::received_spf(*spf_outcome, (*std::any_cast<std::shared_ptr<SpfState>>(&tx.checks))->input);
+  if (spf_outcome) v.headers += spf::received_spf(*spf_outcome, spf_state->input);
   for (const auto& r : results) {
     if (!v.summary.empty()) v.summary += ' ';
     v.summary += r.method + "=" + r.result;
