@@ -32,7 +32,7 @@ servers = ["@DNS@"]
 timeout = 3
 [queue]
 port = @PORT@
-retry = [1]
+retry = @RETRY@
 retry_every = 1
 tls = "@TLS@"
 @EXTRA@
@@ -51,8 +51,9 @@ ZONES = {
 
 
 class Env:
-    def __init__(self, factory, extra="", sink_kw=None, zones=None, servfail=(), queue_tls="none"):
+    def __init__(self, factory, extra="", sink_kw=None, zones=None, servfail=(), queue_tls="none", retry="[1]"):
         self.queue_tls = queue_tls
+        self.retry = retry
         self.port = free_port_on("127.0.0.2")
         self.sink = ScriptedSmtp("127.0.0.2", self.port, **(sink_kw or {})).start()
         self.dns = DnsStub(zones or ZONES, servfail=servfail).start()
@@ -61,10 +62,13 @@ class Env:
         self.start()
         self.v.add_user("ana@local.example")
 
+    def config(self, extra="", queue_tls="none", retry="[1]"):
+        """The outbound test configuration, sending through this environment's DNS and sink."""
+        return (CONFIG.replace("@EXTRA@", extra).replace("@DNS@", self.dns.address)
+                .replace("@PORT@", str(self.port)).replace("@TLS@", queue_tls).replace("@RETRY@", retry))
+
     def start(self):
-        cfg = (CONFIG.replace("@EXTRA@", self.extra).replace("@DNS@", self.dns.address)
-               .replace("@PORT@", str(self.port)).replace("@TLS@", self.queue_tls))
-        self.v.start(config=cfg)
+        self.v.start(config=self.config(self.extra, self.queue_tls, self.retry))
 
     def stop(self):
         self.sink.stop()

@@ -205,8 +205,9 @@ def test_transport_override_skips_dns(env):
 
 def test_queue_cli_and_kill9(env):
     """A destination that is down: the message waits; `queue list/show` tell why; after
-    kill -9 and a restart with the destination up, `queue flush` sends it."""
-    e = env()
+    kill -9 and a restart with the destination up, `queue flush` sends it (the next
+    scheduled attempt is an hour away, so only the flush can have sent it)."""
+    e = env(retry="[3600]")
     e.sink.stop()
     e.v.cli_ok("alias", "add", "fwd@local.example", "bob@remote.example")
     e.send("ana@local.example", ["fwd@local.example"], make_message("waits", "x\r\n", sender="ana@local.example"))
@@ -248,11 +249,9 @@ def test_queue_delete(env):
 def test_smart_host_with_auth(env, valija_factory, tmp_path):
     """Everything through a relay that wants STARTTLS and AUTH: here another valija's
     submission port, which sends on to the destination's MX."""
-    from outbound_env import CONFIG
     e = env()  # the relay's DNS and the destination sink
     relay = valija_factory("relay")
-    relay.start(config=CONFIG.replace("@EXTRA@", "").replace("@DNS@", e.dns.address).replace("@PORT@", str(e.port))
-                .replace("@TLS@", "none")
+    relay.start(config=e.config()
                 .replace('domains = ["local.example"]', 'domains = ["relay.example", "origin.example"]')
                 .replace('hostname = "mx.local.example"', 'hostname = "smtp.relay.example"'))
     relay.add_user("client@relay.example", password="relay-pass")
@@ -262,8 +261,7 @@ def test_smart_host_with_auth(env, valija_factory, tmp_path):
     secret.write_text("relay-pass\n")
     secret.chmod(0o600)
     origin = valija_factory("origin")
-    origin.start(config=CONFIG.replace("@EXTRA@", "").replace("@DNS@", e.dns.address).replace("@PORT@", str(e.port))
-                 .replace("@TLS@", "none")
+    origin.start(config=e.config()
                  .replace('domains = ["local.example"]', 'domains = ["origin.example"]')
                  .replace('hostname = "mx.local.example"', 'hostname = "mx.origin.example"')
                  + '[relay]\nhost = "127.0.0.1"\nport = %d\ntls = "required"\nuser = "client@relay.example"\n'
