@@ -21,6 +21,12 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev
 )
 
+# The unprivileged user `valija serve` becomes when started as root with a configuration
+# (docs/security.md, "Privileges").
+if [ "$(id -u)" -eq 0 ] && ! getent passwd valija >/dev/null; then
+  useradd --system --home-dir /var/lib/valija --no-create-home --shell /usr/sbin/nologin valija
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -1,32 +1,58 @@
 #include "net/listener.hpp"
 
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "base/log.hpp"
 
-#include <asio/ip/v6_only.hpp>
-
 namespace valija::net {
 
-Result<std::unique_ptr<Listener>> Listener::bind(asio::io_context& io, const std::string& address, std::uint16_t port) {
+Result<BoundSocket> BoundSocket::open(const std::string& address, std::uint16_t port) {
   std::error_code ec;
   auto addr = asio::ip::make_address(address, ec);
   if (ec) return fail(Errc::Invalid, fmt::format("invalid listen address '{}'", address));
-  std::unique_ptr<Listener> l(new Listener(io, address, port));
   tcp::endpoint ep(addr, port);
-  l->acceptor_.open(ep.protocol(), ec);
-  if (!ec) l->acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec && addr.is_v6()) l->acceptor_.set_option(asio::ip::v6_only(true), ec);
-  if (!ec) l->acceptor_.bind(ep, ec);
-  if (!ec) l->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    if (ec == asio::error::address_in_use)
+  int fd = ::socket(addr.is_v6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail(Errc::Unavailable, fmt::format("cannot listen on {}:{}: {}", address, port, std::strerror(errno)));
+  BoundSocket s(fd, addr.is_v6(), address, port);
+  int one = 1;
+  bool ok = ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+            (!addr.is_v6() || ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) == 0) &&
+            ::bind(fd, ep.data(), static_cast<socklen_t>(ep.size())) == 0 && ::listen(fd, SOMAXCONN) == 0;
+  if (!ok) {
+    int e = errno;
+    if (e == EADDRINUSE)
       return fail(Errc::Unavailable, fmt::format("port {} on {} is already in use (another valija or mail server?)", port, address));
-    if (ec == asio::error::access_denied)
+    if (e == EACCES)
       return fail(Errc::Permission, fmt::format("no permission to listen on {}:{} (ports below 1024 need root)", address, port));
-    return fail(Errc::Unavailable, fmt::format("cannot listen on {}:{}: {}", address, port, ec.message()));
+    return fail(Errc::Unavailable, fmt::format("cannot listen on {}:{}: {}", address, port, std::strerror(e)));
   }
-  l->port_ = l->acceptor_.local_endpoint().port();
+  if (port == 0) {
+    tcp::endpoint bound;
+    socklen_t len = static_cast<socklen_t>(bound.capacity());
+    if (::getsockname(fd, bound.data(), &len) == 0) {
+      bound.resize(len);
+      s.port_ = bound.port();
+    }
+  }
+  return s;
+}
+
+BoundSocket::~BoundSocket() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::unique_ptr<Listener> Listener::adopt(asio::io_context& io, BoundSocket socket) {
+  std::unique_ptr<Listener> l(new Listener(io, socket.address_, socket.port_));
+  std::error_code ec;
+  l->acceptor_.assign(socket.v6_ ? tcp::v6() : tcp::v4(), socket.fd_, ec);
+  if (!ec) socket.fd_ = -1;  // the acceptor has it now; on failure ~BoundSocket closes it
+  else log::error("event=listener_failed listener={}:{} error={}", socket.address_, socket.port_, log::q(ec.message()));
   return l;
 }
 

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "base/result.hpp"
 #include "net/asio.hpp"
@@ -17,11 +18,33 @@
 
 namespace valija::net {
 
+// A listening socket not yet tied to an I/O context: bound while valija may still be
+// root (ports below 1024), served after it has become its service user.
+class BoundSocket {
+ public:
+  // Binds and listens; "address already in use" becomes a clear message.
+  static Result<BoundSocket> open(const std::string& address, std::uint16_t port);
+  BoundSocket(BoundSocket&& o) noexcept : fd_(std::exchange(o.fd_, -1)), v6_(o.v6_), address_(std::move(o.address_)), port_(o.port_) {}
+  BoundSocket& operator=(BoundSocket&&) = delete;
+  BoundSocket(const BoundSocket&) = delete;
+  ~BoundSocket();
+  const std::string& address() const { return address_; }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  friend class Listener;
+  BoundSocket(int fd, bool v6, std::string address, std::uint16_t port) : fd_(fd), v6_(v6), address_(std::move(address)), port_(port) {}
+  int fd_;
+  bool v6_;
+  std::string address_;
+  std::uint16_t port_;
+};
+
 class Listener {
  public:
   using Handler = std::function<awaitable<void>(tcp::socket)>;
-  // Binds and listens; "address already in use" becomes a clear message.
-  static Result<std::unique_ptr<Listener>> bind(asio::io_context& io, const std::string& address, std::uint16_t port);
+  // Accepts on `socket` through `io`.
+  static std::unique_ptr<Listener> adopt(asio::io_context& io, BoundSocket socket);
   // Each accepted socket belongs to the next of `threads`' contexts; `handler` is
   // called here (on the listener's thread) and its coroutine runs there.
   void start(Handler handler, IoThreads& threads);

@@ -27,6 +27,7 @@
 #include "server/config.hpp"
 #include "server/dkim_signer.hpp"
 #include "server/mail_checks.hpp"
+#include "server/privileges.hpp"
 #include "server/smtp_policy.hpp"
 #include "imap/server/connection.hpp"
 #include "pop3/server/connection.hpp"
@@ -144,6 +145,50 @@ tl::expected<void, StartError> lock_data_dir(const std::string& dir) {
   auto pid = fmt::format("{}\n", ::getpid());
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
     log::warn("event=lock_pid_unwritten path={} error={}", path, log::q(std::strerror(errno)));
+  return {};
+}
+
+tl::expected<std::vector<net::BoundSocket>, StartError> bind_listeners(const Config& cfg) {
+  std::vector<net::BoundSocket> sockets;
+  for (const auto& spec : cfg.listeners) {
+    auto s = net::BoundSocket::open(spec.address, spec.port);
+    if (!s) return tl::unexpected(StartError{1, fmt::format("{} listener: {}", role_name(spec.role), s.error().detail)});
+    sockets.push_back(std::move(*s));
+  }
+  return sockets;
+}
+
+// Started as root: the user to become (cfg.user), its data dir made its own; none when
+// that is "root" or unset (local mode): valija stays root, with a warning. Not root: none.
+tl::expected<std::optional<ServiceUser>, StartError> service_user(const Config& cfg) {
+  if (::geteuid() != 0) return std::nullopt;
+  if (cfg.user.empty() || cfg.user == "root") {
+    // root on a data dir another user owns would leave root's files in it (the
+    // database's WAL, blobs) that the owner's valija could not open later.
+    if (struct stat st {}; ::stat(cfg.data_dir.c_str(), &st) == 0 && st.st_uid != 0)
+      return tl::unexpected(StartError{
+          2, fmt::format("the data dir {} belongs to uid {}: start valija with --user (or `user` in the "
+                         "configuration) naming that user, or run it as that user",
+                         cfg.data_dir, st.st_uid)});
+    log::warn("event=running_as_root reason={}", cfg.local_mode ? "\"local mode without --user\""
+                                                                : "\"user = root in the configuration\"");
+    return std::nullopt;
+  }
+  auto user = find_service_user(cfg.user);
+  if (!user) return tl::unexpected(StartError{2, user.error().detail});
+  if (auto r = hand_over_data_dir(cfg.data_dir, *user); !r) return tl::unexpected(StartError{2, r.error().detail});
+  return *user;
+}
+
+// Once the ports are bound: becomes `user`, or gives up any capability valija was
+// started with (CAP_NET_BIND_SERVICE from systemd) when it is not root.
+tl::expected<void, StartError> give_up_privileges(const std::optional<ServiceUser>& user) {
+  if (user) {
+    if (auto r = become(*user); !r) return tl::unexpected(StartError{1, r.error().detail});
+    log::info("event=privileges_dropped user={} uid={} gid={}", user->name, user->uid, user->gid);
+  } else if (::geteuid() != 0) {
+    if (auto r = drop_capabilities(); !r) return tl::unexpected(StartError{1, r.error().detail});
+  }
   return {};
 }
 
@@ -271,10 +316,11 @@ class Server {
     return s;
   }
 
-  tl::expected<void, StartError> bind() {
-    for (const auto& spec : cfg_.listeners) {
-      auto l = net::Listener::bind(io_.main(), spec.address, spec.port);
-      if (!l) return tl::unexpected(StartError{1, fmt::format("{} listener: {}", role_name(spec.role), l.error().detail)});
+  // Serves the sockets bound for cfg_.listeners, in their order (bind_listeners).
+  void serve_on(std::vector<net::BoundSocket> sockets) {
+    for (std::size_t i = 0; i < sockets.size(); ++i) {
+      const ListenerSpec& spec = cfg_.listeners[i];
+      auto l = net::Listener::adopt(io_.main(), std::move(sockets[i]));
       // Each connection takes the listener's config as it is at accept time (SIGHUP
       // replaces it through `refresh`).
       std::function<void()> refresh;
@@ -283,7 +329,7 @@ class Server {
         smtp::server::SmtpPolicy& policy = spec.role == Role::Smtp ? *inbound_ : *submission_;
         smtp::server::ConnectionDeps deps{policy,    connections_, &tls_,      memory_, store_.get(),
                                           &passwords_, &workers_,  &throttle_, &verified_};
-        (*l)->start([slot, deps](net::tcp::socket s) { return smtp::server::serve_connection(std::move(s), *slot, deps); },
+        l->start([slot, deps](net::tcp::socket s) { return smtp::server::serve_connection(std::move(s), *slot, deps); },
                     io_);
         refresh = [this, slot, spec] { *slot = listener_config(spec); };
       } else if (is_imap_role(spec.role)) {
@@ -299,7 +345,7 @@ class Server {
                                           watchers_,
                                           [this](store::Delivery d) { return append(std::move(d)); },
                                           [this](const std::function<void()>& w) { return write_in_batch(w); }};
-        (*l)->start([slot, deps](net::tcp::socket s) { return imap::server::serve_connection(std::move(s), *slot, deps); },
+        l->start([slot, deps](net::tcp::socket s) { return imap::server::serve_connection(std::move(s), *slot, deps); },
                     io_);
         refresh = [this, slot, spec] { *slot = imap_config(spec); };
       } else {
@@ -308,14 +354,13 @@ class Server {
         pop3::server::ConnectionDeps deps{*store_, workers_,          passwords_,      connections_,
                                           &tls_,   throttle_,         verified_,       maildrop_locks_,
                                           memory_, std::move(in_writer)};
-        (*l)->start([slot, deps](net::tcp::socket s) { return pop3::server::serve_connection(std::move(s), *slot, deps); },
+        l->start([slot, deps](net::tcp::socket s) { return pop3::server::serve_connection(std::move(s), *slot, deps); },
                     io_);
         refresh = [this, slot, spec] { *slot = pop3_config(spec); };
       }
-      ready_ += fmt::format(" {}={}:{}", role_name(spec.role), spec.address, (*l)->port());
-      listeners_.push_back(Bound{spec, std::move(*l), std::move(refresh)});
+      ready_ += fmt::format(" {}={}:{}", role_name(spec.role), spec.address, l->port());
+      listeners_.push_back(Bound{spec, std::move(l), std::move(refresh)});
     }
-    return {};
   }
 
   int run() {
@@ -631,19 +676,23 @@ tl::expected<std::unique_ptr<Server>, StartError> start(const ServeOptions& opt)
     cfg = local_config(opt.data_dir.value_or("valija-data"), opt.port_base);
   }
   if (opt.log_level) cfg.log_level = *opt.log_level;
+  if (opt.user) cfg.user = *opt.user;
   log::init(parse_level(cfg.log_level));
   fit_descriptor_limit(cfg.limits);
-  // root on a data dir another user owns would leave root's files in it (the database's
-  // WAL, blobs) that the owner's valija could not open later. valija does not drop
-  // privileges itself yet: it runs as that user (docs/security.md).
-  if (struct stat st {}; ::geteuid() == 0 && ::stat(cfg.data_dir.c_str(), &st) == 0 && st.st_uid != 0)
-    return tl::unexpected(StartError{
-        2, fmt::format("the data dir {} belongs to uid {}: run valija as that user (with CAP_NET_BIND_SERVICE for ports "
-                       "below 1024, as packaging/valija.service does), not as root",
-                       cfg.data_dir, st.st_uid)});
+  // Ports first, while valija may be root; then root (or any capability) is given up
+  // before the data is opened or a thread started.
+  auto user = service_user(cfg);
+  if (!user) return tl::unexpected(user.error());
+  auto sockets = bind_listeners(cfg);
+  if (!sockets) return tl::unexpected(sockets.error());
+  if (auto r = give_up_privileges(*user); !r) return tl::unexpected(r.error());
 
   auto lock = lock_data_dir(cfg.data_dir);
-  if (!lock) return tl::unexpected(lock.error());
+  if (!lock) {
+    if (*user)
+      lock.error().message += fmt::format(" (as user {}: every directory above the data dir must let it through)", cfg.user);
+    return tl::unexpected(lock.error());
+  }
   auto store = store::open_sqlite({cfg.data_dir, true, true});
   if (!store) return tl::unexpected(StartError{1, store.error().detail});
   if (auto r = ensure_domains(**store, cfg); !r) return tl::unexpected(StartError{1, r.error().detail});
@@ -663,8 +712,7 @@ tl::expected<std::unique_ptr<Server>, StartError> start(const ServeOptions& opt)
                                          std::move(*files), std::move(*ctx), opt.log_level, std::move(*srs));
   auto queue = server->start_queue();
   if (!queue) return tl::unexpected(queue.error());
-  auto bound = server->bind();
-  if (!bound) return tl::unexpected(bound.error());
+  server->serve_on(std::move(*sockets));
   return server;
 }
 

@@ -12,6 +12,7 @@ struct ServeOptions {
   std::optional<std::string> data_dir;
   std::uint16_t port_base = 10000;
   std::optional<std::string> log_level;
+  std::optional<std::string> user;  // overrides the configuration's `user`
 };
 
 // Returns the process exit code: 0 clean stop, 1 runtime failure, 2 bad configuration.

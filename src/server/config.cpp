@@ -214,11 +214,13 @@ Result<Config> load_config(const std::string& path) {
   const toml::table& t = parsed.table();
   Config c;
   c.source = path;
-  auto r = p.known(t, "", {"hostname", "data_dir", "domains", "log_level", "io_threads", "tls", "listener", "limits", "pop3", "imap", "queue", "dns", "relay", "transport", "submission", "smtp", "checks", "dkim", "public_addresses"});
+  auto r = p.known(t, "", {"hostname", "data_dir", "user", "domains", "log_level", "io_threads", "tls", "listener", "limits", "pop3", "imap", "queue", "dns", "relay", "transport", "submission", "smtp", "checks", "dkim", "public_addresses"});
   if (!r) return tl::unexpected(r.error());
   TRY_ASSIGN(c.hostname, p.str(t, "hostname", "hostname", "localhost"));
   if (!mail::is_domain(c.hostname, false)) return tl::unexpected(p.err(t.get("hostname"), "hostname", "not a valid host name"));
   TRY_ASSIGN(c.data_dir, p.str(t, "data_dir", "data_dir", c.data_dir));
+  TRY_ASSIGN(c.user, p.str(t, "user", "user", "valija"));
+  if (c.user.empty()) return tl::unexpected(p.err(t.get("user"), "user", "expected a user name (or \"root\")"));
   TRY_ASSIGN(c.log_level, p.str(t, "log_level", "log_level", "info"));
   if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error")
     return tl::unexpected(p.err(t.get("log_level"), "log_level", "expected debug, info, warn or error"));

@@ -126,6 +126,9 @@ struct Config {
   bool local_mode = false;
   std::string hostname = "localhost";
   std::string data_dir = "valija-data";
+  // Started as root, serve becomes this user once its ports are bound (a name or a uid).
+  // Empty (local mode) or "root": it stays root, with a warning.
+  std::string user;
   std::vector<ListenerSpec> listeners;
   std::string tls_cert, tls_key;   // empty: self-signed certificate in <data>/tls
   std::vector<std::string> domains;

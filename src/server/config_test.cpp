@@ -138,6 +138,8 @@ TEST_F(ConfigTest, MinimalConfigUsesDefaults) {
   ASSERT_TRUE(c) << c.error().message();
   EXPECT_EQ(c->hostname, "localhost");
   EXPECT_EQ(c->data_dir, "valija-data");
+  EXPECT_EQ(c->user, "valija");  // started as root, serve becomes this user
+  EXPECT_TRUE(local_config("d", 10000).user.empty());  // local mode stays as it was started
   EXPECT_EQ(c->log_level, "info");
   EXPECT_EQ(c->io_threads, 0u);  // one per CPU
   EXPECT_TRUE(c->domains.empty());
@@ -170,6 +172,14 @@ TEST_F(ConfigTest, EveryRoleByName) {
 TEST_F(ConfigTest, UnknownTopLevelKey) {
   auto msg = fails_at("hostname = \"mx.example.org\"\ncolour = \"blue\"\n" + std::string(kListener), 2, "colour");
   EXPECT_NE(msg.find("unknown key"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigTest, ServiceUser) {
+  auto c = load_config(write("user = \"mail\"\n" + std::string(kListener)));
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->user, "mail");
+  fails_at("user = \"\"\n" + std::string(kListener), 1, "user");
+  fails_at("user = 8\n" + std::string(kListener), 1, "user");
 }
 
 TEST_F(ConfigTest, UnknownTopLevelTable) {

@@ -84,6 +84,11 @@ def free_port():
     return port
 
 
+def top_level(toml_text):
+    """The part of a TOML text before its first table header."""
+    return re.split(r"(?m)^\s*\[", toml_text, maxsplit=1)[0]
+
+
 class StartError(Exception):
     def __init__(self, msg, returncode, stderr):
         super().__init__(msg)
@@ -109,6 +114,8 @@ class Valija:
         self._reader = None
         self.demo_password = None
         self.returncode = None
+        # With a configuration, a root test run passes `--user root` (see _start_once).
+        self.stay_root = True
 
     # ---- lifecycle -------------------------------------------------------
     def start(self, port_base=None, config=None, extra_args=(), wait_ready=True,
@@ -162,6 +169,13 @@ class Valija:
             self.config_path = self.workdir / "valija.toml"
             self.config_path.write_text(text)
             args += ["--config", str(self.config_path)]
+            # Started as root with a configuration, valija becomes its service user;
+            # the test's data dir under pytest's root-only tmp dir is out of that
+            # user's reach, so tests stay root unless they test the switch itself
+            # (test_privileges.py) or name their own user.
+            if (self.stay_root and os.geteuid() == 0 and "--user" not in extra_args
+                    and not re.search(r"(?m)^user\s*=", top_level(text))):
+                args += ["--user", "root"]
         else:
             args += ["--port-base", str(base)]
         if log_level:
