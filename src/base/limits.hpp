@@ -67,6 +67,9 @@ struct Limits {
   // --- Connections ---
   std::size_t connections_total = 10000;
   std::size_t connections_per_ip = 100;
+  // Commands per second per connection, every protocol (bursts of a second's worth);
+  // beyond it each command waits its turn. 0: no limit.
+  std::size_t commands_per_second = 1000;
   // Logged-in IMAP sessions of one account at once (desktop, phone, webmail and their
   // parallel connections fit; Dovecot's mail_max_userip_connections is 10 per address).
   // Beyond it LOGIN answers NO [LIMIT].

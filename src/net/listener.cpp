@@ -95,7 +95,7 @@ Result<Connections::Handle> Connections::admit(Stream& stream) {
   auto& n = per_ip_[stream.remote_ip()];
   if (n >= max_per_ip_) return fail(Errc::Limit, "too many connections from your address");
   ++n;
-  entries_.push_back(Entry{&stream, stream.remote_ip(), &stream.context(), false, false});
+  entries_.push_back(Entry{&stream, stream.remote_ip(), &stream.context(), false, false, TokenBucket{}, false});
   return std::prev(entries_.end());
 }
 

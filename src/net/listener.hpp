@@ -2,6 +2,7 @@
 // TCP listeners and the registry of live connections (limits per address and in total,
 // and draining at shutdown). A listener accepts on the main I/O context and hands each
 // connection to the next I/O thread; the registry is shared by all of them.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -12,6 +13,7 @@
 #include <utility>
 
 #include "base/result.hpp"
+#include "base/token_bucket.hpp"
 #include "net/asio.hpp"
 #include "net/io_threads.hpp"
 #include "net/stream.hpp"
@@ -70,6 +72,8 @@ class Connections {
     asio::execution_context* context = nullptr;  // the I/O thread's context
     bool idle = false;      // waiting for the client's next command
     bool stopping = false;  // shutdown asked: finish the current command, then 421/BYE
+    TokenBucket commands;   // [limits] commands_per_second (pace_command)
+    bool paced = false;     // pace_command has made it wait (logged once)
   };
   using Handle = std::list<Entry>::iterator;
 
@@ -91,6 +95,9 @@ class Connections {
     max_total_ = total;
     max_per_ip_ = per_ip;
   }
+  // Commands per second per connection (0: no limit); applies at once (SIGHUP).
+  void set_command_rate(double per_second) { command_rate_.store(per_second, std::memory_order_relaxed); }
+  double command_rate() const { return command_rate_.load(std::memory_order_relaxed); }
 
  private:
   mutable std::mutex mu_;
@@ -98,6 +105,7 @@ class Connections {
   std::list<Entry> entries_;
   std::unordered_map<std::string, std::size_t> per_ip_;
   bool stopping_ = false;
+  std::atomic<double> command_rate_{0};
 };
 
 // RAII registration of one connection.
@@ -108,6 +116,13 @@ class ConnectionSlot {
   ~ConnectionSlot() { c_->release(h_); }
   Connections::Entry& entry() { return *h_; }
   void idle(bool v) { h_->idle = v; }
+  // How long the connection's next command must wait under commands_per_second (a
+  // second's worth may come at once).
+  double rate() const { return c_->command_rate(); }
+  TokenBucket::Clock::duration pace() {
+    double rate = c_->command_rate();
+    return h_->commands.take(TokenBucket::Clock::now(), rate, rate);
+  }
 
  private:
   Connections* c_;

@@ -34,6 +34,22 @@ awaitable<bool> open_session(Stream& stream, Connections& connections, std::opti
   co_return true;
 }
 
+awaitable<bool> pace_command(ConnectionSlot& slot, std::string_view protocol, std::string_view conn_id,
+                             const std::function<awaitable<bool>()>& flush) {
+  auto wait = slot.pace();
+  if (wait <= TokenBucket::Clock::duration::zero()) co_return true;
+  auto& entry = slot.entry();
+  if (!entry.paced) {
+    entry.paced = true;
+    log::warn("event=rate_limited limit=commands_per_second protocol={} conn={} client={} rate={} action=delay",
+              protocol, conn_id, entry.ip, slot.rate());
+  }
+  if (!co_await flush()) co_return false;
+  asio::steady_timer timer(co_await asio::this_coro::executor, wait);
+  co_await timer.async_wait(use_tuple);
+  co_return true;
+}
+
 awaitable<IoStatus> upgrade_to_tls(Stream& stream, TlsContexts& tls, std::string_view conn_id) {
   auto st = co_await stream.start_tls(tls.current(), kHandshakeTimeout);
   if (st != IoStatus::Ok)

@@ -33,6 +33,12 @@ struct SessionStart {
 awaitable<bool> open_session(Stream& stream, Connections& connections, std::optional<ConnectionSlot>& slot,
                              const SessionStart& how);
 
+// Before each command: a connection over [limits] commands_per_second waits its turn
+// (each command is answered, later), its replies so far sent first (`flush`); the first
+// wait is logged. false: the flush failed (the connection is over).
+awaitable<bool> pace_command(ConnectionSlot& slot, std::string_view protocol, std::string_view conn_id,
+                             const std::function<awaitable<bool>()>& flush);
+
 // STARTTLS after the protocol's go-ahead was flushed; logs a failed handshake.
 awaitable<IoStatus> upgrade_to_tls(Stream& stream, TlsContexts& tls, std::string_view conn_id);
 

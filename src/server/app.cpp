@@ -254,7 +254,9 @@ class Server {
         usr1_(io_.main(), SIGUSR1),
         drain_timer_(io_.main()),
         gc_timer_(io_.main()),
-        srs_(std::move(srs_key)) {}
+        srs_(std::move(srs_key)) {
+    connections_.set_command_rate(static_cast<double>(cfg_.limits.commands_per_second));
+  }
 
   // The resolver, the mail checks and the SMTP policies that use them, and the queue
   // runner, on the main I/O context.
@@ -564,6 +566,7 @@ class Server {
     cfg_.limits = kept;
     cfg_.log_level = c.log_level;
     connections_.set_limits(kept.connections_total, kept.connections_per_ip);
+    connections_.set_command_rate(static_cast<double>(kept.commands_per_second));
     memory_.set_limit(kept.message_memory);
     // Store work belongs to the writer, not to the I/O thread serving connections.
     committer_.run_in_writer([this, c] {

@@ -28,7 +28,7 @@ Result<void> parse_limits(const Parser& p, const toml::table& t, Limits& l) {
   auto r = p.known(t, "limits.",
                    {"message_size", "recipients_per_message", "recipients_per_hour", "messages_per_connection", "smtp_errors", "hop_count",
                     "command_timeout", "data_timeout", "session_timeout", "alias_depth", "alias_fanout",
-                    "connections_total", "connections_per_ip", "message_memory", "rcpt_refusals", "auth_failures", "auth_account_failures",
+                    "connections_total", "connections_per_ip", "commands_per_second", "message_memory", "rcpt_refusals", "auth_failures", "auth_account_failures",
                     "auth_window", "auth_lockout", "auth_cache_ttl", "imap_sessions_per_account"});
   if (!r) return r;
   constexpr std::uint64_t kMax = 1ull << 40;
@@ -64,6 +64,8 @@ Result<void> parse_limits(const Parser& p, const toml::table& t, Limits& l) {
   TRY_ASSIGN(l.alias_fanout, p.num(t, "alias_fanout", "limits.alias_fanout", l.alias_fanout, 1, 100000));
   TRY_ASSIGN(l.connections_total, p.num(t, "connections_total", "limits.connections_total", l.connections_total, 1, 1000000));
   TRY_ASSIGN(l.connections_per_ip, p.num(t, "connections_per_ip", "limits.connections_per_ip", l.connections_per_ip, 1, 1000000));
+  TRY_ASSIGN(l.commands_per_second,
+             p.num(t, "commands_per_second", "limits.commands_per_second", l.commands_per_second, 0, 1000000));
   TRY_ASSIGN(l.imap_sessions_per_account, p.num(t, "imap_sessions_per_account", "limits.imap_sessions_per_account",
                                                 l.imap_sessions_per_account, 1, 100000));
   return {};

@@ -504,6 +504,7 @@ net::awaitable<void> Connection::run() {
     if (std::holds_alternative<read::NeedMore>(ev)) {
       if (!co_await fill(read_timeout())) break;
     } else if (auto* c = std::get_if<read::Command>(&ev)) {
+      if (!co_await net::pace_command(*slot_, "imap", conn_id_, [this] { return flush(); })) break;
       co_await on_command(c->text);
     } else if (std::holds_alternative<read::Continue>(ev)) {
       out_ += "+ Ready for literal data\r\n";

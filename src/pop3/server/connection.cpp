@@ -389,6 +389,7 @@ net::awaitable<void> Session::run() {
     }
     out_ += step.out;
     if (std::holds_alternative<next::ReadCommand>(next)) {
+      if (!co_await net::pace_command(*slot_, "pop3", conn_id_, [this] { return flush(); })) break;
       step = co_await next_command();
     } else if (auto* c = std::get_if<next::CheckLogin>(&next)) {
       step = co_await login(c->user, c->password, c->method, std::nullopt, c->proof);

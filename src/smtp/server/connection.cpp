@@ -431,6 +431,7 @@ net::awaitable<void> Session::run() {
     out_ += step.out;
     Next next = std::move(step.next);
     if (std::holds_alternative<next::ReadCommand>(next)) {
+      if (!co_await net::pace_command(*slot_, "smtp", conn_id_, [this] { return flush(); })) break;
       step = co_await next_command();
     } else if (std::holds_alternative<next::CheckMail>(next)) {
       step = engine_.on_mail_checked(co_await check_mail());
