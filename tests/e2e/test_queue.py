@@ -165,6 +165,25 @@ def test_dns_failure_defers_never_bounces(env):
     assert e.v.messages("ana@local.example") == []  # no bounce
 
 
+def test_dns_timeout_defers_never_bounces(env):
+    """SECURITY-CASES "DNS timeout ... during routing": a resolver that never answers
+    (each lookup gives up after [dns] timeout = 3 s) leaves the recipient pending with a
+    4xx and makes no report; the next attempt asks again."""
+    e = env(silent={"slow.example"})
+    e.v.cli_ok("alias", "add", "fwd@local.example", "bob@slow.example")
+    e.send("ana@local.example", ["fwd@local.example"], make_message("dns-timeout", "x\r\n", sender="ana@local.example"))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        out = e.queue()
+        if re.search(r"attempts [2-9]", out):
+            break
+        time.sleep(0.2)
+    assert "<bob@slow.example>  pending" in out and re.search(r"attempts [2-9]", out), out
+    assert re.search(r"last: 4\d\d 4\.4\.\d", out), out
+    assert e.v.messages("ana@local.example") == []  # no bounce, no delay report
+    assert "event=queue_bounced" not in e.v.stderr_text()
+
+
 # ---- bounces (RFC 3464) -----------------------------------------------------------
 
 def test_refused_recipient_bounces_with_a_report(env):
