@@ -336,8 +336,8 @@ class Valija:
             c.login(user, password)
         return c
 
-    def raw(self, role="smtp", tls=False):
-        return RawSmtp("127.0.0.1", self.ports[role], tls=tls)
+    def raw(self, role="smtp", tls=False, source=None):
+        return RawSmtp("127.0.0.1", self.ports[role], tls=tls, source=source)
 
     def messages(self, address, folder="INBOX"):
         cp = self.cli("mail", "list", address, "--folder", folder)
@@ -384,9 +384,11 @@ def split_trace(stored):
 class RawSmtp:
     """A byte-level SMTP client: send anything, read replies precisely."""
 
-    def __init__(self, host, port, tls=False, timeout=NET_TIMEOUT):
+    def __init__(self, host, port, tls=False, timeout=NET_TIMEOUT, source=None):
+        """`source`: the local address to connect from (127.0.0.x: another client)."""
         self.timeout = timeout
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.buf = b""
         if tls:
             self.sock = insecure_context().wrap_socket(self.sock, server_hostname="localhost")

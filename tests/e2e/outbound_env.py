@@ -51,12 +51,13 @@ ZONES = {
 
 
 class Env:
-    def __init__(self, factory, extra="", sink_kw=None, zones=None, servfail=(), queue_tls="none", retry="[1]"):
+    def __init__(self, factory, extra="", sink_kw=None, zones=None, servfail=(), queue_tls="none", retry="[1]",
+                 silent=()):
         self.queue_tls = queue_tls
         self.retry = retry
         self.port = free_port_on("127.0.0.2")
         self.sink = ScriptedSmtp("127.0.0.2", self.port, **(sink_kw or {})).start()
-        self.dns = DnsStub(zones or ZONES, servfail=servfail).start()
+        self.dns = DnsStub(zones or ZONES, servfail=servfail, silent=silent).start()
         self.v = factory()
         self.extra = extra
         self.start()

@@ -6,7 +6,11 @@ destination refuse, defer then accept, or drop the connection.
     sink.start(); ...; tx = sink.wait_transactions(1)[0]; tx.sender, tx.rcpts, tx.data
 
 Replies scripted per recipient are used in order, the last one repeating. `ehlo` lists
-the extensions offered (DSN, 8BITMIME, PIPELINING... as the test wants).
+the extensions offered (DSN, 8BITMIME, PIPELINING... as the test wants). `greetings`
+and `data_script` script the greeting of each connection and the reply to each end of
+data the same way. A scripted reply "CLOSE:<reply>" is sent and the connection closed
+at once (no QUIT awaited); "DROP" closes without a reply (for DATA: once the whole
+message is read); "DROP_MID" (DATA only) closes after the first line of the message.
 """
 import socket
 import socketserver
@@ -27,13 +31,17 @@ class Transaction:
 class ScriptedSmtp:
     def __init__(self, host="127.0.0.1", port=0, ehlo=("PIPELINING", "8BITMIME", "DSN", "ENHANCEDSTATUSCODES",
                                                        "SIZE 52428800", "SMTPUTF8"),
-                 rcpt=None, data_reply="250 2.0.0 Ok: queued", greeting="220 sink.example ESMTP scripted"):
+                 rcpt=None, data_reply="250 2.0.0 Ok: queued", greeting="220 sink.example ESMTP scripted",
+                 greetings=None, data_script=None):
         self.host = host
         self.port = port
         self.ehlo = list(ehlo)
         self.rcpt_script = {k.lower(): list(v) for k, v in (rcpt or {}).items()}
         self.data_reply = data_reply
         self.greeting = greeting
+        self.greetings = list(greetings or [])
+        self.data_script = list(data_script or [])
+        self.data_ends = 0       # messages sent to the end (whatever the reply)
         self.transactions = []
         self.connections = 0
         self.commands = []       # every command line, in order
@@ -46,6 +54,23 @@ class ScriptedSmtp:
             return "250 2.1.5 Ok"
         return script.pop(0) if len(script) > 1 else script[0]
 
+    def _next(self, script, default):
+        with self.cond:
+            if not script:
+                return default
+            return script.pop(0) if len(script) > 1 else script[0]
+
+    @staticmethod
+    def _answer(f, reply):
+        """Send a scripted reply; False when the script says to close the connection."""
+        if reply == "DROP":
+            return False
+        if reply.startswith("CLOSE:"):
+            f.write((reply[len("CLOSE:"):] + "\r\n").encode())
+            return False
+        f.write((reply + "\r\n").encode())
+        return True
+
     def start(self):
         sink = self
 
@@ -54,7 +79,8 @@ class ScriptedSmtp:
                 with sink.cond:
                     sink.connections += 1
                 f = self.wfile
-                f.write((sink.greeting + "\r\n").encode())
+                if not sink._answer(f, sink._next(sink.greetings, sink.greeting)):
+                    return
                 tx = None
                 while True:
                     line = self.rfile.readline(65536)
@@ -86,14 +112,14 @@ class ScriptedSmtp:
                         if reply.startswith("2") and tx is not None:
                             tx.rcpts.append(addr)
                             tx.rcpt_params[addr] = params.strip()
-                        if reply == "DROP":
+                        if not sink._answer(f, reply):
                             return
-                        f.write((reply + "\r\n").encode())
                     elif verb == "DATA":
                         if tx is None or not tx.rcpts:
                             f.write(b"554 5.5.1 No valid recipients\r\n")
                             continue
                         f.write(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                        reply = sink._next(sink.data_script, sink.data_reply)
                         data = []
                         while True:
                             l = self.rfile.readline(1 << 20)
@@ -102,13 +128,19 @@ class ScriptedSmtp:
                             if l == b".\r\n":
                                 break
                             data.append(l[1:] if l.startswith(b"..") else l)
+                            if reply == "DROP_MID":
+                                return
                         tx.data = b"".join(data)
-                        f.write((sink.data_reply + "\r\n").encode())
-                        if sink.data_reply.startswith("2"):
+                        with sink.cond:
+                            sink.data_ends += 1
+                        go_on = sink._answer(f, reply)
+                        if reply.removeprefix("CLOSE:").startswith("2"):
                             with sink.cond:
                                 sink.transactions.append(tx)
                                 sink.cond.notify_all()
                         tx = None
+                        if not go_on:
+                            return
                     elif verb == "RSET":
                         tx = None
                         f.write(b"250 2.0.0 Ok\r\n")

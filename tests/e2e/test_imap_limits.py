@@ -61,6 +61,40 @@ def test_nonsync_literal_over_pre_auth_limit(v, user):
     alive(v, user)
 
 
+@pytest.mark.parametrize("size", [4097, 5000, 4294967295])
+def test_nonsync_literal_over_pre_auth_limit_is_toobig(v, user, size):
+    """RFC 7888 §4-5: before login a {N+} over 4096 octets gets BAD [TOOBIG] and the
+    connection is closed at once, before the octets are sent (nothing is waited for,
+    nothing allocated); {4096+} itself is read as a literal."""
+    c = raw(v)
+    c.greeting()
+    c.send(b"a LOGIN {%d+}\r\n" % size)
+    rest = closed(c).decode("utf-8", "replace")
+    assert "a BAD [TOOBIG] " in rest, rest
+    assert "+ " not in rest and "a OK" not in rest, rest
+    c = raw(v)
+    c.greeting()
+    c.send(b"a LOGIN {4096+}\r\n" + b"x" * 4096 + b" pw\r\n")
+    assert c.collect("a")[1].startswith("NO [AUTHENTICATIONFAILED]")
+    c.login(user)
+    c.logout()
+
+
+def test_nonsync_literal_over_limit_after_login(v, user):
+    """A {N+} over the 64 KiB inline limit after login: the announced octets are read
+    and dropped (LITERAL+: the client sends them without waiting), BAD [TOOBIG], and
+    the session goes on; one too large to skip gets BAD [TOOBIG] and BYE."""
+    c = session(v, user)
+    c.send(b"a SELECT {70000+}\r\n" + b"x" * 70000 + b"\r\n")
+    assert c.collect("a")[1].startswith("BAD [TOOBIG]")
+    assert c.cmd("NOOP")[1] == "OK NOOP completed"
+    assert c.ok("SELECT INBOX")
+    c.send(b"b SELECT {4294967295+}\r\n")
+    rest = closed(c).decode("utf-8", "replace")
+    assert "b BAD [TOOBIG] " in rest and "* BYE " in rest, rest
+    alive(v, user)
+
+
 def test_literal_over_limit_after_login(v, user):
     """A 1 MB literal as a mailbox name (inline literals are capped at 64 KiB)."""
     c = session(v, user)

@@ -349,6 +349,36 @@ def test_other_accounts_mailbox_is_nonexistent(v, user, c):
     o.logout()
 
 
+def test_other_accounts_mailbox_answers_leak_no_existence(v, user, c):
+    """RFC 4314 §6 / SECURITY-CASES: for another account's mailbox, whether it exists or
+    not, by name or through a namespace trick, every command answers exactly NO
+    [NONEXISTENT] (APPEND: NO [TRYCREATE]) with the same text, and LIST shows nothing."""
+    other = new_account(v)
+    local = other.split("@")[0]
+    o = session(v, other)
+    o.ok("CREATE Secret")
+    o.logout()
+    commands = ["SELECT %s", "EXAMINE %s", "STATUS %s (MESSAGES)", "DELETE %s",
+                "SUBSCRIBE %s", "RENAME %s Stolen", "GETQUOTAROOT %s"]
+    for form in ['"%s/%%s"' % other, '"~%s/%%s"' % local, '"#user/%s/%%s"' % local,
+                 '"Other Users/%s/%%s"' % other, '"#shared/%s"']:
+        existing, missing = form % "Secret", form % "NoSuchBox"
+        for line in commands:
+            got = c.cmd(line % existing)
+            assert got == c.cmd(line % missing), (line % existing, got)
+            assert got[0] == [] and got[1].startswith("NO [NONEXISTENT] "), (line % existing, got)
+        assert c.append(existing, simple("x")) == c.append(missing, simple("x"))
+        assert c.append(existing, simple("x")).startswith("NO [TRYCREATE]")
+    for ref, pattern in [('""', '"*Secret*"'), ('""', '"%s/*"' % other), ('"~%s/"' % local, "*"),
+                         ('"#user/"', "*"), ('"../"', "*"), ('"/"', "*")]:
+        assert c.cmd("LIST %s %s" % (ref, pattern)) == ([], "OK LIST completed"), (ref, pattern)
+    assert names(c) == ["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"]
+    o = session(v, other)
+    assert o.ok("STATUS Secret (MESSAGES)") == ["* STATUS Secret (MESSAGES 0)"]
+    assert "Stolen" not in names(o)
+    o.logout()
+
+
 def test_rename_into_itself_refused(c):
     c.ok("CREATE Self")
     assert c.cmd("RENAME Self Self/Sub")[1].startswith("NO [CANNOT]")

@@ -885,3 +885,24 @@ def test_copy_over_quota_stores_nothing(v):
     assert st.startswith("NO [OVERQUOTA]"), st
     assert c.ok("STATUS Archive (MESSAGES)") == ["* STATUS Archive (MESSAGES 0)"]
     c.logout()
+
+
+def test_copy_over_quota_when_only_part_fits_stores_nothing(v):
+    """RFC 9208 §4.3 / SECURITY-CASES: a COPY whose first message would still fit but
+    whose whole set does not is refused whole: NO [OVERQUOTA], no partial copy; the
+    same for UID COPY; a copy that fits afterwards works."""
+    user = new_account(v)
+    v.cli_ok("user", "quota", user, "20K")
+    c = session(v, user)
+    for i in range(2):
+        appenduid(c.append("INBOX", simple("m%d" % i, "z" * 6000)))  # ~12 KiB used
+    c.ok("SELECT INBOX")
+    for line in ("COPY 1:2 Archive", "UID COPY 1:* Archive", "COPY 1,2 Archive"):
+        u, st = c.cmd(line)
+        assert st.startswith("NO [OVERQUOTA]"), (line, st)
+        assert c.ok("STATUS Archive (MESSAGES)") == ["* STATUS Archive (MESSAGES 0)"], line
+    assert c.ok("STATUS INBOX (MESSAGES)") == ["* STATUS INBOX (MESSAGES 2)"]
+    u, st = c.cmd("COPY 1 Archive")  # one fits: ~18 KiB of 20
+    assert st.startswith("OK [COPYUID "), st
+    assert c.ok("STATUS Archive (MESSAGES)") == ["* STATUS Archive (MESSAGES 1)"]
+    c.logout()

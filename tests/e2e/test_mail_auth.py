@@ -299,6 +299,18 @@ def test_dns_failure_during_checks_never_refuses_by_default(env):
     assert "spf=temperror" in ar and "dmarc=temperror" in ar, ar
 
 
+def test_dns_timeout_during_checks_never_refuses(env):
+    """SECURITY-CASES "DNS timeout ... during policy checks": a resolver that never
+    answers for the sender's domain gives temperror (after [dns] timeout), the message
+    is accepted, never refused."""
+    e = checked_env(env, silent=("slow.example", "_dmarc.slow.example"))
+    code, full = send(e, "bob@slow.example", make_message("dns-timeout", "x", sender="bob@slow.example",
+                                                          to="ana@local.example"))
+    assert code == 250, full
+    (ar,) = auth_results(stored(e))
+    assert "spf=temperror" in ar and "dmarc=temperror" in ar, ar
+
+
 def test_spf_temperror_can_defer(env):
     e = checked_env(env, extra='spf_temperror = "defer"\n', servfail=("broken.example",))
     with e.v.raw() as c:

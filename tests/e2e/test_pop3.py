@@ -404,6 +404,26 @@ def test_dele_then_tls_drop_keeps(v):
     assert len(v.messages(ANA)) == len(msgs)
 
 
+def test_dele_then_kill9_keeps(v):
+    """RFC 1939 §6 / SECURITY-CASES: deletions happen only in the UPDATE state; a server
+    killed (kill -9) after DELE and before QUIT has deleted nothing."""
+    msgs = deliver_samples(v)
+    c = raw(v)
+    c.greeting()
+    c.login()
+    for i in (1, 2, 3):
+        assert c.cmd("DELE %d" % i) == "+OK Message %d deleted" % i
+    assert c.cmd("STAT") == "+OK 0 0"
+    assert v.kill9() == -9
+    c.close()
+    v.start(port_base=v.port_base)
+    assert v.bodies(ANA) == [st for _, st, _ in msgs]
+    p = login(v)  # no stale IN-USE lock either
+    assert p.stat() == (3, sum(len(st) for _, st, _ in msgs))
+    assert [l.split()[1].decode() for l in p.uidl()[1]] == [u for _, _, u in msgs]
+    p.quit()
+
+
 def test_rset(v):
     msgs = deliver_samples(v)
     total = sum(len(st) for _, st, _ in msgs)
@@ -462,6 +482,26 @@ def test_top(v):
     # TOP does not count as retrieved, does not mark anything
     assert p.stat()[0] == 3
     p.quit()
+
+
+def test_top_huge_line_count_gives_whole_message(v):
+    """RFC 1939 §7 / SECURITY-CASES: TOP with the largest line count accepted
+    (2^31 - 1) sends the whole message, stuffed, and nothing more; TOP and RETR of a
+    message that does not exist are -ERR; the session goes on."""
+    msgs = deliver_samples(v)
+    c = raw(v)
+    c.greeting()
+    c.login()
+    for n, (_, st, _) in enumerate(msgs, 1):
+        assert c.cmd("TOP %d 2147483647" % n) == "+OK Top of message follows"
+        got = c.multi_raw()
+        lines = st.split(b"\r\n")[:-1]
+        assert got == [b"." + l if l.startswith(b".") else l for l in lines], n
+    for line in ("TOP 4 2147483647", "RETR 4", "RETR 4294967295", "TOP 99 0"):
+        r = c.cmd(line)
+        assert r in ("-ERR No such message", "-ERR Invalid message number"), (line, r)
+    assert c.cmd("STAT") == "+OK 3 %d" % sum(len(st) for _, st, _ in msgs)
+    c.quit()
 
 
 def test_top_wire_is_stuffed(v):

@@ -7,6 +7,8 @@ Python's email package), transports, `valija queue` and kill -9.
 import re
 import time
 
+import pytest
+
 from conftest import make_message
 from outbound_env import delivery_status, env  # noqa: F401 (env is a fixture)
 from smtpsink import ScriptedSmtp
@@ -77,6 +79,65 @@ def test_deferred_then_accepted(env):
     assert sum(1 for c in e.sink.commands if c.startswith("RCPT")) == 2
 
 
+@pytest.mark.parametrize("where,sink_kw", [
+    ("greeting", {"greetings": ["CLOSE:421 4.3.2 Too busy, try later", "220 sink.example ESMTP"]}),
+    ("rcpt", {"rcpt": {"bob@remote.example": ["CLOSE:451 4.3.0 Try again later", "250 2.1.5 Ok"]}}),
+    ("data", {"data_script": ["CLOSE:451 4.3.0 Try again later", "250 2.0.0 Ok: queued"]}),
+])
+def test_4xx_then_close_is_retried_and_sent_once(env, where, sink_kw):
+    """SECURITY-CASES "Remote MTA answers 4xx then closes": the recipient waits for the
+    next attempt (no bounce), which delivers it exactly once."""
+    e = env(sink_kw=sink_kw)
+    e.v.cli_ok("alias", "add", "fwd@local.example", "bob@remote.example")
+    e.send("ana@local.example", ["fwd@local.example"], make_message("4xx-" + where, "x\r\n", sender="ana@local.example"))
+    # the reason logged is the 4xx, or the lost connection when the close overtook it
+    e.v.wait_log(r"event=queue_(deferred .*bob@remote\.example|connect_failed .*remote=mx\.remote\.example)"
+                 r".*reply=\"4")
+    tx = e.sink.wait_transactions(1)[0]
+    assert tx.rcpts == ["bob@remote.example"] and b"Subject: 4xx-" + where.encode() in tx.data
+    e.wait_queue_empty()
+    assert len(e.sink.transactions) == 1 and e.sink.connections == 2, e.sink.commands
+    assert e.v.messages("ana@local.example") == []  # no report: it arrived
+
+
+@pytest.mark.parametrize("script", [["DROP_MID", "250 2.0.0 Ok: queued"], ["DROP", "250 2.0.0 Ok: queued"]],
+                         ids=["cut-mid-data", "no-reply-to-end-of-data"])
+def test_connection_lost_during_data_is_retried(env, script):
+    """SECURITY-CASES "Remote MTA ... hangs mid-DATA": a connection lost before the reply
+    to the end of data is a temporary failure; the next attempt delivers the message
+    (RFC 5321 §6.1: only this case may ever give a duplicate)."""
+    e = env(sink_kw={"data_script": script})
+    e.v.cli_ok("alias", "add", "fwd@local.example", "bob@remote.example")
+    e.send("ana@local.example", ["fwd@local.example"], make_message("cut", "x\r\n" * 50, sender="ana@local.example"))
+    e.v.wait_log(r"event=queue_deferred .*bob@remote.example")
+    tx = e.sink.wait_transactions(1)[0]
+    assert tx.data.endswith(b"x\r\n" * 50), tx.data[-200:]
+    e.wait_queue_empty()
+    assert len(e.sink.transactions) == 1 and e.sink.connections == 2, e.sink.commands
+    assert e.v.messages("ana@local.example") == []
+
+
+def test_no_resend_after_a_confirmed_250_and_a_lost_connection(env):
+    """SECURITY-CASES: "no duplicate after a confirmed 250": the destination confirms the
+    message then closes without waiting for QUIT; the message is done, never sent again."""
+    e = env(sink_kw={"data_script": ["CLOSE:250 2.0.0 Ok: queued as 1"]})
+    e.v.cli_ok("alias", "add", "fwd@local.example", "bob@remote.example")
+    mark = e.v.log_mark()
+    e.send("ana@local.example", ["fwd@local.example"], make_message("once", "x\r\n", sender="ana@local.example"))
+    e.v.wait_log(r"event=queue_sent .*bob@remote.example", since=mark)
+    e.wait_queue_empty()
+    # a second message over a fresh connection shows the runner went on (and had
+    # nothing else to send)
+    e.sink.data_script[:] = ["250 2.0.0 Ok: queued as 2"]
+    e.send("ana@local.example", ["fwd@local.example"], make_message("twice", "x\r\n", sender="ana@local.example"))
+    e.sink.wait_transactions(2)
+    e.wait_queue_empty()
+    subjects = [re.search(rb"Subject: (\S+)", t.data).group(1) for t in e.sink.transactions]
+    assert subjects == [b"once", b"twice"], subjects
+    assert e.sink.data_ends == 2, e.sink.commands
+    assert "event=queue_deferred" not in "\n".join(e.v.log_lines(mark))
+
+
 def test_first_mx_down_second_takes_it(env):
     e = env()
     e.v.cli_ok("alias", "add", "fwd@local.example", "bob@fallback.example")
@@ -102,6 +163,25 @@ def test_dns_failure_defers_never_bounces(env):
     assert "<bob@broken.example>  pending" in out, out
     assert "451 4.4.3 MX lookup of broken.example failed" in out, out
     assert e.v.messages("ana@local.example") == []  # no bounce
+
+
+def test_dns_timeout_defers_never_bounces(env):
+    """SECURITY-CASES "DNS timeout ... during routing": a resolver that never answers
+    (each lookup gives up after [dns] timeout = 3 s) leaves the recipient pending with a
+    4xx and makes no report; the next attempt asks again."""
+    e = env(silent={"slow.example"})
+    e.v.cli_ok("alias", "add", "fwd@local.example", "bob@slow.example")
+    e.send("ana@local.example", ["fwd@local.example"], make_message("dns-timeout", "x\r\n", sender="ana@local.example"))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        out = e.queue()
+        if re.search(r"attempts [2-9]", out):
+            break
+        time.sleep(0.2)
+    assert "<bob@slow.example>  pending" in out and re.search(r"attempts [2-9]", out), out
+    assert re.search(r"last: 4\d\d 4\.4\.\d", out), out
+    assert e.v.messages("ana@local.example") == []  # no bounce, no delay report
+    assert "event=queue_bounced" not in e.v.stderr_text()
 
 
 # ---- bounces (RFC 3464) -----------------------------------------------------------

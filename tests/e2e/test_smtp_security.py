@@ -62,6 +62,36 @@ def test_relay_refused_even_from_local_sender(shared_valija):
         c.expect("RCPT TO:<%s>" % FOREIGN, "503")
 
 
+def test_unauthenticated_local_sender_to_local_user(valija):
+    """SECURITY-CASES: MAIL FROM a local domain without AUTH on port 25 is accepted
+    for a local user (default policy: no SPF/DMARC record says otherwise), stored in
+    that mailbox only: nothing is queued, nothing signed, nothing goes out; the same
+    sender still cannot reach another domain."""
+    v = valija
+    v.add_user("ana@localhost")
+    msg = make_message("local spoof", "claims to be ana\r\n", sender="ana@localhost")
+    mark = v.log_mark()
+    with session(v) as c:
+        c.expect("MAIL FROM:<ana@localhost>", "250 2.1.0")
+        c.expect("RCPT TO:<%s>" % FOREIGN, "554 5.7.1")
+        c.expect("RCPT TO:<demo@localhost>", "250 2.1.5")
+        c.expect("DATA", "354")
+        c.send(dot_stuff(msg))
+        full = c.reply()[2]
+        m = re.fullmatch(r"250 2\.0\.0 Ok: delivered as (\S+)", full)
+        assert m, full
+        c.expect("QUIT", "221")
+    v.wait_log(r"event=delivered trace=%s .*to=\"?demo@localhost\"?" % m.group(1), since=mark)
+    head, body = split_trace(v.message("demo@localhost", 1))
+    assert body == msg
+    assert b"with ESMTPA" not in head and b"DKIM-Signature" not in head, head
+    assert v.messages("ana@localhost") == []
+    out = v.cli_ok("queue", "list").stdout
+    assert out.startswith("0 message(s)"), out
+    log = "\n".join(v.log_lines(mark))
+    assert "event=queued" not in log and "event=dkim_signed" not in log, log
+
+
 def test_mixed_recipients_only_local_delivered(valija):
     msg = make_message("mixed", "m\r\n")
     with session(valija) as c:
@@ -539,6 +569,42 @@ def test_connections_per_ip(valija_factory):
             c.close()
 
 
+def test_connections_per_ip_other_addresses_unaffected(valija_factory):
+    """SECURITY-CASES "Many connections from one address": one address at its limit
+    gets 421 4.7.0; clients from other addresses are served meanwhile, whole
+    transactions included."""
+    v = valija_factory()
+    v.start(config=CONN_CONFIG)
+    v.add_user("demo@localhost")
+    conns = []
+    try:
+        for _ in range(3):
+            c = v.raw(source="127.0.0.1")
+            c.greeting()
+            conns.append(c)
+        with v.raw(source="127.0.0.1") as extra:
+            assert extra.reply()[2].startswith("421 4.7.0")
+            extra.closed_by_peer()
+        for source in ("127.0.0.2", "127.0.0.3"):
+            for _ in range(3):  # each other address has a limit of its own
+                c = v.raw(source=source)
+                c.greeting()
+                conns.append(c)
+            c.ehlo()
+            c.expect("MAIL FROM:<a@example.org>", "250 2.1.0")
+            c.expect("RCPT TO:<demo@localhost>", "250 2.1.5")
+            c.expect("DATA", "354")
+            c.send(dot_stuff(make_message("from " + source, "x\r\n")))
+            assert re.fullmatch(TRACE_RE, c.reply()[2])
+        # and the first address is still refused while its three are open
+        with v.raw(source="127.0.0.1") as extra:
+            assert extra.reply()[2].startswith("421 4.7.0")
+    finally:
+        for c in conns:
+            c.close()
+    assert len(v.messages("demo@localhost")) == 2
+
+
 def test_connections_total(valija_factory):
     v = valija_factory()
     v.start(config=CONN_CONFIG.replace("connections_per_ip = 3", "connections_total = 2"))
@@ -600,3 +666,49 @@ def test_session_timeout_bounds_idle_client(valija_factory):
                                  "session_timeout = 3" % (time.monotonic() - t0)) from None
         assert code == 421, full
         c.closed_by_peer(timeout=30)
+
+
+IDLE_CONFIG = CONN_CONFIG.replace('domains = ["localhost"]\n', 'domains = ["localhost"]\nio_threads = 1\n') \
+    .replace("connections_per_ip = 3", "connections_per_ip = 1000")
+
+
+def test_idle_and_slow_clients_cost_no_thread(valija_factory):
+    """SECURITY-CASES "A client that sends nothing, or one byte a minute ... costs no
+    thread": with one I/O thread, 300 clients that are silent, stuck in the middle of a
+    command or in the middle of DATA do not hold up a real client."""
+    v = valija_factory()
+    v.start(config=IDLE_CONFIG)
+    v.add_user("demo@localhost")
+    stuck = []
+    try:
+        for i in range(300):
+            c = v.raw()
+            c.greeting()
+            if i % 3 == 1:
+                c.send(b"EHLO half-a-comm")  # no line end
+            elif i % 3 == 2:
+                c.ehlo()
+                c.expect("MAIL FROM:<a@example.org>", "250 2.1.0")
+                c.expect("RCPT TO:<demo@localhost>", "250 2.1.5")
+                c.expect("DATA", "354")
+                c.send(b"Subject: slow\r\n\r\npart")
+            stuck.append(c)
+        t0 = time.monotonic()
+        with session(v) as c:
+            c.expect("MAIL FROM:<a@example.org>", "250 2.1.0")
+            c.expect("RCPT TO:<demo@localhost>", "250 2.1.5")
+            c.expect("DATA", "354")
+            c.send(dot_stuff(make_message("unhindered", "x\r\n")))
+            assert re.fullmatch(TRACE_RE, c.reply()[2])
+        assert time.monotonic() - t0 < 5
+        # the stuck ones are still open and answer when they go on
+        c = stuck[1]
+        c.send(b"\r\n")
+        assert c.reply()[0] == 250
+        c = stuck[2]
+        c.send(b"\r\n.\r\n")
+        assert re.fullmatch(TRACE_RE, c.reply()[2])
+    finally:
+        for c in stuck:
+            c.close()
+    assert len(v.messages("demo@localhost")) == 2

@@ -248,3 +248,56 @@ def test_recipients_per_hour_per_user(env):
     assert c.mail("bob@local.example")[0] == 250
     assert c.rcpt("r5@remote.example")[0] == 250
     c.quit()
+
+
+def test_auth_guessing_delayed_locked_out_and_logged(env):
+    """SECURITY-CASES "AUTH guessing": the same 535 for an unknown user and a wrong
+    password; each failure answered later than the one before; at [limits]
+    auth_failures the address is locked out (454 4.7.0 even with the right password),
+    logged; another address is not affected."""
+    import base64
+    import time
+
+    from conftest import RawSmtp
+
+    e = env(extra="[limits]\nauth_failures = 3\n")
+
+    def connect(source):
+        c = RawSmtp("127.0.0.1", e.v.ports["submission"], source=source)
+        c.greeting()
+        c.ehlo()
+        c.expect("STARTTLS", "220")
+        c.sock = insecure_context().wrap_socket(c.sock, server_hostname="localhost")
+        c.ehlo()
+        return c
+
+    def plain(user, password):
+        return "AUTH PLAIN " + base64.b64encode(("\0%s\0%s" % (user, password)).encode()).decode()
+
+    mark = e.v.log_mark()
+    c = connect("127.0.0.5")
+    times, replies = [], []
+    for line in (plain("nobody@local.example", PASSWORD), plain("ana@local.example", "wrong-1")):
+        t0 = time.monotonic()
+        replies.append(c.cmd(line)[2])
+        times.append(time.monotonic() - t0)
+    assert replies == ["535 5.7.8 Authentication credentials invalid"] * 2, replies
+    assert times[0] >= 0.45 and times[1] >= 0.95, times  # 0.5 s, then doubled
+    # the third failure (AUTH LOGIN this time) locks the address out
+    c.expect("AUTH LOGIN", "334")
+    c.expect(base64.b64encode(b"ana@local.example").decode(), "334")
+    c.expect(base64.b64encode(b"wrong-2").decode(), "535 5.7.8")
+    e.v.wait_log(r'event=smtp_login_failed .*client=127\.0\.0\.5 user="?nobody@local\.example"? '
+                 r'method=PLAIN reason="?unknown user', since=mark)
+    e.v.wait_log(r'event=smtp_login_failed .*client=127\.0\.0\.5 user="?ana@local\.example"? '
+                 r'method=PLAIN reason="?wrong password', since=mark)
+    e.v.wait_log(r"event=auth_lockout client=127\.0\.0\.5 .*service=smtp\b", since=mark)
+    c.close()
+    c = connect("127.0.0.5")
+    c.expect(plain("ana@local.example", PASSWORD), "454 4.7.0")
+    c.expect("MAIL FROM:<ana@local.example>", "530 5.7.0")
+    c.close()
+    c = connect("127.0.0.6")
+    c.expect(plain("ana@local.example", PASSWORD), "235 2.7.0")
+    c.expect("QUIT", "221")
+    c.close()
