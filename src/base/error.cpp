@@ -13,6 +13,7 @@ std::string_view errc_name(Errc e) {
     case Errc::Invalid: return "invalid";
     case Errc::Temporary: return "temporary failure";
     case Errc::Unavailable: return "unavailable";
+    case Errc::NoSpace: return "no space left";
     case Errc::Corrupt: return "corrupt";
     case Errc::Internal: return "internal error";
   }

@@ -15,6 +15,7 @@ enum class Errc {
   Invalid,
   Temporary,
   Unavailable,
+  NoSpace,  // the disk (or the file system quota) is full: temporary, for the client too
   Corrupt,
   Internal,
 };

@@ -148,7 +148,7 @@ class InboundPolicy : public SmtpPolicy {
       auto blob_id = co_await net::run_blocking(d_.blob_io, std::move(write_body));
       if (!blob_id) {
         log::error("event=deliver_failed trace={} error={}", tx.trace_id, log::q(blob_id.error().detail));
-        if (blob_id.error().code == Errc::Unavailable)
+        if (blob_id.error().code == Errc::Unavailable || blob_id.error().code == Errc::NoSpace)
           co_return Reply(452, "4.3.1", "Insufficient system storage, try again later");
         co_return Reply(451, "4.3.0", "Local error in processing, try again later");
       }
@@ -203,7 +203,7 @@ class InboundPolicy : public SmtpPolicy {
     auto result = co_await commit(std::move(job));
     if (!result) {
       log::error("event=deliver_failed trace={} error={}", tx.trace_id, log::q(result.error().detail));
-      if (result.error().code == Errc::Unavailable)
+      if (result.error().code == Errc::Unavailable || result.error().code == Errc::NoSpace)
         co_return Reply(452, "4.3.1", "Insufficient system storage, try again later");
       co_return Reply(451, "4.3.0", "Local error in processing, try again later");
     }

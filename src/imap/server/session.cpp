@@ -121,6 +121,9 @@ Done Session::failed(const Error& e) {
     case Errc::Invalid: return Done::no("CANNOT", e.detail);
     case Errc::Temporary:
     case Errc::Unavailable: return Done::no("UNAVAILABLE", "Temporary failure, please try again");
+    // RFC 5530 has no code of its own for a full disk; OVERQUOTA is what clients (and
+    // Dovecot) use for it: no retry loop, the user is told storage is short.
+    case Errc::NoSpace: return Done::no("OVERQUOTA", "Not enough disk space on the server, try again later");
     case Errc::Corrupt: return Done::no("SERVERBUG", "Stored data is damaged; the administrator has been told");
     case Errc::Internal: break;
   }

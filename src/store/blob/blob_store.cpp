@@ -37,7 +37,7 @@ bool valid_id(const std::string& id) {
 }  // namespace
 
 Error io_error(std::string_view what, const std::string& path, int err) {
-  Errc code = (err == ENOSPC || err == EDQUOT) ? Errc::Unavailable : Errc::Internal;
+  Errc code = (err == ENOSPC || err == EDQUOT) ? Errc::NoSpace : Errc::Internal;
   if (err == ENOENT) code = Errc::NotFound;
   return Error{code, fmt::format("{} {}: {}", what, path, std::strerror(err))};
 }

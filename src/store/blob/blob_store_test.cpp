@@ -1,5 +1,6 @@
 // Content-addressed blob files: ids, round trips, idempotent puts, no temp files left.
 #include "store/blob/blob_store.hpp"
+#include "store/blob/io.hpp"
 #include "base/testing/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -286,6 +288,20 @@ TEST_F(BlobStoreTest, RemoveFileOnlyRemovesTempFiles) {
   EXPECT_TRUE(blobs_.remove_file(temp));
   EXPECT_FALSE(fs::exists(blobs_.root() + "/" + temp));
   EXPECT_FALSE(blobs_.remove_file(temp));  // already gone
+}
+
+}  // namespace
+}  // namespace valija::store::blob
+
+namespace valija::store::blob {
+namespace {
+
+// A full disk (or quota) is its own error: SMTP answers 452 4.3.1, IMAP NO [OVERQUOTA].
+TEST(IoError, FullDiskIsNoSpace) {
+  EXPECT_EQ(io_error("write", "/x", ENOSPC).code, Errc::NoSpace);
+  EXPECT_EQ(io_error("write", "/x", EDQUOT).code, Errc::NoSpace);
+  EXPECT_EQ(io_error("open", "/x", ENOENT).code, Errc::NotFound);
+  EXPECT_EQ(io_error("read", "/x", EIO).code, Errc::Internal);
 }
 
 }  // namespace

@@ -7,7 +7,7 @@
 
 namespace valija::store::blob {
 
-// ENOSPC/EDQUOT become Unavailable (a full disk is a temporary failure for senders),
+// ENOSPC/EDQUOT become NoSpace (a full disk is a temporary failure for senders),
 // ENOENT NotFound, the rest Internal.
 Error io_error(std::string_view what, const std::string& path, int err);
 // Opens `path` with `flags` and fsyncs it (a file, or a directory with O_DIRECTORY).

@@ -56,7 +56,8 @@ Error Db::error(std::string_view what) const {
   Errc code = Errc::Internal;
   int primary = rc & 0xff;
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) code = Errc::Temporary;
-  else if (primary == SQLITE_FULL || primary == SQLITE_IOERR) code = Errc::Unavailable;
+  else if (primary == SQLITE_FULL) code = Errc::NoSpace;
+  else if (primary == SQLITE_IOERR) code = Errc::Unavailable;
   else if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) code = Errc::Corrupt;
   else if (primary == SQLITE_CONSTRAINT) code = Errc::Exists;
   return Error{code, fmt::format("{}: {}", what, sqlite3_errmsg(db_))};
@@ -118,7 +119,8 @@ Result<bool> Stmt::step() {
   int primary = rc & 0xff;
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) code = Errc::Temporary;
   else if (primary == SQLITE_CONSTRAINT) code = Errc::Exists;
-  else if (primary == SQLITE_FULL || primary == SQLITE_IOERR) code = Errc::Unavailable;
+  else if (primary == SQLITE_FULL) code = Errc::NoSpace;
+  else if (primary == SQLITE_IOERR) code = Errc::Unavailable;
   else if (primary == SQLITE_CORRUPT) code = Errc::Corrupt;
   return fail(code, fmt::format("sqlite: {}", sqlite3_errmsg(db_)));
 }
