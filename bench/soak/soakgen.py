@@ -4,7 +4,8 @@ Built from the other benchmarks' pieces: loadgen.Load (bench/smtp_ingest) for SM
 imapc (bench/imap_load) for IMAP, pop3gen.Session and its connection (bench/pop3_load)
 for POP3. Everything counts into one Stats, which the runner reads every interval.
 Errors are counted by kind; what the servers answer by design (a second POP3 session on
-an account: -ERR [IN-USE]; a message expunged by another session: NO [EXPUNGEISSUED])
+an account: -ERR [IN-USE]; a message expunged by another session since this one saw it:
+IMAP NO [EXPUNGEISSUED], POP3 "-ERR Message n was deleted by another session")
 is counted apart, as expected.
 """
 import asyncio
@@ -198,7 +199,10 @@ class Pop3Session(pop3gen.Session):
                 nums = sorted(sizes)
                 read = sorted(random.sample(nums, min(len(nums), opts.reads)))
                 for n in read:
-                    _, body = await self._cmd(conn, b"RETR %d\r\n" % n, True)
+                    body = await self._gone_ok(self._cmd(conn, b"RETR %d\r\n" % n, True), stats)
+                    if body is None:
+                        continue
+                    body = body[1]
                     data = unstuff(body)
                     if len(data) != sizes[n] or b"\r\n\r\n" not in data:
                         raise Pop3Error(f"RETR {n}: {len(data)} bytes, LIST said {sizes[n]}")
@@ -207,12 +211,25 @@ class Pop3Session(pop3gen.Session):
                 dele = set(nums[:max(0, len(nums) - opts.keep)])
                 dele.update(n for n in read if random.random() < opts.dele)
                 for n in sorted(dele):
-                    await self._cmd(conn, b"DELE %d\r\n" % n)
+                    await self._gone_ok(self._cmd(conn, b"DELE %d\r\n" % n), stats)
                 await self._cmd(conn, b"QUIT\r\n")  # the deletions happen here
                 stats.counts["pop3_dele"] += len(dele)
                 stats.counts["pop3_sessions"] += 1
             finally:
                 transport.close()
+
+
+    @staticmethod
+    async def _gone_ok(cmd, stats):
+        """The command's reply, or None when the message was expunged by another (IMAP)
+        session since this one listed it: valija's -ERR for it, expected here."""
+        try:
+            return await cmd
+        except Pop3Error as e:
+            if "deleted by another session" not in str(e):
+                raise
+            stats.counts["pop3_gone"] += 1
+            return None
 
 
 async def pop3_client(host, port, accounts, source, stats, opts, stop):
