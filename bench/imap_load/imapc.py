@@ -227,6 +227,37 @@ async def logout(conn):
     conn.transport.close()
 
 
+async def idle_start(conn):
+    """Sends IDLE (RFC 2177) and waits for its continuation; returns the command's tag.
+    Untagged responses before the `+` update the message count."""
+    conn.tag_n += 1
+    tag = b"a%d" % conn.tag_n
+    conn.transport.write(tag + b" IDLE\r\n")
+    while True:
+        r = await conn.next_response()
+        if r.text.startswith(b"+"):
+            return tag
+        if not r.text.startswith(b"* ") or not conn._track(r):
+            raise ImapError(f"IDLE: {r.text[:200]!r}")
+
+
+async def idle_done(conn, tag):
+    """Ends IDLE with DONE and reads up to its tagged OK; returns the untagged responses
+    that came during IDLE (EXISTS, EXPUNGE, FETCH, keepalives)."""
+    conn.transport.write(b"DONE\r\n")
+    untagged = []
+    prefix = tag + b" "
+    while True:
+        r = await conn.next_response()
+        if r.text.startswith(prefix):
+            if r.text[len(prefix):len(prefix) + 3] != b"OK ":
+                raise ImapError(f"IDLE: {r.text[:200].decode('latin-1')}")
+            return untagged
+        if not r.text.startswith(b"* ") or not conn._track(r):
+            raise ImapError(f"IDLE: unexpected {r.text[:200]!r}")
+        untagged.append(r)
+
+
 def imap_greeting(host, port, timeout=1.0, tls=False) -> bool:
     """True when a connect succeeds and the server greets with `* OK` (then LOGOUT)."""
     import socket

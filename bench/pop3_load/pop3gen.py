@@ -134,16 +134,26 @@ class Session:
         async with asyncio.timeout(self.timeout):
             return await self._run(expect, learn)
 
-    async def _run(self, expect, learn):
-        loop = asyncio.get_running_loop()
-        t0 = time.perf_counter()
-        transport, conn = await loop.create_connection(_Conn, self.host, self.port)
+    async def login(self, source=None):
+        """Connects (from `source` when given), reads the greeting, USER, PASS; returns
+        (transport, connection). The caller closes the transport."""
+        kw = {"local_addr": (source, 0)} if source else {}
+        transport, conn = await asyncio.get_running_loop().create_connection(_Conn, self.host, self.port, **kw)
         try:
             line, _ = await conn.reply()
             if not line.startswith(b"+OK"):
                 raise Pop3Error(f"greeting: {line.decode('latin-1')[:200]}")
             await self._cmd(conn, f"USER {self.user}\r\n".encode())
             await self._cmd(conn, f"PASS {self.password}\r\n".encode())
+        except BaseException:
+            transport.close()
+            raise
+        return transport, conn
+
+    async def _run(self, expect, learn):
+        t0 = time.perf_counter()
+        transport, conn = await self.login()
+        try:
             t_login = time.perf_counter()
             line, _ = await self._cmd(conn, b"STAT\r\n")
             count, octets = (int(x) for x in line.split()[1:3])
