@@ -506,10 +506,6 @@ def test_damaged_pack_file_is_reported_and_serving_goes_on(valija):
     assert v.running()
 
 
-@pytest.mark.xfail(reason="BUG: a body file corrupted in place (same size, other bytes) is served "
-                          "as if intact: bodies are content-addressed (SHA-256) but never checked "
-                          "when read (src/store/blob/blob_store.cpp BlobStore::get, pack reads in "
-                          "src/store/blob/pack_files.cpp)", strict=True)
 def test_body_corrupted_in_place_is_reported(valija):
     """SECURITY-CASES "Blob file missing or corrupted": a body whose bytes changed on disk
     (bit rot, a stray write) but whose size did not gets a clear error (IMAP NO

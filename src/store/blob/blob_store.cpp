@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <vector>
 
 #include "base/clock.hpp"
 #include "base/text.hpp"
@@ -56,6 +58,25 @@ std::string content_id(std::string_view bytes) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  return text::hex(md, len);
+}
+
+Result<std::string> content_id_of(int fd, std::uint64_t offset, std::uint64_t size) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return fail(Errc::Internal, "sha256 unavailable");
+  std::vector<char> buf(1 << 16);
+  for (std::uint64_t done = 0; done < size;) {
+    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - done));
+    ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return tl::unexpected(io_error("read", fmt::format("fd {}", fd), errno));
+    if (n == 0) return fail(Errc::Corrupt, "the file ends inside the body");
+    EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<std::size_t>(n));
+    done += static_cast<std::uint64_t>(n);
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx.get(), md, &len);
   return text::hex(md, len);
 }
 

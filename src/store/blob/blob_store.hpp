@@ -12,6 +12,9 @@
 namespace valija::store::blob {
 
 std::string content_id(std::string_view bytes);  // lower-case hex SHA-256
+// The content id of `size` octets at `offset` in the open file `fd` (read in pieces; a
+// file shorter than that is Corrupt).
+Result<std::string> content_id_of(int fd, std::uint64_t offset, std::uint64_t size);
 
 class BlobStore {
  public:

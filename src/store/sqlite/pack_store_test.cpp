@@ -158,6 +158,29 @@ TEST_F(PackStoreTest, CollectionDeletesDeadPacksAndCompactsSparseOnes) {
   EXPECT_EQ(bodies_of(bob), (std::multiset<std::string>{body(5), body(11)}));
 }
 
+// A packed body whose bytes changed on disk (same size) is Corrupt when opened, while
+// the pack's other bodies are read as before.
+TEST_F(PackStoreTest, BodyChangedOnDiskIsCorrupt) {
+  auto ana = account("ana");
+  std::vector<std::string> a{body(1), body(2)};
+  deliver(a, ana);
+  {
+    std::fstream f(dir_.path() + "/data/packs/pack-1", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(1000 + 500);  // inside the second body
+    f.put('#');
+  }
+  auto mb = store_->find_mailbox(ana, "INBOX").value();
+  auto messages = store_->list_messages(mb->id).value();
+  ASSERT_EQ(messages.size(), 2u);
+  auto first = store_->read_message(messages[0]);
+  ASSERT_TRUE(first) << first.error().message();
+  EXPECT_EQ(first->substr(6), body(1));
+  auto second = store_->open_message(messages[1]);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, Errc::Corrupt);
+  EXPECT_NE(second.error().detail.find("no longer matches its checksum"), std::string::npos) << second.error().detail;
+}
+
 TEST_F(PackStoreTest, RestartContinuesTheNewestPack) {
   auto ana = account("ana");
   std::vector<std::string> a{body(1)};

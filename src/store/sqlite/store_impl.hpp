@@ -177,6 +177,8 @@ class SqliteStore final : public Store {
   // A reader of prefix + the blob's body.
   Result<std::unique_ptr<MessageReader>> open_body(std::string prefix, const std::string& blob_id,
                                                    std::optional<BodyPlace> known = std::nullopt);
+  Result<void> verify_body(int fd, std::uint64_t offset, std::uint64_t size, const std::string& blob_id,
+                           const std::string& path);
   Result<std::vector<std::vector<CopyResult>>> deliver_locked(std::span<const Delivery> batch,
                                                              std::vector<std::pair<AccountId, MailboxId>>& touched);
   Result<std::vector<std::uint64_t>> append_to_pack(std::span<const std::string_view> bodies);
@@ -228,6 +230,11 @@ class SqliteStore final : public Store {
   std::vector<Db> pool_;
   std::mutex pin_mu_;
   std::unordered_map<std::string, int> pinned_;  // blobs written by put_blob, not yet delivered
+  // Bodies whose content matched their id since the store was opened (the first 8 octets
+  // of the id); each is hashed on its first open only. Emptied when it reaches the bound.
+  static constexpr std::size_t kVerifiedMax = 200000;
+  std::mutex verified_mu_;
+  std::unordered_set<std::uint64_t> verified_;
   static constexpr int kCheckpointPages = 1000;
   std::mutex ckpt_mu_;
   std::condition_variable ckpt_cv_;
