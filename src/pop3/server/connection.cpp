@@ -296,9 +296,14 @@ net::awaitable<Step> Session::send(Step step, const next::Send& s) {
   if (!opened.reader || !opened.first) {
     const auto& e = !opened.reader ? opened.reader.error() : opened.first.error();
     release_piece();
-    log::error("event=pop3_read_failed conn={} user={} uid={} trace={} error={}", conn_id_, log::q(user_), m.uid,
-               m.trace_id, log::q(e.detail));
-    co_return engine_.on_send_failed(e.code == Errc::NotFound);
+    // Expunged meanwhile by another session (IMAP) is an ordinary race, not a fault.
+    bool gone = e.code == Errc::NotFound;
+    if (gone)
+      log::info("event=pop3_message_gone conn={} user={} uid={} trace={}", conn_id_, log::q(user_), m.uid, m.trace_id);
+    else
+      log::error("event=pop3_read_failed conn={} user={} uid={} trace={} error={}", conn_id_, log::q(user_), m.uid,
+                 m.trace_id, log::q(e.detail));
+    co_return engine_.on_send_failed(gone);
   }
   auto reader = std::move(*opened.reader);
   std::size_t n = *opened.first;
