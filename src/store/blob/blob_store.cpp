@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 
 #include "base/clock.hpp"
 #include "base/text.hpp"
@@ -56,6 +57,37 @@ std::string content_id(std::string_view bytes) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  return text::hex(md, len);
+}
+
+Result<std::string> content_id_of_file(const std::string& path, std::uint64_t offset, std::uint64_t size) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return tl::unexpected(io_error("open", path, errno));
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
+    ::close(fd);
+    return fail(Errc::Internal, "SHA-256 unavailable");
+  }
+  char buf[65536];
+  std::uint64_t done = 0;
+  while (done < size) {
+    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(sizeof buf, size - done));
+    ssize_t n = ::pread(fd, buf, want, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = errno;
+      ::close(fd);
+      if (n < 0) return tl::unexpected(io_error("read", path, err));
+      return fail(Errc::Corrupt, fmt::format("{} ends at {} inside a body ({} octets at {})", path, offset + done, size,
+                                             offset));
+    }
+    EVP_DigestUpdate(ctx.get(), buf, static_cast<std::size_t>(n));
+    done += static_cast<std::uint64_t>(n);
+  }
+  ::close(fd);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx.get(), md, &len);
   return text::hex(md, len);
 }
 

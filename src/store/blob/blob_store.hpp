@@ -12,6 +12,9 @@
 namespace valija::store::blob {
 
 std::string content_id(std::string_view bytes);  // lower-case hex SHA-256
+// content_id() of `size` octets at `offset` of a file, read in pieces (a big body is
+// never held whole). Corrupt when the file ends before them.
+Result<std::string> content_id_of_file(const std::string& path, std::uint64_t offset, std::uint64_t size);
 
 class BlobStore {
  public:
