@@ -231,7 +231,8 @@ class Checker {
   }
 
   Result<void> bodies() {
-    auto st = db_.cached("SELECT id, pack_id, pack_offset, size FROM blobs WHERE id > ?1 ORDER BY id LIMIT 256");
+    auto st = db_.cached(
+        fmt::format("SELECT id, pack_id, pack_offset, size FROM blobs WHERE id > ?1 ORDER BY id LIMIT {}", kPage));
     TRY(st);
     return pages(*st, std::string(), [&](Stmt& row) -> Result<void> {
       ++report_.bodies;
@@ -296,9 +297,10 @@ class Checker {
 
   // --- 3. messages and queue entries: their bodies' rows, their sizes ---
   Result<void> messages() {
-    auto st = db_.cached(
+    auto st = db_.cached(fmt::format(
         "SELECT m.id, m.mailbox_id, m.uid, m.size, length(m.prefix), m.trace_id, m.blob_id, b.size, b.id IS NULL "
-        "FROM messages m LEFT JOIN blobs b ON b.id = m.blob_id WHERE m.id > ?1 ORDER BY m.id LIMIT 256");
+        "FROM messages m LEFT JOIN blobs b ON b.id = m.blob_id WHERE m.id > ?1 ORDER BY m.id LIMIT {}",
+        kPage));
     TRY(st);
     return pages(*st, std::int64_t{0}, [&](Stmt& row) -> Result<void> {
       ++report_.messages;
@@ -332,9 +334,10 @@ class Checker {
   }
 
   Result<void> queue() {
-    auto st = db_.cached(
+    auto st = db_.cached(fmt::format(
         "SELECT q.id, q.blob_id, q.trace_id, b.id IS NULL FROM queue q LEFT JOIN blobs b ON b.id = q.blob_id "
-        "WHERE q.id > ?1 ORDER BY q.id LIMIT 256");
+        "WHERE q.id > ?1 ORDER BY q.id LIMIT {}",
+        kPage));
     TRY(st);
     return pages(*st, std::int64_t{0}, [&](Stmt& row) -> Result<void> {
       ++report_.messages;
