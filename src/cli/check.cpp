@@ -11,6 +11,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/util.hpp"
+#include "mail/mime_cache.hpp"
+#include "mail/rfc2047.hpp"
 
 namespace valija::cli {
 namespace {
@@ -30,6 +32,17 @@ int lock_data_dir(const std::string& dir) {
     return -1;
   }
   return fd;
+}
+
+// ", subject \"...\"" of a damaged message, from the structure cached at delivery (its
+// body may be gone); empty when unknown.
+std::string subject_of(store::Store& s, const store::CheckProblem& p) {
+  if (!p.uid) return "";
+  auto meta = s.message_meta(p.mailbox, std::span<const std::uint32_t>(&p.uid, 1));
+  if (!meta || meta->empty() || meta->front().empty()) return "";
+  auto part = mail::mime::decode(meta->front());
+  if (!part || !part->envelope || !part->envelope->subject) return "";
+  return fmt::format(", subject \"{}\"", mail::decode_header_value(*part->envelope->subject, 200));
 }
 
 }  // namespace
@@ -68,8 +81,9 @@ void add_check_command(CLI::App& app, Context& ctx) {
     o.repair = *repair;
     o.deep = *deep;
     if (lock >= 0) o.in_flight_grace = 0;  // no server: nothing is in flight
-    o.on_problem = [](const store::CheckProblem& p) {
-      fmt::print("{}: {}{}\n", store::check_kind_name(p.kind), p.message, p.repaired ? " (repaired)" : "");
+    o.on_problem = [&s = **st](const store::CheckProblem& p) {
+      fmt::print("{}: {}{}{}\n", store::check_kind_name(p.kind), p.message, subject_of(s, p),
+                 p.repaired ? " (repaired)" : "");
       std::fflush(stdout);
     };
     auto r = (*st)->check(o);

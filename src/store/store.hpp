@@ -290,6 +290,8 @@ struct CheckProblem {
   CheckKind kind = CheckKind::Database;
   std::string message;  // names the account, mailbox and UID, or the file
   bool repaired = false;
+  MailboxId mailbox = 0;  // the message concerned, when there is one
+  std::uint32_t uid = 0;
 };
 
 struct CheckOptions {

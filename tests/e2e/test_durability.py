@@ -309,8 +309,8 @@ def test_check_reports_then_repairs_a_damaged_data_dir(valija):
     rc, lines, (problems, repaired) = run_check(v)
     assert rc == 1 and (problems, repaired) == (4, 0), lines
     text = "\n".join(lines)
-    assert re.search(r"^missing-body: dora@localhost INBOX UID 1 \(trace \S+\): body %s is missing"
-                     % digest[:12], text, re.M), text
+    assert re.search(r"^missing-body: dora@localhost INBOX UID 1 \(trace \S+\): body %s is missing .*"
+                     r', subject "check-big"$' % digest[:12], text, re.M), text
     assert re.search(r"^orphan-file: \S+%s: no body row names it$" % stray_id, text, re.M), text
     assert re.search(r"^temp-file: \S+\.tmp\.999999999-0123456789\.7: temp file", text, re.M), text
     assert re.search(r"^account-usage: dora@localhost: quota usage 1 octets in 3 messages", text, re.M), text

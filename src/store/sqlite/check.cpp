@@ -133,8 +133,8 @@ class Checker {
     bool named = false;  // a message or queue entry was reported for it
   };
 
-  void emit(CheckKind kind, std::string message, bool repaired) {
-    CheckProblem p{kind, std::move(message), repaired};
+  void emit(CheckKind kind, std::string message, bool repaired, MailboxId mailbox = 0, std::uint32_t uid = 0) {
+    CheckProblem p{kind, std::move(message), repaired, mailbox, uid};
     ++report_.problems;
     if (repaired) ++report_.repaired;
     if (o_.on_problem) o_.on_problem(p);
@@ -288,11 +288,11 @@ class Checker {
   }
 
   // A reported damaged body, named by the message that has it.
-  void name_bad(const std::string& blob, const std::string& who) {
+  void name_bad(const std::string& blob, const std::string& who, MailboxId mailbox = 0, std::uint32_t uid = 0) {
     auto it = bad_.find(blob);
     if (it == bad_.end()) return;
     it->second.named = true;
-    emit(it->second.kind, fmt::format("{}: {}", who, it->second.what), false);
+    emit(it->second.kind, fmt::format("{}: {}", who, it->second.what), false, mailbox, uid);
   }
 
   // --- 3. messages and queue entries: their bodies' rows, their sizes ---
@@ -310,7 +310,7 @@ class Checker {
       auto size = row.i64(3), expected = row.i64(4) + row.i64(7);
       if (!rowless && !bad && size == expected) return {};
       auto mailbox = row.i64(1);
-      auto uid = row.i64(2);
+      auto uid = static_cast<std::uint32_t>(row.i64(2));
       auto trace = row.str(5);
       auto place = where(mailbox);
       TRY(place);
@@ -321,13 +321,13 @@ class Checker {
         emit(CheckKind::MissingBlobRow,
              fmt::format("{}: its body {} has no row{}", who, short_id(blob),
                          *adopted ? " (taken back from its file)" : ""),
-             *adopted);
+             *adopted, mailbox, uid);
       } else if (bad) {
-        name_bad(blob, who);
+        name_bad(blob, who, mailbox, uid);
       } else {
         emit(CheckKind::MessageSize, fmt::format("{}: size {}, but its trace headers and body make {}", who, size,
                                                  expected),
-             false);
+             false, mailbox, uid);
       }
       return {};
     });

@@ -147,6 +147,8 @@ TEST_F(CheckTest, MissingBodyIsReportedWithItsMessageAndKept) {
   auto r = check();
   ASSERT_EQ(kinds(r), std::vector<CheckKind>{CheckKind::MissingBody}) << dump(r);
   EXPECT_NE(r.listed[0].message.find("ana@example.org INBOX UID 1 (trace T1)"), std::string::npos) << dump(r);
+  EXPECT_EQ(r.listed[0].mailbox, inbox(ana_).id);
+  EXPECT_EQ(r.listed[0].uid, 1u);
   r = check(true);
   EXPECT_EQ(r.problems, 1u);
   EXPECT_EQ(r.repaired, 0u);
