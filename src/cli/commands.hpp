@@ -23,5 +23,6 @@ void add_smtp_test_command(CLI::App& app, Context& ctx);
 void add_queue_commands(CLI::App& app, Context& ctx);
 void add_dkim_commands(CLI::App& app, Context& ctx);
 void add_dns_records_commands(CLI::App& app, Context& ctx);
+void add_check_command(CLI::App& app, Context& ctx);
 
 }  // namespace valija::cli

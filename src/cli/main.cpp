@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   valija::cli::add_dkim_commands(app, ctx);
   valija::cli::add_dns_records_commands(app, ctx);
   valija::cli::add_smtp_test_command(app, ctx);
+  valija::cli::add_check_command(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -109,6 +109,7 @@ class ForwardingStore : public Store {
   Result<std::size_t> collect_garbage() override { return s_.collect_garbage(); }
   Result<std::size_t> sweep_orphans() override { return s_.sweep_orphans(); }
   Result<Stats> stats() override { return s_.stats(); }
+  Result<CheckReport> check(const CheckOptions& o) override { return s_.check(o); }
 
  protected:
   Store& s_;

@@ -264,6 +264,59 @@ struct GreylistPolicy {
   std::int64_t pass_lifetime = 36 * 86400;  // a passed triplet is remembered this long after last use
 };
 
+// --- consistency check (valija check) ---
+// What `Store::check` looks for. Bodies: a message's body missing, shorter than its
+// row says, or (deep check) not matching its content address. Counters: values the
+// engine keeps beside the rows (blob references, mailbox counts and UIDNEXT/MODSEQ,
+// account usage, pack sizes) that disagree with the rows. Orphans: what a crash
+// leaves behind (body files no row names, temp files of dead writers).
+enum class CheckKind {
+  Database,        // the database's own integrity check or a foreign key
+  MissingBody,     // a message (or queue entry) whose body file is gone
+  ShortBody,       // ... whose body file is shorter than the body
+  CorruptBody,     // ... whose body does not hash to its id (deep check)
+  MissingBlobRow,  // a message (or queue entry) naming a body the metadata does not know
+  MessageSize,     // a message's size is not its prefix plus its body
+  BlobRefs,        // a body's reference count differs from the messages and queue entries naming it
+  MailboxCounters, // message count, UIDNEXT, HIGHESTMODSEQ or \Recent mark behind the messages
+  AccountUsage,    // quota usage (bytes, messages) differs from the messages
+  PackCounters,    // a pack's size or live octets differ from its bodies, or its row is missing
+  OrphanFile,      // a body file or pack file no row refers to
+  TempFile,        // a temp file of a writer that died
+};
+std::string_view check_kind_name(CheckKind kind);
+
+struct CheckProblem {
+  CheckKind kind = CheckKind::Database;
+  std::string message;  // names the account, mailbox and UID, or the file
+  bool repaired = false;
+  MailboxId mailbox = 0;  // the message concerned, when there is one
+  std::uint32_t uid = 0;
+};
+
+struct CheckOptions {
+  // Removes orphans and sets counters to what the rows say. Messages whose body is
+  // missing or damaged are only reported (never deleted). The caller makes sure no
+  // other process writes the data dir meanwhile (valija check takes the server's lock).
+  bool repair = false;
+  bool deep = false;  // also read every body and compare it with its content address
+  // Without repair (a server may be writing): a body file or pack no row names yet is
+  // taken for a write in flight while younger than this many seconds.
+  std::int64_t in_flight_grace = 60;
+  // Called with each problem as it is found (and, with repair, after it was repaired).
+  std::function<void(const CheckProblem&)> on_problem;
+};
+
+struct CheckReport {
+  std::uint64_t messages = 0;  // message rows and queue entries checked
+  std::uint64_t bodies = 0;    // blob rows checked
+  std::uint64_t files = 0;     // body, pack and temp files looked at
+  std::uint64_t problems = 0;
+  std::uint64_t repaired = 0;
+  std::vector<CheckProblem> listed;  // the first kCheckListed problems
+};
+inline constexpr std::size_t kCheckListed = 1000;
+
 // Called after a commit that changed messages or flags in a mailbox, or mailboxes of an
 // account (mailbox = 0), on the committing thread, outside every store lock. Must be quick
 // and must not call back into the store.
@@ -414,6 +467,10 @@ class Store {
   // no message refers to. Safe while deliveries run.
   virtual Result<std::size_t> sweep_orphans() = 0;
   virtual Result<Stats> stats() = 0;
+  // Verifies the metadata against the bodies (and, with options.repair, repairs what
+  // can be repaired without losing mail). Safe beside a running server without repair.
+  // Engines that cannot check themselves fail with Unavailable.
+  virtual Result<CheckReport> check(const CheckOptions& options) = 0;
 };
 
 struct OpenOptions {

@@ -80,6 +80,15 @@ Result<std::string> content_id_of(int fd, std::uint64_t offset, std::uint64_t si
   return text::hex(md, len);
 }
 
+Result<std::string> content_id_of_file(const std::string& path, std::uint64_t offset, std::uint64_t size) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return tl::unexpected(io_error("open", path, errno));
+  auto id = content_id_of(fd, offset, size);
+  ::close(fd);
+  if (!id) return fail(id.error().code, fmt::format("{}: {} ({} octets at {})", path, id.error().detail, size, offset));
+  return id;
+}
+
 std::string BlobStore::dir_of(const std::string& id) const { return root_ + "/" + id.substr(0, 2); }
 std::string BlobStore::path(const std::string& id) const { return dir_of(id) + "/" + id; }
 

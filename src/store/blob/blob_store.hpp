@@ -12,9 +12,11 @@
 namespace valija::store::blob {
 
 std::string content_id(std::string_view bytes);  // lower-case hex SHA-256
-// The content id of `size` octets at `offset` in the open file `fd` (read in pieces; a
-// file shorter than that is Corrupt).
+// The content id of `size` octets at `offset` in the open file `fd` (read in pieces, a
+// big body is never held whole; a file shorter than that is Corrupt).
 Result<std::string> content_id_of(int fd, std::uint64_t offset, std::uint64_t size);
+// The same for the file at `path`.
+Result<std::string> content_id_of_file(const std::string& path, std::uint64_t offset, std::uint64_t size);
 
 class BlobStore {
  public:

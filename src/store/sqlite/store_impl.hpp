@@ -138,6 +138,9 @@ class SqliteStore final : public Store {
 
   Result<Stats> stats() override;
 
+  // check.cpp
+  Result<CheckReport> check(const CheckOptions& options) override;
+
  private:
   // A pooled reader connection, returned to the pool when the lease ends.
   class ReaderLease {
@@ -206,6 +209,9 @@ class SqliteStore final : public Store {
                                      bool noselect);
   Result<void> create_parents(AccountId account, std::string_view name);
   Result<void> drop_mailbox_messages(MailboxId mailbox);
+
+  // check.cpp
+  friend class Checker;
 
   // gc.cpp
   Result<void> compact_packs();
