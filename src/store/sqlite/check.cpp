@@ -152,6 +152,21 @@ class Checker {
     return *changed;
   }
 
+  // One guarded statement in a transaction of its own, run only when repairing: whether
+  // it changed a row.
+  template <class... Args>
+  Result<bool> fix(std::string_view sql, const Args&... args) {
+    if (!repair_) return false;
+    return write([&](Db& w) -> Result<bool> {
+      auto up = w.cached(sql);
+      TRY(up);
+      int i = 0;
+      (up->bind(++i, args), ...);
+      TRY(up->run());
+      return w.changes() > 0;
+    });
+  }
+
   // "ana@example.org INBOX"
   Result<std::string> where(MailboxId mailbox) {
     auto st = db_.cached(
@@ -388,21 +403,12 @@ class Checker {
       if (!*row) break;
       auto id = st->str(0);
       auto refs = st->i64(1), users = st->i64(2);
-      bool fixed = false;
-      if (repair_) {
-        auto r = write([&](Db& w) -> Result<bool> {
-          auto up = w.cached("UPDATE blobs SET refs = ? WHERE id = ? AND refs = ?");
-          TRY(up);
-          TRY(up->bind(1, users).bind(2, id).bind(3, refs).run());
-          return w.changes() > 0;
-        });
-        TRY(r);
-        fixed = *r;
-      }
+      auto fixed = fix("UPDATE blobs SET refs = ? WHERE id = ? AND refs = ?", users, id, refs);
+      TRY(fixed);
       emit(CheckKind::BlobRefs,
            fmt::format("body {}: {} references counted, {} messages and queue entries name it{}", short_id(id), refs,
                        users, users > refs ? " (it could have been collected while in use)" : ""),
-           fixed);
+           *fixed);
     }
     return {};
   }
@@ -434,23 +440,14 @@ class Checker {
       if (uidnext <= max_uid) what.push_back(fmt::format("UIDNEXT {} not above UID {}", uidnext, max_uid));
       if (modseq < max_modseq) what.push_back(fmt::format("HIGHESTMODSEQ {} below MODSEQ {}", modseq, max_modseq));
       if (recent > uidnext) what.push_back(fmt::format("\\Recent mark {} above UIDNEXT {}", recent, uidnext));
-      bool fixed = false;
-      if (repair_) {
-        auto r = write([&](Db& w) -> Result<bool> {
-          auto up = w.cached(
-              "UPDATE mailboxes SET messages = ?, uidnext = ?, highest_modseq = ?, recent_uid = ? "
-              "WHERE id = ? AND messages = ? AND uidnext = ? AND highest_modseq = ?");
-          TRY(up);
-          TRY(up->bind(1, n).bind(2, new_uidnext).bind(3, new_modseq).bind(4, new_recent).bind(5, id).bind(6, count)
-                  .bind(7, uidnext).bind(8, modseq).run());
-          return w.changes() > 0;
-        });
-        TRY(r);
-        fixed = *r;
-      }
+      auto fixed = fix(
+          "UPDATE mailboxes SET messages = ?, uidnext = ?, highest_modseq = ?, recent_uid = ? "
+          "WHERE id = ? AND messages = ? AND uidnext = ? AND highest_modseq = ?",
+          n, new_uidnext, new_modseq, new_recent, id, count, uidnext, modseq);
+      TRY(fixed);
       auto place = where(id);
       TRY(place);
-      emit(CheckKind::MailboxCounters, fmt::format("{}: {}", *place, fmt::join(what, ", ")), fixed);
+      emit(CheckKind::MailboxCounters, fmt::format("{}: {}", *place, fmt::join(what, ", ")), *fixed);
     }
     auto uv = db_.prepare(
         "SELECT (SELECT value FROM counters WHERE name = 'uidvalidity'), (SELECT max(uidvalidity) FROM mailboxes)");
@@ -459,21 +456,13 @@ class Checker {
     if (!uv->is_null(1) && (uv->is_null(0) || uv->i64(0) < uv->i64(1))) {
       auto top = uv->i64(1);
       auto counter = uv->is_null(0) ? std::string("missing") : std::to_string(uv->i64(0));
-      bool fixed = false;
-      if (repair_) {
-        auto r = write([&](Db& w) -> Result<bool> {
-          auto up = w.cached(
-              "INSERT INTO counters(name, value) VALUES('uidvalidity', ?1) ON CONFLICT(name) DO UPDATE "
-              "SET value = max(value, ?1)");
-          TRY(up);
-          TRY(up->bind(1, top).run());
-          return true;
-        });
-        TRY(r);
-        fixed = *r;
-      }
+      auto fixed = fix(
+          "INSERT INTO counters(name, value) VALUES('uidvalidity', ?1) ON CONFLICT(name) DO UPDATE "
+          "SET value = max(value, ?1)",
+          top);
+      TRY(fixed);
       emit(CheckKind::MailboxCounters,
-           fmt::format("the UIDVALIDITY counter ({}) is below a mailbox's UIDVALIDITY ({})", counter, top), fixed);
+           fmt::format("the UIDVALIDITY counter ({}) is below a mailbox's UIDVALIDITY ({})", counter, top), *fixed);
     }
     return {};
   }
@@ -493,23 +482,14 @@ class Checker {
       auto id = st->i64(0);
       auto name = st->str(1);
       auto bytes = st->i64(2), count = st->i64(3), real_bytes = st->i64(4), real_count = st->i64(5);
-      bool fixed = false;
-      if (repair_) {
-        auto r = write([&](Db& w) -> Result<bool> {
-          auto up = w.cached(
-              "UPDATE accounts SET used_bytes = ?, used_messages = ? WHERE id = ? AND used_bytes = ? AND "
-              "used_messages = ?");
-          TRY(up);
-          TRY(up->bind(1, real_bytes).bind(2, real_count).bind(3, id).bind(4, bytes).bind(5, count).run());
-          return w.changes() > 0;
-        });
-        TRY(r);
-        fixed = *r;
-      }
+      auto fixed = fix(
+          "UPDATE accounts SET used_bytes = ?, used_messages = ? WHERE id = ? AND used_bytes = ? AND used_messages = ?",
+          real_bytes, real_count, id, bytes, count);
+      TRY(fixed);
       emit(CheckKind::AccountUsage,
            fmt::format("{}: quota usage {} octets in {} messages, the messages make {} in {}", name, bytes, count,
                        real_bytes, real_count),
-           fixed);
+           *fixed);
     }
     return {};
   }
@@ -527,21 +507,13 @@ class Checker {
       if (!*row) break;
       auto id = st->i64(0);
       auto size = st->i64(1), live = st->i64(2), real_live = st->i64(3), end = st->i64(4);
-      bool fixed = false;
-      if (repair_) {
-        auto r = write([&](Db& w) -> Result<bool> {
-          auto up = w.cached("UPDATE packs SET live = ?, size = ? WHERE id = ? AND live = ? AND size = ?");
-          TRY(up);
-          TRY(up->bind(1, real_live).bind(2, std::max(size, end)).bind(3, id).bind(4, live).bind(5, size).run());
-          return w.changes() > 0;
-        });
-        TRY(r);
-        fixed = *r;
-      }
+      auto fixed = fix("UPDATE packs SET live = ?, size = ? WHERE id = ? AND live = ? AND size = ?", real_live,
+                       std::max(size, end), id, live, size);
+      TRY(fixed);
       emit(CheckKind::PackCounters,
            fmt::format("pack-{}: {} live octets counted, its bodies have {}; size {}, its bodies end at {}", id, live,
                        real_live, size, end),
-           fixed);
+           *fixed);
     }
     // Bodies in a pack without a row: the orphan sweep would take their file.
     auto rowless = db_.prepare(
@@ -555,19 +527,11 @@ class Checker {
       auto id = rowless->i64(0);
       auto live = rowless->i64(1), end = rowless->i64(2), n = rowless->i64(3);
       rowless_packs_.insert(static_cast<std::uint64_t>(id));
-      bool fixed = false;
-      if (repair_) {
-        auto file = size_of(s_.packs_.path(static_cast<std::uint64_t>(id)));
-        auto r = write([&](Db& w) -> Result<bool> {
-          auto ins = w.cached("INSERT INTO packs(id, size, live) VALUES(?, ?, ?) ON CONFLICT(id) DO NOTHING");
-          TRY(ins);
-          TRY(ins->bind(1, id).bind(2, std::max(end, file)).bind(3, live).run());
-          return w.changes() > 0;
-        });
-        TRY(r);
-        fixed = *r;
-      }
-      emit(CheckKind::PackCounters, fmt::format("pack-{} holds {} bodies but has no row", id, n), fixed);
+      std::int64_t file = repair_ ? size_of(s_.packs_.path(static_cast<std::uint64_t>(id))) : 0;
+      auto fixed = fix("INSERT INTO packs(id, size, live) VALUES(?, ?, ?) ON CONFLICT(id) DO NOTHING", id,
+                       std::max(end, file), live);
+      TRY(fixed);
+      emit(CheckKind::PackCounters, fmt::format("pack-{} holds {} bodies but has no row", id, n), *fixed);
     }
     return {};
   }
