@@ -1,38 +1,19 @@
 // valija check [--repair] [--deep]: the store's metadata against its bodies (Store::check).
 // Without --repair it only reads, so it runs beside a server; --repair takes the data
 // dir's lock (the one `valija serve` holds) for as long as it writes.
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/file.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "cli/commands.hpp"
 #include "cli/util.hpp"
 #include "mail/mime_cache.hpp"
 #include "mail/rfc2047.hpp"
+#include "store/data_dir_lock.hpp"
 
 namespace valija::cli {
 namespace {
 
 constexpr int kExitTempFail = 75;  // EX_TEMPFAIL: the server holds the data dir
-
-// The data dir's lock, held until the process ends (server/app.cpp lock_data_dir takes
-// the same one). -1 with errno EWOULDBLOCK: a server runs.
-int lock_data_dir(const std::string& dir) {
-  auto path = dir + "/valija.lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-  if (fd < 0) return -1;
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int err = errno;
-    ::close(fd);
-    errno = err;
-    return -1;
-  }
-  return fd;
-}
 
 // ", subject \"...\"" of a damaged message, from the structure cached at delivery (its
 // body may be gone); empty when unknown.
@@ -63,12 +44,12 @@ void add_check_command(CLI::App& app, Context& ctx) {
     if (!st) { ctx.rc = error(st.error().detail); return; }
     // Held until the process ends: no server starts while the repair writes. Without
     // --repair only a probe: with no server running, nothing is in flight.
-    int lock = lock_data_dir(*data);
-    bool server_runs = lock < 0 && errno == EWOULDBLOCK;
-    if (!*repair && lock >= 0) ::close(lock);
-    if (*repair && lock < 0) {
+    auto lock = store::lock_data_dir(*data);
+    bool server_runs = !lock && lock.error().code == Errc::Exists;
+    if (!*repair && lock) ::close(*lock);
+    if (*repair && !lock) {
       if (!server_runs) {
-        ctx.rc = error(fmt::format("cannot lock {}/valija.lock: {}", *data, std::strerror(errno)));
+        ctx.rc = error(lock.error().detail);
         return;
       }
       error(fmt::format("a valija server is using {} (lock {}/valija.lock): stop it before check --repair, or "
@@ -80,7 +61,7 @@ void add_check_command(CLI::App& app, Context& ctx) {
     store::CheckOptions o;
     o.repair = *repair;
     o.deep = *deep;
-    if (lock >= 0) o.in_flight_grace = 0;  // no server: nothing is in flight
+    if (lock) o.in_flight_grace = 0;  // no server: nothing is in flight
     o.on_problem = [&s = **st](const store::CheckProblem& p) {
       fmt::print("{}: {}{}{}\n", store::check_kind_name(p.kind), p.message, subject_of(s, p),
                  p.repaired ? " (repaired)" : "");

@@ -32,6 +32,7 @@
 #include "imap/server/connection.hpp"
 #include "pop3/server/connection.hpp"
 #include "smtp/server/connection.hpp"
+#include "store/data_dir_lock.hpp"
 #include "store/store.hpp"
 
 namespace valija::server {
@@ -134,13 +135,14 @@ void check_postmasters(store::Store& store, const Config& cfg) {
 // The lock lives as long as the process (the descriptor is never closed).
 tl::expected<void, StartError> lock_data_dir(const std::string& dir) {
   ::mkdir(dir.c_str(), 0750);
-  auto path = dir + "/valija.lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-  if (fd < 0) return tl::unexpected(StartError{1, fmt::format("cannot open {}: {}", path, std::strerror(errno))});
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd);
-    return tl::unexpected(StartError{1, fmt::format("another valija serve is using {} (lock {})", dir, path)});
+  auto lock = store::lock_data_dir(dir);
+  if (!lock) {
+    if (lock.error().code == Errc::Exists)
+      return tl::unexpected(StartError{1, fmt::format("another valija serve is using {} ({})", dir, lock.error().detail)});
+    return tl::unexpected(StartError{1, lock.error().detail});
   }
+  int fd = *lock;
+  auto path = dir + "/valija.lock";
   // Our pid, for `valija queue flush` to signal (SIGUSR1).
   auto pid = fmt::format("{}\n", ::getpid());
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
