@@ -253,6 +253,13 @@ class Valija:
         rc = self.proc.wait(timeout=timeout)
         return self._reap(timeout)
 
+    def discard(self):
+        """End of a fixture: the server stopped (killed if it will not stop) and its port
+        base given back."""
+        self.stop()
+        self.kill9()
+        release_bases(self.picked_bases)
+
     def kill9(self):
         if self.proc is None:
             return self.returncode
@@ -523,9 +530,7 @@ def valija(tmp_path):
     v = Valija(tmp_path / "v")
     v.start()
     yield v
-    v.stop()
-    v.kill9()
-    release_bases(v.picked_bases)
+    v.discard()
 
 
 @pytest.fixture
@@ -540,9 +545,7 @@ def valija_factory(tmp_path):
 
     yield make
     for v in made:
-        v.stop()
-        v.kill9()
-        release_bases(v.picked_bases)
+        v.discard()
 
 
 @pytest.fixture(scope="module")
@@ -552,6 +555,4 @@ def shared_valija(tmp_path_factory):
     v = Valija(tmp_path_factory.mktemp("shared"))
     v.start()
     yield v
-    v.stop()
-    v.kill9()
-    release_bases(v.picked_bases)
+    v.discard()

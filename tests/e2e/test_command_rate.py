@@ -74,12 +74,11 @@ class Client:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from conftest import Valija, release_bases
+    from conftest import Valija
     v = Valija(tmp_path_factory.mktemp("rate"))
     v.start(config=CONFIG)
     yield v
-    v.stop()
-    release_bases(v.picked_bases)
+    v.discard()
 
 
 @pytest.mark.parametrize("proto", sorted(PROTOCOLS))

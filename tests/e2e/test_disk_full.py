@@ -13,7 +13,7 @@ import tempfile
 
 import pytest
 
-from conftest import Valija, release_bases
+from conftest import Valija
 from imap_util import PASSWORD, simple
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (mount -t tmpfs)")
@@ -55,9 +55,7 @@ def full_disk():
     try:
         yield v, fill, free
     finally:
-        v.stop()
-        v.kill9()
-        release_bases(v.picked_bases)
+        v.discard()
         subprocess.run(["umount", "-l", mnt])
         shutil.rmtree(mnt, ignore_errors=True)
 

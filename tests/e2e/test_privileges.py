@@ -15,7 +15,7 @@ import tempfile
 
 import pytest
 
-from conftest import VALIJA_BIN, StartError, Valija, release_bases
+from conftest import VALIJA_BIN, StartError, Valija
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 
@@ -80,9 +80,7 @@ def base():
 
     yield make
     for v in made:
-        v.stop()
-        v.kill9()
-        release_bases(v.picked_bases)
+        v.discard()
     shutil.rmtree(d, ignore_errors=True)
 
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -225,6 +227,13 @@ Result<void> BlobStore::for_each_file(const std::function<void(const std::string
 const std::string& BlobStore::temp_prefix() {
   static const std::string prefix = fmt::format(".tmp.{}.", process_tag());
   return prefix;
+}
+
+bool BlobStore::temp_writer_alive(const std::string& name) {
+  auto at = name.find(".tmp.");
+  if (at == std::string::npos) return false;
+  long pid = std::strtol(name.c_str() + at + 5, nullptr, 10);
+  return pid > 1 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
 }
 
 bool BlobStore::remove_file(const std::string& name) {

@@ -40,6 +40,10 @@ class BlobStore {
   // ".tmp.<pid>-<nonce>." : this process's temp files start with it. The nonce tells a
   // restarted server's files from those of a dead one that had the same pid.
   static const std::string& temp_prefix();
+  // Whether the process that writes the temp file `name` (as for_each_file lists it)
+  // still runs: its pid is in the name. Another process (valija check) cannot tell a
+  // live writer's files from its own, so it asks this.
+  static bool temp_writer_alive(const std::string& name);
   const std::string& root() const { return root_; }
 
  private:

@@ -5,7 +5,6 @@
 // it is reported (a compaction may have moved the body meanwhile).
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,14 +48,6 @@ constexpr int kPage = 256;
 // rest are reported by body only.
 constexpr std::size_t kMaxBadBodies = 100000;
 constexpr std::size_t kMaxOrphansListed = 100000;
-
-// A temp file is ".tmp.<pid>-<nonce>.<n>" (blob_store.cpp): whether its writer still runs.
-bool writer_alive(const std::string& name) {
-  auto at = name.find(".tmp.");
-  if (at == std::string::npos) return false;
-  long pid = std::strtol(name.c_str() + at + 5, nullptr, 10);
-  return pid > 1 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
-}
 
 // Seconds since the file was last written; -1 when it is gone.
 std::int64_t age_of(const std::string& path) {
@@ -561,7 +552,7 @@ class Checker {
       ++report_.files;
       auto path = temp ? root + "/" + name : s_.blobs_.path(name);
       if (temp) {
-        if (!repair_ && writer_alive(name)) return;  // a write in flight
+        if (!repair_ && blob::BlobStore::temp_writer_alive(name)) return;  // a write in flight
         orphan(CheckKind::TempFile, path, fmt::format("{}: temp file of a writer that died", path));
         return;
       }

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
+#include <charconv>
 #include <cerrno>
 #include <cstring>
 #include <unordered_map>
@@ -164,10 +164,8 @@ Result<std::unique_ptr<MessageReader>> SqliteStore::open_message(const MessageIn
 // hashes everything again).
 Result<void> SqliteStore::verify_body(int fd, std::uint64_t offset, std::uint64_t size, const std::string& blob_id,
                                       const std::string& path) {
-  std::uint64_t key = 0;
-  for (std::size_t i = 0; i < 16 && i < blob_id.size(); ++i)
-    key = key << 4 | static_cast<std::uint64_t>(std::isdigit(static_cast<unsigned char>(blob_id[i])) ? blob_id[i] - '0'
-                                                                                                       : blob_id[i] - 'a' + 10);
+  std::uint64_t key = 0;  // the id's first 16 hex digits
+  std::from_chars(blob_id.data(), blob_id.data() + std::min<std::size_t>(16, blob_id.size()), key, 16);
   {
     std::lock_guard lock(verified_mu_);
     if (verified_.count(key)) return {};
