@@ -148,6 +148,7 @@ def test_user_setting_names_the_account(base):
         v.proc = None
         assert e.value.returncode == 2, e.value.stderr
         with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(("127.0.0.1", low))  # nothing left listening
         return e.value.stderr
 

@@ -99,6 +99,10 @@ def test_two_instances_side_by_side(valija_factory):
 def test_port_in_use(valija_factory, tmp_path):
     base = pick_port_base()
     blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # SO_REUSEADDR as valija's own listeners: the base may have served an earlier
+    # test, whose closed connections can leave TIME_WAIT entries on base + 25; a
+    # listening socket still keeps valija's bind out.
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         blocker.bind(("127.0.0.1", base + 25))
         blocker.listen(1)
