@@ -1,6 +1,7 @@
 #include "net/io_threads.hpp"
 
 #include <asio/executor_work_guard.hpp>
+#include <asio/strand.hpp>
 
 namespace valija::net {
 
@@ -10,12 +11,15 @@ std::size_t IoThreads::resolve(std::size_t n) {
   return cpus > 0 ? cpus : 1;
 }
 
-IoThreads::IoThreads(std::size_t n) {
+IoThreads::IoThreads(std::size_t n, std::size_t pool_threads) : pool_threads_(pool_threads) {
   n = resolve(n);
   contexts_.reserve(n);
   // Hint 1: each context is run by one thread (posts from other threads stay safe).
   for (std::size_t i = 0; i < n; ++i) contexts_.push_back(std::make_unique<asio::io_context>(1));
+  if (pool_threads_ > 0) pool_ = std::make_unique<asio::io_context>(static_cast<int>(pool_threads_));
 }
+
+asio::any_io_executor IoThreads::pool_strand() { return asio::make_strand(pool_->get_executor()); }
 
 IoThreads::~IoThreads() {
   stop();
@@ -25,6 +29,7 @@ IoThreads::~IoThreads() {
   // to fill, which belongs to another context (Listener::accept_loop), so that context
   // must outlive it. Nothing in the other contexts refers to the main one.
   for (auto& c : contexts_) c.reset();
+  pool_.reset();
 }
 
 asio::io_context& IoThreads::next() {
@@ -39,6 +44,10 @@ void IoThreads::run() {
     guards.emplace_back(contexts_[i]->get_executor());
     threads_.emplace_back([c = contexts_[i].get()] { c->run(); });
   }
+  if (pool_) {
+    guards.emplace_back(pool_->get_executor());
+    for (std::size_t i = 0; i < pool_threads_; ++i) threads_.emplace_back([c = pool_.get()] { c->run(); });
+  }
   contexts_.front()->run();
   // The main context is done (shutdown): the others stop with it.
   stop();
@@ -48,6 +57,7 @@ void IoThreads::run() {
 
 void IoThreads::stop() {
   for (auto& c : contexts_) c->stop();
+  if (pool_) pool_->stop();
 }
 
 }  // namespace valija::net

@@ -3,6 +3,13 @@
 // Context 0 runs on the thread that calls run() and also holds the listeners, signals
 // and timers; every accepted connection goes to the next context in turn and stays on
 // it, so a connection's coroutine, stream and timers never meet another thread.
+//
+// Beside them, an optional pool: one io_context run by several threads, for
+// connections whose commands block on the store (IMAP). Each such connection runs on a
+// strand of the pool and calls the store inline; while one thread blocks, any other
+// runs the pool's reactor, so a blocked command holds up no other connection. This
+// saves the two thread hops (I/O thread -> worker -> I/O thread) per command that a
+// separate worker pool costs (docs/ARCHITECTURE.md, "Threads").
 #include <atomic>
 #include <cstddef>
 #include <memory>
@@ -15,8 +22,8 @@ namespace valija::net {
 
 class IoThreads {
  public:
-  // `n` threads; 0 means one per CPU.
-  explicit IoThreads(std::size_t n);
+  // `n` threads; 0 means one per CPU. `pool_threads` threads run the pool (0: none).
+  explicit IoThreads(std::size_t n, std::size_t pool_threads = 0);
   IoThreads(const IoThreads&) = delete;
   IoThreads& operator=(const IoThreads&) = delete;
   ~IoThreads();
@@ -27,6 +34,8 @@ class IoThreads {
   // Where the next connection goes (round robin).
   asio::io_context& next();
   std::size_t size() const { return contexts_.size(); }
+  // A new strand of the pool, for one connection (requires pool_threads > 0).
+  asio::any_io_executor pool_strand();
   template <class F>
   void for_each(F f) {
     for (auto& c : contexts_) f(*c);
@@ -38,6 +47,8 @@ class IoThreads {
 
  private:
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::unique_ptr<asio::io_context> pool_;
+  std::size_t pool_threads_ = 0;
   std::vector<std::thread> threads_;
   std::atomic<std::size_t> next_{0};
 };

@@ -56,8 +56,8 @@ std::unique_ptr<Listener> Listener::adopt(asio::io_context& io, BoundSocket sock
   return l;
 }
 
-void Listener::start(Handler handler, IoThreads& threads) {
-  asio::co_spawn(acceptor_.get_executor(), accept_loop(std::move(handler), threads), asio::detached);
+void Listener::start(Handler handler, IoThreads& threads, bool on_pool) {
+  asio::co_spawn(acceptor_.get_executor(), accept_loop(std::move(handler), threads, on_pool), asio::detached);
 }
 
 void Listener::close() {
@@ -65,9 +65,10 @@ void Listener::close() {
   acceptor_.close(ec);
 }
 
-awaitable<void> Listener::accept_loop(Handler handler, IoThreads& threads) {
+awaitable<void> Listener::accept_loop(Handler handler, IoThreads& threads, bool on_pool) {
   while (acceptor_.is_open()) {
-    auto [ec, socket] = co_await acceptor_.async_accept(threads.next(), use_tuple);
+    auto target = on_pool ? threads.pool_strand() : asio::any_io_executor(threads.next().get_executor());
+    auto [ec, socket] = co_await acceptor_.async_accept(target, use_tuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
       // EMFILE and friends: log, pause briefly, keep serving.
@@ -95,34 +96,34 @@ Result<Connections::Handle> Connections::admit(Stream& stream) {
   auto& n = per_ip_[stream.remote_ip()];
   if (n >= max_per_ip_) return fail(Errc::Limit, "too many connections from your address");
   ++n;
-  entries_.push_back(Entry{&stream, stream.remote_ip(), &stream.context(), false, false, TokenBucket{}, false});
-  return std::prev(entries_.end());
+  entries_.push_back(Entry{&stream, stream.remote_ip(), ++next_id_, stream.executor(), false, false, TokenBucket{}, false});
+  auto h = std::prev(entries_.end());
+  by_id_.emplace(h->id, h);
+  return h;
 }
 
 void Connections::release(Handle h) {
   std::lock_guard lock(mu_);
   auto it = per_ip_.find(h->ip);
   if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
+  by_id_.erase(h->id);
   entries_.erase(h);
 }
 
-void Connections::stop_all(IoThreads& threads) {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;  // admits nothing more
-  }
-  threads.for_each([this](asio::io_context& io) {
-    // On `io`'s thread: its connections release their entries on that thread too, so
-    // each stream seen here under the lock is alive.
-    asio::post(io, [this, ctx = static_cast<asio::execution_context*>(&io)] {
+void Connections::stop_all() {
+  std::lock_guard lock(mu_);
+  stopping_ = true;  // admits nothing more
+  for (auto& e : entries_) {
+    // On the connection's executor: it releases its entry there too, so if the entry
+    // is still listed then, its stream is alive.
+    asio::post(e.executor, [this, id = e.id] {
       std::lock_guard lock(mu_);
-      for (auto& e : entries_) {
-        if (e.context != ctx) continue;
-        e.stopping = true;
-        if (e.idle) e.stream->cancel();
-      }
+      auto it = by_id_.find(id);
+      if (it == by_id_.end()) return;
+      it->second->stopping = true;
+      if (it->second->idle) it->second->stream->cancel();
     });
-  });
+  }
 }
 
 }  // namespace valija::net

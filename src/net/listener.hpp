@@ -47,16 +47,17 @@ class Listener {
   using Handler = std::function<awaitable<void>(tcp::socket)>;
   // Accepts on `socket` through `io`.
   static std::unique_ptr<Listener> adopt(asio::io_context& io, BoundSocket socket);
-  // Each accepted socket belongs to the next of `threads`' contexts; `handler` is
-  // called here (on the listener's thread) and its coroutine runs there.
-  void start(Handler handler, IoThreads& threads);
+  // Each accepted socket belongs to the next of `threads`' contexts, or with `on_pool`
+  // to a new strand of their pool; `handler` is called here (on the listener's thread)
+  // and its coroutine runs there.
+  void start(Handler handler, IoThreads& threads, bool on_pool = false);
   void close();
   std::uint16_t port() const { return port_; }
   const std::string& address() const { return address_; }
 
  private:
   Listener(asio::io_context& io, std::string address, std::uint16_t port) : acceptor_(io), address_(std::move(address)), port_(port) {}
-  awaitable<void> accept_loop(Handler handler, IoThreads& threads);
+  awaitable<void> accept_loop(Handler handler, IoThreads& threads, bool on_pool);
   tcp::acceptor acceptor_;
   std::string address_;
   std::uint16_t port_;
@@ -64,12 +65,13 @@ class Listener {
 
 class Connections {
  public:
-  // `idle` and `stopping` are read and written only on the connection's own I/O thread
+  // `idle` and `stopping` are read and written only on the connection's own executor
   // (stop_all reaches them there), so they need no lock.
   struct Entry {
     Stream* stream = nullptr;
     std::string ip;
-    asio::execution_context* context = nullptr;  // the I/O thread's context
+    std::uint64_t id = 0;           // stop_all finds the entry again by it
+    asio::any_io_executor executor; // the connection's I/O thread or pool strand
     bool idle = false;      // waiting for the client's next command
     bool stopping = false;  // shutdown asked: finish the current command, then 421/BYE
     TokenBucket commands;   // [limits] commands_per_second (pace_command)
@@ -82,9 +84,9 @@ class Connections {
   // Admits a connection, or says why not ("too many connections from your address").
   Result<Handle> admit(Stream& stream);
   void release(Handle h);
-  // Asks every connection to finish; idle ones are woken at once. Each context's
-  // connections are told on their own thread.
-  void stop_all(IoThreads& threads);
+  // Asks every connection to finish; idle ones are woken at once. Each connection is
+  // told on its own executor.
+  void stop_all();
   std::size_t size() const {
     std::lock_guard lock(mu_);
     return entries_.size();
@@ -103,6 +105,8 @@ class Connections {
   mutable std::mutex mu_;
   std::size_t max_total_, max_per_ip_;
   std::list<Entry> entries_;
+  std::unordered_map<std::uint64_t, Handle> by_id_;
+  std::uint64_t next_id_ = 0;
   std::unordered_map<std::string, std::size_t> per_ip_;
   bool stopping_ = false;
   std::atomic<double> command_rate_{0};

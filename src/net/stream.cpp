@@ -123,7 +123,27 @@ awaitable<bool> Stream::tls_retry(int rc, std::error_code& ec) {
   co_return false;
 }
 
+namespace {
+
+// read_append's scratch. A coroutine may resume on another thread of a pool (IMAP's
+// strands), so the buffer is looked up at each synchronous read, never across a wait;
+// not inlined, so the compiler cannot keep one thread's address across a suspension.
+[[gnu::noinline]] char* scratch_buffer() {
+  static thread_local char scratch[16 * 1024];
+  return scratch;
+}
+constexpr std::size_t kScratch = 16 * 1024;
+
+}  // namespace
+
 awaitable<IoStatus> Stream::read_some(char* data, std::size_t size, std::size_t& n, std::chrono::seconds timeout) {
+  return read_impl(data, size, nullptr, n, timeout);
+}
+
+// Reads into `data`, or with `out` into the scratch and then appended to `out` before
+// anything else can run on the thread.
+awaitable<IoStatus> Stream::read_impl(char* data, std::size_t size, std::string* out, std::size_t& n,
+                                      std::chrono::seconds timeout) {
   arm(timeout);
   interrupted_ = false;
   reading_ = true;
@@ -137,14 +157,18 @@ awaitable<IoStatus> Stream::read_some(char* data, std::size_t size, std::size_t&
     if (ssl_) {
       ERR_clear_error();
       std::size_t got = 0;
-      int rc = SSL_read_ex(ssl_, data, size, &got);
+      char* buf = out ? scratch_buffer() : data;
+      int rc = SSL_read_ex(ssl_, buf, out ? std::min(size, kScratch) : size, &got);
       if (rc == 1) {
         n = got;
+        if (out) out->append(buf, got);
         break;
       }
       if (!co_await tls_retry(rc, ec)) break;
     } else {
-      n = socket_.read_some(asio::buffer(data, size), ec);
+      char* buf = out ? scratch_buffer() : data;
+      n = socket_.read_some(asio::buffer(buf, out ? std::min(size, kScratch) : size), ec);
+      if (out && !ec) out->append(buf, n);
       if (ec != asio::error::would_block && ec != asio::error::try_again) break;
       ec = co_await wait(false);
       if (ec) break;
@@ -157,13 +181,8 @@ awaitable<IoStatus> Stream::read_some(char* data, std::size_t size, std::size_t&
 }
 
 awaitable<IoStatus> Stream::read_append(std::string& out, std::size_t max, std::chrono::seconds timeout) {
-  // read_some() fills `data` only synchronously, after the socket is ready, and this
-  // appends before anything else can run on the thread: one scratch serves everyone.
-  static thread_local char scratch[16 * 1024];
   std::size_t n = 0;
-  auto st = co_await read_some(scratch, std::min(max, sizeof scratch), n, timeout);
-  if (st == IoStatus::Ok) out.append(scratch, n);
-  co_return st;
+  co_return co_await read_impl(nullptr, max, &out, n, timeout);
 }
 
 awaitable<IoStatus> Stream::write_all(std::string_view bytes, std::chrono::seconds timeout) {

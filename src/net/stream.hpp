@@ -44,8 +44,9 @@ class Stream {
   void interrupt();
   awaitable<void> shutdown();
 
-  // The I/O context the connection lives on.
-  asio::execution_context& context() { return asio::query(socket_.get_executor(), asio::execution::context); }
+  // Where the connection's coroutine, timers and completions run: its I/O thread's
+  // context, or its strand of the pool.
+  asio::any_io_executor executor() { return socket_.get_executor(); }
   bool tls() const { return ssl_ != nullptr; }
   // "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384" for Received headers and logs.
   std::string tls_description() const;
@@ -70,6 +71,8 @@ class Stream {
   // After an SSL call returned rc <= 0: waits for what it wants (true: try again) or
   // sets `ec` (false).
   awaitable<bool> tls_retry(int rc, std::error_code& ec);
+  awaitable<IoStatus> read_impl(char* data, std::size_t size, std::string* out, std::size_t& n,
+                                std::chrono::seconds timeout);
   awaitable<IoStatus> handshake(std::shared_ptr<asio::ssl::context> ctx, const std::string* client_host,
                                 std::chrono::seconds timeout);
 

@@ -251,7 +251,7 @@ class Server {
         memory_(cfg_.limits.message_memory),
         throttle_(throttle_limits(cfg_.limits)),
         verified_(cfg_.limits.auth_cache_ttl),
-        io_(cfg_.io_threads),
+        io_(cfg_.io_threads, kImapPoolThreads),
         signals_(io_.main(), SIGTERM, SIGINT, SIGHUP),
         usr1_(io_.main(), SIGUSR1),
         drain_timer_(io_.main()),
@@ -339,7 +339,6 @@ class Server {
       } else if (is_imap_role(spec.role)) {
         auto slot = std::make_shared<std::shared_ptr<const imap::server::ListenerConfig>>(imap_config(spec));
         imap::server::ConnectionDeps deps{*store_,
-                                          imap_workers_,
                                           passwords_,
                                           connections_,
                                           &tls_,
@@ -350,7 +349,7 @@ class Server {
                                           [this](store::Delivery d) { return append(std::move(d)); },
                                           [this](const std::function<void()>& w) { return write_in_batch(w); }};
         l->start([slot, deps](net::tcp::socket s) { return imap::server::serve_connection(std::move(s), *slot, deps); },
-                    io_);
+                    io_, /*on_pool=*/true);
         refresh = [this, slot, spec] { *slot = imap_config(spec); };
       } else {
         auto slot = std::make_shared<std::shared_ptr<const pop3::server::ListenerConfig>>(pop3_config(spec));
@@ -381,7 +380,6 @@ class Server {
     store_->set_change_listener(nullptr);
     committer_.stop();
     workers_.join();
-    imap_workers_.join();
     passwords_.join();
     blob_io_.join();
     log::info("event=stopped");
@@ -606,7 +604,7 @@ class Server {
     log::info("event=shutdown signal={} connections={}", sig, connections_.size());
     for (auto& b : listeners_) b.listener->close();
     runner_->stop();
-    connections_.stop_all(io_);
+    connections_.stop_all();
     drain_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     poll_drained();
   }
@@ -629,11 +627,6 @@ class Server {
   net::TlsFiles tls_files_;
   net::TlsContexts tls_;
   asio::thread_pool workers_{2};
-  // IMAP commands: store reads and writes that may wait on the writer (APPEND, STORE),
-  // so they never hold up SMTP's recipient lookups on workers_. A write holds its thread
-  // until the batch is durable: with 8 threads, 50 busy clients had reads queued behind
-  // waiting writes (bench/imap_load long-session: 32 threads gave +22% commands/s).
-  asio::thread_pool imap_workers_{32};
   // Password verification (Argon2id) only, apart from the lookups above.
   asio::thread_pool passwords_{2};
   // fsync waits on the disk, not the CPU: several in flight let the filesystem merge
@@ -649,6 +642,10 @@ class Server {
   std::unique_ptr<smtp::server::SmtpPolicy> inbound_, submission_;
   // Destroyed before everything above: ~io_context destroys suspended connection
   // coroutines, which still use the connection registry, policies and store.
+  // IMAP connections run on io_'s pool and call the store inline. A write holds its
+  // thread until the batch is durable: with 8 threads, 50 busy clients had reads queued
+  // behind waiting writes (bench/imap_load long-session: 32 gave +22% commands/s).
+  static constexpr std::size_t kImapPoolThreads = 32;
   net::IoThreads io_;
   std::vector<Bound> listeners_;
   std::string ready_;

@@ -125,8 +125,7 @@ net::awaitable<bool> Connection::write_output(Output& o) {
     for (std::uint64_t off = 0; off < s.length;) {
       auto want = static_cast<std::size_t>(std::min<std::uint64_t>(kSliceChunk, s.length - off));
       chunk.resize(want);
-      auto piece = [r = s.reader.get(), at = s.offset + off, buf = chunk.data(), want] { return r->read_at(at, buf, want); };
-      auto got = co_await net::run_blocking(deps_.workers, std::move(piece));
+      auto got = s.reader->read_at(s.offset + off, chunk.data(), want);
       if (!got || *got == 0) {
         // The literal's size is promised: the connection cannot go on without it.
         log::error("event=imap_read_failed conn={} user={} error={}", conn_id_, log::q(session_.account().address()),
@@ -191,12 +190,8 @@ net::awaitable<void> Connection::pause(std::chrono::milliseconds d) {
 }
 
 net::awaitable<void> Connection::execute(proto::Command cmd) {
-  auto job = [s = &session_, c = &cmd] {
-    Output o;
-    s->execute(*c, o);
-    return o;
-  };
-  Output o = co_await net::run_blocking(deps_.workers, std::move(job));
+  Output o;
+  session_.execute(cmd, o);
   if (watch_) watch_->selected.store(session_.selected_id().value_or(0));
   if (log::enabled(log::Level::Debug)) {  // the tagged line: how the command ended
     auto end = o.text.rfind("\r\n", o.text.size() - 3);
@@ -294,11 +289,7 @@ net::awaitable<void> Connection::authenticate(const proto::Command& cmd) {
   auto step = sasl.start(ir);
   while (true) {
     if (auto* need = std::get_if<auth::sasl::NeedKeys>(&step)) {
-      auto lookup = [&store = deps_.store, user = need->authcid, hash = auth::scram_hash_of(*mech)] {
-        return auth::scram_keys_for(store, user, hash);
-      };
-      auto keys = co_await net::run_blocking(deps_.workers, std::move(lookup));
-      step = sasl.on_keys(keys);
+      step = sasl.on_keys(auth::scram_keys_for(deps_.store, need->authcid, auth::scram_hash_of(*mech)));
       continue;
     }
     auto* ch = std::get_if<auth::sasl::Challenge>(&step);
@@ -334,11 +325,7 @@ net::awaitable<void> Connection::idle(const proto::Command& cmd) {
   auto keepalive = config_->idle_keepalive;
   while (true) {
     Output o;
-    auto updates = [s = &session_, p = &o] {
-      s->idle_updates(*p);
-      return 0;
-    };
-    co_await net::run_blocking(deps_.workers, std::move(updates));
+    session_.idle_updates(o);
     if (session_.phase() == Phase::Logout) closing_ = true;
     if (!co_await write_output(o) || closing_) co_return;
     if (!co_await flush()) co_return;

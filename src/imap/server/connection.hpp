@@ -70,9 +70,10 @@ struct ListenerConfig {
   Limits limits;
 };
 
+// A connection runs on a strand of the I/O threads' pool (net::IoThreads): it calls the
+// store inline, blocking only its own pool thread.
 struct ConnectionDeps {
   store::Store& store;
-  asio::thread_pool& workers;    // session commands (store reads and writes)
   asio::thread_pool& passwords;  // Argon2id verifications
   net::Connections& connections;
   net::TlsContexts* tls = nullptr;  // null: no certificate, no STARTTLS
@@ -80,7 +81,7 @@ struct ConnectionDeps {
   auth::VerifiedCache& verified;
   MemoryBudget& memory;  // APPEND messages while they arrive
   Watchers& watchers;
-  // Stores an APPEND through group commit; blocks (called on a worker) until durable.
+  // Stores an APPEND through group commit; blocks (its pool thread) until durable.
   std::function<store::CopyResult(store::Delivery)> append;
   // Runs a store write in the writer's next batch; blocks until committed (Session).
   std::function<Result<void>(const std::function<void()>&)> write;
