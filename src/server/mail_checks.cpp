@@ -81,6 +81,7 @@ policy::MethodResult spf_result(const spf::Outcome& o) {
 
 policy::MethodResult dkim_result(const dkim::Verdict& v) {
   policy::MethodResult r{"dkim", std::string(dkim::result_name(v.result)), v.reason, {}};
+  // RFC 6376 §3.6.1: reported, but the message counts as unsigned (dkim::authenticates).
   if (v.testing) r.comment += r.comment.empty() ? "key in testing mode" : "; key in testing mode";
   if (!v.domain.empty()) r.properties.emplace_back("header.d", v.domain);
   if (!v.selector.empty()) r.properties.emplace_back("header.s", v.selector);
@@ -286,10 +287,10 @@ net::awaitable<MessageVerdict> MailChecks::message(const SessionInfo& s, Transac
     results.push_back(std::move(r));
   }
   if (spf_outcome) results.push_back(spf_result(*spf_outcome));
-  std::vector<std::string> dkim_pass;
+  std::vector<std::string> dkim_pass;  // what DMARC may align with: no l= tails, no t=y keys
   for (const auto& d : verdicts) {
     results.push_back(dkim_result(d));
-    if (d.result == dkim::Verdict::Result::Pass) dkim_pass.push_back(d.domain);
+    if (dkim::authenticates(d)) dkim_pass.push_back(d.domain);
   }
   if (d_.config.dkim && verdicts.empty()) results.push_back(policy::MethodResult{"dkim", "none", "", {}});
 
