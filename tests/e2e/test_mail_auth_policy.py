@@ -3,7 +3,8 @@ the results do"): the action per SPF result ([checks] spf_fail, spf_softfail,
 spf_neutral, spf_none, spf_permerror, spf_temperror: mark, dmarc, junk, reject/defer);
 DKIM signatures that verify but authenticate nothing (an l= that leaves appended
 content unsigned, a key in testing mode) and so never satisfy DMARC; SPF of the null
-sender (the HELO identity).
+sender (the HELO identity); the strictest DMARC outcome of a message with several
+author domains; iprev required while DNS fails.
 
 As in test_mail_auth.py, clients connect from 127.0.0.1 with exempt_networks = [].
 """
@@ -202,3 +203,41 @@ def test_dkim_that_authenticates_nothing_does_not_satisfy_dmarc(env, case):
     else:
         assert "dkim=pass (key in testing mode) header.d=quarantine.example" in ar, ar
     assert "dmarc=fail (p=quarantine dis=quarantine) header.from=quarantine.example" in ar, ar
+
+
+# ---- several author domains: the strictest outcome --------------------------------------
+
+def two_authors(first, second):
+    msg = make_message("two authors", "x", sender="x@example.invalid", to="ana@local.example")
+    return msg.replace(b"From: <x@example.invalid>", b"From: <%s>, <%s>" % (first.encode(), second.encode()))
+
+
+@pytest.mark.parametrize("first,second", [("bob@pass.example", "ceo@reject.example"),
+                                          ("ceo@reject.example", "bob@pass.example"),
+                                          ("x@quarantine.example", "ceo@reject.example")])
+def test_two_from_addresses_the_strictest_outcome_applies(env, first, second):
+    """RFC 7489 §6.6.1: each author domain is checked. The envelope's SPF passes and
+    aligns with pass.example (no DMARC record); reject.example fails with p=reject."""
+    e = checked_env(env)
+    code, full = send(e, "bob@pass.example", two_authors(first, second))
+    assert code == 550 and full.split()[1] == "5.7.1" and "reject.example" in full, full
+
+
+def test_two_from_addresses_quarantine_beats_none(env):
+    e = checked_env(env)
+    code, full = send(e, "bob@pass.example", two_authors("bob@pass.example", "x@quarantine.example"))
+    assert code == 250, full
+    ar = auth_results(stored(e, "Junk"))[0]
+    assert re.search(r"dmarc=none (\([^)]*\) )?header\.from=pass\.example", ar), ar
+    assert "dmarc=fail (p=quarantine dis=quarantine) header.from=quarantine.example" in ar, ar
+
+
+# ---- iprev required while DNS fails ------------------------------------------------------
+
+def test_iprev_required_defers_when_dns_fails(env):
+    e = checked_env(env, extra='iprev = "require"\n', servfail=("1.0.0.127.in-addr.arpa",))
+    with e.v.raw() as c:
+        code, _, full = c.reply()
+        assert code == 421 and full.split()[1] == "4.7.25", full
+        assert "try again later" in full, full
+    e.v.wait_log(r"event=client_checked .*iprev=temperror")
