@@ -74,6 +74,9 @@ Result<Site> load_site(const Options& o) {
   return s;
 }
 
+// RFC 6186 §3.1 (one host per service): priority 0, weight 1.
+std::string srv_value(std::uint16_t port, const std::string& host) { return fmt::format("0 1 {} {}.", port, host); }
+
 void print_line(const std::string& name, std::string_view type, const std::string& value, std::string_view note = "") {
   std::string line = fmt::format("{:<34} IN {:<5} {}", name + ".", type, value);
   if (!note.empty()) line += "   ; " + std::string(note);
@@ -110,7 +113,7 @@ void print_records(const Site& s) {
   if (!s.services.empty()) {
     fmt::print("\n; Client configuration (RFC 6186, RFC 8314 5.1): where mail programs find the services.\n");
     for (const auto& [name, port] : s.services)
-      print_line(name + "." + s.domain, "SRV", fmt::format("0 1 {} {}.", port, s.host));
+      print_line(name + "." + s.domain, "SRV", srv_value(port, s.host));
   }
 }
 
@@ -231,11 +234,36 @@ net::awaitable<void> check_dkim_dmarc(dns::Resolver& r, const Site& s, Report& r
             fmt::format("publish: _dmarc.{}. IN TXT {}", s.domain, zone_txt(s.dmarc)));
 }
 
+// RFC 6186: each service the config offers, at the mail host on its port. Other SRV
+// records of the name (a second host, a backup) are the admin's business.
+net::awaitable<void> check_services(dns::Resolver& r, const Site& s, Report& rep) {
+  std::vector<dns::Query> queries;
+  for (const auto& [service, port] : s.services) queries.push_back(dns::make_query(service + "." + s.domain, dns::RrType::Srv));
+  auto answers = co_await r.lookup_all(queries);
+  for (std::size_t i = 0; i < queries.size(); ++i) {
+    const auto& name = queries[i].name;
+    const auto& a = answers[i];
+    auto port = s.services[i].second;
+    if (rep.failed(a, "SRV " + name)) continue;
+    // Records read "priority weight port target".
+    auto want = fmt::format(" {} {}", port, s.host);
+    bool found = std::any_of(a.records.begin(), a.records.end(), [&](const std::string& rec) {
+      return rec.size() >= want.size() && rec.compare(rec.size() - want.size(), want.size(), want) == 0;
+    });
+    if (found)
+      rep.ok(fmt::format("SRV {} -> {}:{}", name, s.host, port));
+    else
+      rep.bad(fmt::format("SRV {}: {}", name, a.records.empty() ? "none" : fmt::format("{}", fmt::join(a.records, ", "))),
+              fmt::format("publish: {}. IN SRV {}", name, srv_value(port, s.host)));
+  }
+}
+
 net::awaitable<int> check_all(dns::Resolver& r, Site s) {
   Report rep;
   co_await check_mx_and_host(r, s, rep);
   co_await check_spf(r, s, rep);
   co_await check_dkim_dmarc(r, s, rep);
+  co_await check_services(r, s, rep);
   fmt::print("{}: {} problem(s){}\n", s.domain, rep.problems, rep.temporary ? ", and DNS errors (try again)" : "");
   co_return rep.problems ? 1 : rep.temporary ? kTempFail : 0;
 }

@@ -15,6 +15,7 @@ std::string_view type_name(RrType t) {
     case RrType::Mx: return "MX";
     case RrType::Txt: return "TXT";
     case RrType::Aaaa: return "AAAA";
+    case RrType::Srv: return "SRV";
   }
   return "?";
 }
@@ -43,6 +44,16 @@ Result<std::string> decode_rdata(RrType type, std::span<const unsigned char> rda
       if (!name) return tl::unexpected(name.error());
       if (used != rdata.size()) return fail(Errc::Invalid, "PTR record with trailing octets");
       return std::move(*name);
+    }
+    case RrType::Srv: {
+      // RFC 2782: priority, weight, port (16 bits each), then the target, uncompressed.
+      if (rdata.size() < 7) return fail(Errc::Invalid, "SRV rdata too short");
+      auto u16 = [&](std::size_t i) { return static_cast<unsigned>(rdata[i] << 8 | rdata[i + 1]); };
+      std::size_t used = 0;
+      auto target = parse_wire_name(rdata.subspan(6), used);
+      if (!target) return tl::unexpected(target.error());
+      if (6 + used != rdata.size()) return fail(Errc::Invalid, "SRV rdata has octets after the target");
+      return fmt::format("{} {} {} {}", u16(0), u16(2), u16(4), target->empty() ? "." : *target);
     }
     case RrType::Txt: {
       // RFC 1035 §3.3.14: one or more <character-string>s, each a length octet and text.

@@ -1,6 +1,6 @@
 #pragma once
 // DNS answers as the mail-authentication checks (src/policy) (SPF, DKIM, DMARC, DNSBL, reverse DNS)
-// see them: one query (name, type) and its answer, with records already decoded to text.
+// see them (and `valija dns-check`): one query (name, type) and its answer, with records already decoded to text.
 // The checks are pure: they state the queries they need and evaluate with the answers
 // gathered so far (`Answers`), so they are unit-tested against tables, and the server
 // runs their lookups concurrently through the resolver.
@@ -18,7 +18,7 @@
 
 namespace valija::dns {
 
-enum class RrType : std::uint16_t { A = 1, Ptr = 12, Mx = 15, Txt = 16, Aaaa = 28 };
+enum class RrType : std::uint16_t { A = 1, Ptr = 12, Mx = 15, Txt = 16, Aaaa = 28, Srv = 33 };
 
 std::string_view type_name(RrType t);  // "A", "PTR", ...
 
@@ -37,6 +37,8 @@ struct Answer {
   //   MX       the exchange (canonical; "" for a null MX); preference is dropped
   //   TXT      the record's character-strings concatenated (RFC 7208 §3.3, RFC 6376 §3.6.2.2)
   //   PTR      the name (canonical)
+  //   SRV      "priority weight port target" (RFC 2782), the target canonical, "." for
+  //            "no such service here" (RFC 6186 §4)
   std::vector<std::string> records;
   std::string detail;  // for logs: "example.org: SERVFAIL"
 };

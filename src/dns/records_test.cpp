@@ -40,6 +40,20 @@ TEST(Records, DecodesAddressesAndNames) {
   EXPECT_EQ(decode_rdata(RrType::Mx, bytes("\x00\x0a"s + to_wire_name("mx.example"))).value(), "mx.example");
 }
 
+TEST(Records, DecodesServiceRecords) {
+  using namespace std::string_literals;
+  // RFC 6186 §3.1: _imaps._tcp SRV 0 1 993 Mail.Example.com.
+  EXPECT_EQ(decode_rdata(RrType::Srv, bytes("\x00\x00\x00\x01\x03\xe1"s + to_wire_name("Mail.Example.com"))).value(),
+            "0 1 993 mail.example.com");
+  // §4: a target of "." says the service is not offered.
+  EXPECT_EQ(decode_rdata(RrType::Srv, bytes("\x00\x00\x00\x00\x00\x00\x00"s)).value(), "0 0 0 .");
+  EXPECT_EQ(decode_rdata(RrType::Srv, bytes("\x01\x00\xff\xff\x02\x4b"s + to_wire_name("a.example"))).value(),
+            "256 65535 587 a.example");
+  EXPECT_FALSE(decode_rdata(RrType::Srv, bytes("\x00\x00\x00\x01\x03"s)));  // too short
+  EXPECT_FALSE(decode_rdata(RrType::Srv, bytes("\x00\x00\x00\x01\x03\xe1"s + to_wire_name("a.example") + "x")));
+  EXPECT_EQ(type_name(RrType::Srv), "SRV");
+}
+
 TEST(Records, AnswersAreFoundByCanonicalQuery) {
   Answers a;
   a.add(make_query("Example.ORG.", RrType::Txt), Answer{Outcome::Answer, {"v=spf1 -all"}, ""});

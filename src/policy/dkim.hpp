@@ -109,10 +109,16 @@ struct Verdict {
   std::string algorithm;  // a= as written
   std::string b_prefix;   // first 8 characters of b=, for header.b= (RFC 6008)
   std::string reason;     // "body hash mismatch", "signature expired", "key revoked", ...
-  bool testing = false;   // the key has t=y: the caller treats the message as unsigned
+  bool testing = false;   // the key has t=y (see authenticates())
 };
 
 std::string_view result_name(Verdict::Result r);  // "pass", "fail", "neutral", "policy", ...
+
+// Whether the verdict authenticates its d= for DMARC (RFC 7489 §4.2) and anything else
+// that trusts a signature: a pass by a key not in testing mode. RFC 6376 §3.6.1 t=y:
+// "Verifiers MUST NOT treat messages from Signers in testing mode differently from
+// unsigned email"; the pass is still reported, with a comment.
+bool authenticates(const Verdict& v);
 
 // A well-formed signature waiting for its key.
 struct Pending {
@@ -142,8 +148,10 @@ Found signatures(std::string_view message, std::size_t max_signatures = 5);
 //              RSA key under 1024 or over 4096 bits, too many header fields
 //   fail       expired (x= plus Limits::expiry_skew before now), l= beyond the body,
 //              body hash mismatch, signature mismatch
-//   pass       otherwise; when l= leaves part of the body unsigned the reason says
-//              "l= leaves N octets unsigned" and the caller decides.
+//   policy     the signature verified but its l= leaves part of the body unsigned
+//              ("l= leaves N octets unsigned"): content anyone could have appended
+//              (RFC 6376 §8.2), so it authenticates nothing
+//   pass       otherwise (with a t=y key: see authenticates())
 // Expiry is "fail", as OpenDKIM and dkimpy report it: the signature was checked and is
 // no longer good; the message itself is fine. A t= in the future is accepted (RFC 6376
 // §3.5 t= allows ignoring such signatures; a signer's fast clock should not cost it).

@@ -123,9 +123,11 @@ Outcome check_message(std::string_view message, const Pending& p, EVP_PKEY* key)
   if (bh.digest != s.body_hash) return {R::Fail, "body hash mismatch"};
   if (!detail::verify_headers(key, s.algorithm, header_data(m, s, *self), s.signature))
     return {R::Fail, "signature did not verify"};
-  // §8.2: content past l= is not covered; the caller may distrust it.
+  // §8.2: content after l= is not covered, so anyone may have appended it (a whole new
+  // text part after a signed empty body). The signature verified, but we do not accept
+  // it as authenticating the message: RFC 8601 §2.7.1 "policy", never a pass DMARC uses.
   if (s.length && bh.length > *s.length)
-    return {R::Pass, fmt::format("l= leaves {} octets unsigned", bh.length - *s.length)};
+    return {R::Policy, fmt::format("l= leaves {} octets unsigned", bh.length - *s.length)};
   return {R::Pass, ""};
 }
 
@@ -154,6 +156,8 @@ std::string_view result_name(Verdict::Result r) {
   }
   return "permerror";
 }
+
+bool authenticates(const Verdict& v) { return v.result == R::Pass && !v.testing; }
 
 Found signatures(std::string_view message, std::size_t max_signatures) {
   Found found;

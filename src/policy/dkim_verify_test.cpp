@@ -124,10 +124,19 @@ TEST(DkimDkimpy, LengthTagLeavesTheRestUnsignedOrIsTooLong) {
     auto found = signatures(m);
     return verify(m, found.pending.at(0), key, *found.pending.at(0).sig.timestamp);
   };
-  auto v = check(msg + "Appended by a list.\r\n");
-  EXPECT_EQ(v.result, R::Pass);
+  auto v = check(msg);
+  EXPECT_EQ(v.result, R::Pass) << v.reason;  // l= covers the whole body
+  EXPECT_TRUE(authenticates(v));
+  // Appended content verifies but authenticates nothing (RFC 6376 §8.2).
+  v = check(msg + "Appended by a list.\r\n");
+  EXPECT_EQ(v.result, R::Policy);
+  EXPECT_EQ(result_name(v.result), "policy");
+  EXPECT_FALSE(authenticates(v));
   // The two empty lines that ended the signed body now count too: 4 + 21 octets.
   EXPECT_EQ(v.reason, "l= leaves 25 octets unsigned");
+  // Appended empty lines are not content: relaxed canonicalisation drops them.
+  v = check(msg + "\r\n\r\n");
+  EXPECT_EQ(v.result, R::Pass) << v.reason;
   v = check(replace(msg, "last line\r\n", ""));
   EXPECT_EQ(v.result, R::Fail);
   EXPECT_EQ(v.reason, "l= is longer than the body");
@@ -179,11 +188,18 @@ TEST(DkimKeys, RecordRules) {
   v = rfc_ed_with(txt({"v=DKIM1; k=ed25519; s=other; " + p}));
   EXPECT_EQ(v.result, R::PermError);
   EXPECT_EQ(v.reason, "key s= is not for email");
-  // t=s with the default i= (= d=) is fine; t=y passes and is reported as testing.
-  EXPECT_EQ(rfc_ed_with(txt({"v=DKIM1; k=ed25519; t=s; " + p})).result, R::Pass);
-  v = rfc_ed_with(txt({"v=DKIM1; k=ed25519; t=y; " + p}));
+  // t=s with the default i= (= d=) is fine; t=y passes and is reported as testing, but
+  // authenticates nothing (RFC 6376 §3.6.1: treated as unsigned).
+  v = rfc_ed_with(txt({"v=DKIM1; k=ed25519; t=s; " + p}));
   EXPECT_EQ(v.result, R::Pass);
-  EXPECT_TRUE(v.testing);
+  EXPECT_FALSE(v.testing);
+  EXPECT_TRUE(authenticates(v));
+  for (const char* flags : {"t=y; ", "t=y:s; ", "t=s:y; "}) {
+    v = rfc_ed_with(txt({"v=DKIM1; k=ed25519; " + std::string(flags) + p}));
+    EXPECT_EQ(v.result, R::Pass) << flags;
+    EXPECT_TRUE(v.testing) << flags;
+    EXPECT_FALSE(authenticates(v)) << flags;
+  }
   v = rfc_ed_with(txt({"v=DKIM1; k=ed25519; p=AAAA"}));
   EXPECT_EQ(v.result, R::PermError);
   EXPECT_EQ(v.reason, "Ed25519 key is not 32 octets");

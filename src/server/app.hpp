@@ -1,6 +1,6 @@
 #pragma once
 // The composition root: opens the store, wires listeners to protocols, runs until
-// SIGTERM/SIGINT (drain) and reloads certificates on SIGHUP.
+// SIGTERM/SIGINT (drain) and reloads certificates, DKIM keys and the config on SIGHUP.
 #include <cstdint>
 #include <optional>
 #include <string>

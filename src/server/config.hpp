@@ -85,9 +85,11 @@ struct SmtpSettings {
   std::vector<std::string> trusted_networks;
 };
 
-// What a failed check does to a message on port 25: record it in Authentication-Results
-// (mark), deliver to the recipient's Junk folder (junk), refuse it (reject), or refuse it
-// only when the sender domain's DMARC policy asks for rejection (dmarc: SPF only).
+// What a check's result does to a message on port 25: record it in Authentication-Results
+// (mark), deliver to the recipient's Junk folder (junk), refuse it (reject: for SPF at
+// MAIL FROM, 451 4.7.24 for temperror, "defer" in the config), or refuse it only when the
+// author domain's DMARC evaluation fails with policy reject, whatever dmarc_reject says
+// (dmarc: SPF fail only).
 enum class CheckAction { Mark, Junk, Reject, Dmarc };
 
 // [checks]: mail authentication and connection checks on port 25 (docs/authentication.md).
@@ -96,9 +98,13 @@ struct ChecksConfig {
   // Clients checked by nothing here (besides trusted_networks): local programs.
   std::vector<std::string> exempt_networks{"127.0.0.0/8", "::1"};
   bool spf = true;
+  // Per SPF result (RFC 7208 §8); pass does nothing.
   CheckAction spf_fail = CheckAction::Dmarc;
   CheckAction spf_softfail = CheckAction::Mark;
-  bool spf_temperror_defer = false;  // 451 4.7.24 instead of accepting unchecked
+  CheckAction spf_neutral = CheckAction::Mark;
+  CheckAction spf_none = CheckAction::Mark;
+  CheckAction spf_permerror = CheckAction::Mark;
+  CheckAction spf_temperror = CheckAction::Mark;  // Reject: 451 4.7.24 instead of accepting unchecked
   bool dkim = true;
   bool dmarc = true;
   CheckAction dmarc_reject = CheckAction::Reject;       // p=reject

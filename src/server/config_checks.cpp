@@ -32,14 +32,17 @@ constexpr std::pair<std::string_view, CheckAction> kMark{"mark", CheckAction::Ma
 constexpr std::pair<std::string_view, CheckAction> kJunk{"junk", CheckAction::Junk};
 constexpr std::pair<std::string_view, CheckAction> kReject{"reject", CheckAction::Reject};
 constexpr std::pair<std::string_view, CheckAction> kDmarc{"dmarc", CheckAction::Dmarc};
+// spf_temperror: "defer" is a reject with 451; "accept" is the first name of "mark".
+constexpr std::pair<std::string_view, CheckAction> kDefer{"defer", CheckAction::Reject};
+constexpr std::pair<std::string_view, CheckAction> kAccept{"accept", CheckAction::Mark};
 
 }  // namespace
 
 Result<void> parse_checks(const Parser& p, const toml::table& t, ChecksConfig& c) {
   auto k = p.known(t, "checks.",
-                   {"authserv_id", "exempt_networks", "spf", "spf_fail", "spf_softfail", "spf_temperror", "dkim",
-                    "dmarc", "dmarc_reject", "dmarc_quarantine", "iprev", "blocklists", "connections_per_minute",
-                    "messages_per_hour", "greylist", "greylist_delay"});
+                   {"authserv_id", "exempt_networks", "spf", "spf_fail", "spf_softfail", "spf_neutral", "spf_none",
+                    "spf_permerror", "spf_temperror", "dkim", "dmarc", "dmarc_reject", "dmarc_quarantine", "iprev",
+                    "blocklists", "connections_per_minute", "messages_per_hour", "greylist", "greylist_delay"});
   if (!k) return k;
   TRY_ASSIGN(c.authserv_id, p.str(t, "authserv_id", "checks.authserv_id", c.authserv_id));
   if (!c.authserv_id.empty() && !mail::is_domain(c.authserv_id, false))
@@ -49,13 +52,10 @@ Result<void> parse_checks(const Parser& p, const toml::table& t, ChecksConfig& c
   TRY_ASSIGN(c.spf, flag(p, t, "spf", c.spf));
   TRY_ASSIGN(c.spf_fail, action(p, t, "spf_fail", c.spf_fail, {kDmarc, kMark, kJunk, kReject}));
   TRY_ASSIGN(c.spf_softfail, action(p, t, "spf_softfail", c.spf_softfail, {kMark, kJunk, kReject}));
-  {
-    std::string v;
-    TRY_ASSIGN(v, p.str(t, "spf_temperror", "checks.spf_temperror", "accept"));
-    if (v != "accept" && v != "defer")
-      return tl::unexpected(p.err(t.get("spf_temperror"), "checks.spf_temperror", "expected accept or defer"));
-    c.spf_temperror_defer = v == "defer";
-  }
+  TRY_ASSIGN(c.spf_neutral, action(p, t, "spf_neutral", c.spf_neutral, {kMark, kJunk, kReject}));
+  TRY_ASSIGN(c.spf_none, action(p, t, "spf_none", c.spf_none, {kMark, kJunk, kReject}));
+  TRY_ASSIGN(c.spf_permerror, action(p, t, "spf_permerror", c.spf_permerror, {kMark, kJunk, kReject}));
+  TRY_ASSIGN(c.spf_temperror, action(p, t, "spf_temperror", c.spf_temperror, {kMark, kAccept, kJunk, kDefer}));
   TRY_ASSIGN(c.dkim, flag(p, t, "dkim", c.dkim));
   TRY_ASSIGN(c.dmarc, flag(p, t, "dmarc", c.dmarc));
   TRY_ASSIGN(c.dmarc_reject, action(p, t, "dmarc_reject", c.dmarc_reject, {kReject, kJunk, kMark}));

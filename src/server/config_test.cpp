@@ -464,7 +464,10 @@ TEST_F(OutboundConfigTest, ChecksAndPublicAddresses) {
   auto d = load_config(write(kListen));
   ASSERT_TRUE(d) << d.error().detail;
   EXPECT_TRUE(d->checks.spf);
-  EXPECT_EQ(d->checks.spf_fail, CheckAction::Dmarc);
+  EXPECT_EQ(d->checks.spf_fail, CheckAction::Dmarc);  // the default: reject when DMARC says reject
+  for (auto a : {d->checks.spf_softfail, d->checks.spf_neutral, d->checks.spf_none, d->checks.spf_permerror,
+                 d->checks.spf_temperror})
+    EXPECT_EQ(a, CheckAction::Mark);
   EXPECT_EQ(d->checks.dmarc_reject, CheckAction::Reject);
   EXPECT_EQ(d->checks.dmarc_quarantine, CheckAction::Junk);
   EXPECT_EQ(d->checks.exempt_networks, (std::vector<std::string>{"127.0.0.0/8", "::1"}));
@@ -475,6 +478,9 @@ authserv_id = "mx.example.org"
 exempt_networks = []
 spf_fail = "reject"
 spf_softfail = "junk"
+spf_neutral = "reject"
+spf_none = "junk"
+spf_permerror = "reject"
 spf_temperror = "defer"
 dkim = false
 dmarc_reject = "junk"
@@ -492,7 +498,10 @@ greylist_delay = 60
   EXPECT_TRUE(c->checks.exempt_networks.empty());
   EXPECT_EQ(c->checks.spf_fail, CheckAction::Reject);
   EXPECT_EQ(c->checks.spf_softfail, CheckAction::Junk);
-  EXPECT_TRUE(c->checks.spf_temperror_defer);
+  EXPECT_EQ(c->checks.spf_neutral, CheckAction::Reject);
+  EXPECT_EQ(c->checks.spf_none, CheckAction::Junk);
+  EXPECT_EQ(c->checks.spf_permerror, CheckAction::Reject);
+  EXPECT_EQ(c->checks.spf_temperror, CheckAction::Reject);  // "defer": 451 4.7.24
   EXPECT_FALSE(c->checks.dkim);
   EXPECT_EQ(c->checks.dmarc_reject, CheckAction::Junk);
   EXPECT_EQ(c->checks.dmarc_quarantine, CheckAction::Mark);
@@ -510,6 +519,25 @@ greylist_delay = 60
     EXPECT_FALSE(e) << bad;
   }
   EXPECT_FALSE(load_config(write("public_addresses = [\"mx.example\"]\n" + std::string(kListen))));
+}
+
+TEST_F(OutboundConfigTest, SpfActionPerResult) {
+  auto c = load_config(write(std::string(kListen) + "[checks]\nspf_fail = \"mark\"\nspf_temperror = \"accept\"\n"));
+  ASSERT_TRUE(c) << c.error().detail;
+  EXPECT_EQ(c->checks.spf_fail, CheckAction::Mark);  // no longer decided by DMARC
+  EXPECT_EQ(c->checks.spf_temperror, CheckAction::Mark);  // "accept": the first name of "mark"
+  for (const char* ok : {"mark", "junk", "defer"}) {
+    auto t = load_config(write(std::string(kListen) + "[checks]\nspf_temperror = \"" + ok + "\"\n"));
+    EXPECT_TRUE(t) << ok;
+  }
+  // "dmarc" is for fail only; a temporary error is deferred, never rejected; "defer" is for temperror only.
+  for (const char* bad : {"spf_neutral = \"dmarc\"", "spf_none = \"dmarc\"", "spf_permerror = \"dmarc\"",
+                          "spf_temperror = \"reject\"", "spf_temperror = \"dmarc\"", "spf_permerror = \"defer\"",
+                          "spf_fail = \"defer\"", "spf_none = \"maybe\"", "spf_pass = \"reject\""}) {
+    auto e = load_config(write(std::string(kListen) + "[checks]\n" + bad + "\n"));
+    ASSERT_FALSE(e) << bad;
+    EXPECT_NE(e.error().detail.find("checks.spf_"), std::string::npos) << e.error().detail;
+  }
 }
 
 TEST_F(OutboundConfigTest, Errors) {

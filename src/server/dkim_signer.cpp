@@ -28,6 +28,11 @@ std::vector<store::DkimKey> DkimSigner::keys_of(const std::string& domain, std::
   return c.active;
 }
 
+void DkimSigner::forget() {
+  std::lock_guard lock(mu_);
+  cache_.clear();
+}
+
 std::string DkimSigner::sign(const std::string& domain, std::string_view message, std::int64_t now) {
   std::string fields;
   if (domain.empty()) return fields;

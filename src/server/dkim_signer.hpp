@@ -2,8 +2,9 @@
 // DKIM signing of mail valija sends for its own domains (submission, trusted clients,
 // and forwarded mail when [dkim] sign_forwarded is set): one DKIM-Signature per active
 // key of the signing domain (an RSA and an Ed25519 key sign side by side, RFC 8463 §6).
-// Keys come from the store (valija dkim ...) and are re-read at most every `refresh`, so
-// a key activated or retired with the CLI takes effect without a restart.
+// Keys come from the store (valija dkim ...) and are re-read at most every `refresh`, and
+// at once after forget() (SIGHUP), so a key activated or retired with the CLI takes
+// effect without a restart.
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -24,6 +25,8 @@ class DkimSigner {
   // for `domain`'s active keys; "" when it has none. A key that fails to sign is
   // logged and skipped: the mail still goes, unsigned by that key.
   std::string sign(const std::string& domain, std::string_view message, std::int64_t now);
+  // Drops the cached keys: the next signature of each domain reads them from the store.
+  void forget();
 
  private:
   std::vector<store::DkimKey> keys_of(const std::string& domain, std::int64_t now);

@@ -71,6 +71,40 @@ unsigned sample() {
   return static_cast<unsigned>(rng() % 100);
 }
 
+// What the config does with an SPF result; pass does nothing.
+CheckAction spf_action(const ChecksConfig& c, spf::Result r) {
+  switch (r) {
+    case spf::Result::Fail: return c.spf_fail;
+    case spf::Result::SoftFail: return c.spf_softfail;
+    case spf::Result::Neutral: return c.spf_neutral;
+    case spf::Result::None: return c.spf_none;
+    case spf::Result::PermError: return c.spf_permerror;
+    case spf::Result::TempError: return c.spf_temperror;
+    case spf::Result::Pass: break;
+  }
+  return CheckAction::Mark;
+}
+
+// The reply refusing a message for its SPF result at MAIL FROM.
+Reply spf_refusal(const spf::Outcome& o, const std::string& client_ip) {
+  switch (o.result) {
+    case spf::Result::Fail: {  // RFC 7372 §3.2: 5.7.23 in place of RFC 7208 §8.4's 5.7.1
+      std::string why = o.explanation.empty()
+                            ? fmt::format("{} does not designate {} as permitted sender", o.domain, client_ip)
+                            : o.explanation;
+      return Reply(550, "5.7.23", fmt::format("SPF validation failed: {}", why));
+    }
+    // RFC 7372 §3.2: 4.7.24 and 5.7.24 in place of RFC 7208 §8.6's 4.4.3 and §8.7's 5.5.2.
+    case spf::Result::TempError: return Reply(451, "4.7.24", "SPF validation error (DNS), try again later");
+    case spf::Result::PermError:
+      return Reply(550, "5.7.24", fmt::format("SPF validation error: the SPF record of {} is invalid ({})", o.domain,
+                                              o.problem));
+    default:  // softfail, neutral, none: no RFC 7372 code; RFC 3463 "not authorized"
+      return Reply(550, "5.7.1", fmt::format("Sender not authorized: SPF {} for {} from {}", spf::name(o.result),
+                                             o.domain, client_ip));
+  }
+}
+
 policy::MethodResult spf_result(const spf::Outcome& o) {
   policy::MethodResult r{"spf", std::string(spf::name(o.result)), "", {}};
   if (o.result == spf::Result::TempError || o.result == spf::Result::PermError) r.comment = o.problem;
@@ -81,6 +115,7 @@ policy::MethodResult spf_result(const spf::Outcome& o) {
 
 policy::MethodResult dkim_result(const dkim::Verdict& v) {
   policy::MethodResult r{"dkim", std::string(dkim::result_name(v.result)), v.reason, {}};
+  // RFC 6376 §3.6.1: reported, but the message counts as unsigned (dkim::authenticates).
   if (v.testing) r.comment += r.comment.empty() ? "key in testing mode" : "; key in testing mode";
   if (!v.domain.empty()) r.properties.emplace_back("header.d", v.domain);
   if (!v.selector.empty()) r.properties.emplace_back("header.s", v.selector);
@@ -203,21 +238,17 @@ net::awaitable<std::optional<Reply>> MailChecks::mail(const SessionInfo& s, Tran
     st->done.cancel();
   };
   asio::co_spawn(executor, run(d_.resolver, state), asio::detached);
-  bool decide_now = d_.config.spf_fail == CheckAction::Reject || d_.config.spf_softfail == CheckAction::Reject ||
-                    d_.config.spf_temperror_defer;
+  // A result configured to reject is refused here; only then is SPF awaited at MAIL FROM.
+  bool decide_now = false;
+  for (auto r : {spf::Result::Fail, spf::Result::SoftFail, spf::Result::Neutral, spf::Result::None,
+                 spf::Result::PermError, spf::Result::TempError})
+    decide_now = decide_now || spf_action(d_.config, r) == CheckAction::Reject;
   if (!decide_now) co_return std::nullopt;
   auto o = co_await state->wait();
-  if ((o.result == spf::Result::Fail && d_.config.spf_fail == CheckAction::Reject) ||
-      (o.result == spf::Result::SoftFail && d_.config.spf_softfail == CheckAction::Reject)) {
-    log::info("event=spf_refused conn={} trace={} from={} result={}", s.conn_id, tx.trace_id,
-              log::q("<" + tx.from.str() + ">"), spf::name(o.result));
-    std::string why = o.explanation.empty() ? fmt::format("{} does not designate {} as permitted sender", o.domain, s.client_ip)
-                                            : o.explanation;
-    co_return Reply(550, "5.7.23", fmt::format("SPF validation failed: {}", why));
-  }
-  if (o.result == spf::Result::TempError && d_.config.spf_temperror_defer)
-    co_return Reply(451, "4.7.24", "SPF validation error (DNS), try again later");
-  co_return std::nullopt;
+  if (spf_action(d_.config, o.result) != CheckAction::Reject) co_return std::nullopt;
+  log::info("event=spf_refused conn={} trace={} from={} result={}", s.conn_id, tx.trace_id,
+            log::q("<" + tx.from.str() + ">"), spf::name(o.result));
+  co_return spf_refusal(o, s.client_ip);
 }
 
 net::awaitable<std::optional<Reply>> MailChecks::rcpt(const SessionInfo& s, const Transaction& tx, const mail::Mailbox& to) {
@@ -286,10 +317,10 @@ net::awaitable<MessageVerdict> MailChecks::message(const SessionInfo& s, Transac
     results.push_back(std::move(r));
   }
   if (spf_outcome) results.push_back(spf_result(*spf_outcome));
-  std::vector<std::string> dkim_pass;
+  std::vector<std::string> dkim_pass;  // what DMARC may align with: no l= tails, no t=y keys
   for (const auto& d : verdicts) {
     results.push_back(dkim_result(d));
-    if (d.result == dkim::Verdict::Result::Pass) dkim_pass.push_back(d.domain);
+    if (dkim::authenticates(d)) dkim_pass.push_back(d.domain);
   }
   if (d_.config.dkim && verdicts.empty()) results.push_back(policy::MethodResult{"dkim", "none", "", {}});
 
@@ -315,23 +346,22 @@ net::awaitable<MessageVerdict> MailChecks::message(const SessionInfo& s, Transac
     v.summary += r.method + "=" + r.result;
   }
 
-  // What the results do to the message.
-  bool spf_fail = spf_outcome && spf_outcome->result == spf::Result::Fail;
-  bool spf_softfail = spf_outcome && spf_outcome->result == spf::Result::SoftFail;
-  if (worst && worst->status == dmarc::Status::Fail && worst->applied != dmarc::Policy::None) {
+  // What the results do to the message: the strictest action of SPF's and DMARC's.
+  bool dmarc_fails = worst && worst->status == dmarc::Status::Fail && worst->applied != dmarc::Policy::None;
+  if (dmarc_fails) {
     auto action = worst->applied == dmarc::Policy::Reject ? d_.config.dmarc_reject : d_.config.dmarc_quarantine;
-    if (action == CheckAction::Reject) {
-      // RFC 7372: 5.7.23 when SPF failed outright, 5.7.1 for the DMARC policy otherwise.
-      v.refuse = spf_fail ? Reply(550, "5.7.23", fmt::format("SPF validation failed and {} publishes a DMARC reject policy",
-                                                             worst->domain))
-                          : Reply(550, "5.7.1", fmt::format("Message rejected by the DMARC policy of {}: {}",
-                                                            worst->domain, worst->detail));
-    } else if (action == CheckAction::Junk) {
+    if (action == CheckAction::Reject)
+      v.refuse = Reply(550, "5.7.1", fmt::format("Message rejected by the DMARC policy of {}: {}", worst->domain,
+                                                 worst->detail));
+    else if (action == CheckAction::Junk)
       v.junk = true;
-    }
   }
-  if ((spf_fail && d_.config.spf_fail == CheckAction::Junk) || (spf_softfail && d_.config.spf_softfail == CheckAction::Junk))
-    v.junk = true;
+  auto spf_does = spf_outcome ? spf_action(d_.config, spf_outcome->result) : CheckAction::Mark;
+  if (spf_does == CheckAction::Dmarc && dmarc_fails && worst->applied == dmarc::Policy::Reject)
+    // RFC 7372 §3.2: 5.7.23 when SPF failed outright (the more precise reason).
+    v.refuse = Reply(550, "5.7.23", fmt::format("SPF validation failed and {} publishes a DMARC reject policy",
+                                                worst->domain));
+  if (spf_does == CheckAction::Junk) v.junk = true;
   log::info("event=message_checked trace={} client={} {} action={}", tx.trace_id, s.client_ip, v.summary,
             v.refuse ? "reject" : v.junk ? "junk" : "accept");
   co_return v;

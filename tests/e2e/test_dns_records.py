@@ -2,9 +2,9 @@
 list, activate, retire, delete: a key's life from pending to active to retired),
 `valija dns-records` (MX, A/AAAA, PTR advice, SPF, DKIM, DMARC and RFC 6186 SRV
 records, checked to be valid zone-file syntax with dnspython; from the command line or
-from a config file) and `valija dns-check` (each record asked of a test DNS server,
-dnsstub.py, serving exactly what dns-records printed, then with one record missing or
-wrong at a time, then failing).
+from a config file) and `valija dns-check` (each record, the RFC 6186 SRV records included, asked of a test
+DNS server, dnsstub.py, serving exactly what dns-records printed, then with one record
+missing or wrong at a time, then failing; an IPv6 address's AAAA and PTR).
 
 The mail host's address in the dns-check tests is 127.0.0.1 (dns-check never connects
 to it); its PTR query reaches the stub because valija's resolver makes libunbound's
@@ -299,12 +299,12 @@ def site(offline):
     return offline, zone(out)
 
 
-def dns_check(v, records, servfail=()):
+def dns_check(v, records, servfail=(), addresses=(ADDR,)):
     """Run dns-check against a stub serving `records`; returns (rc, oks, problems
     as [(what, fix)], output)."""
     with DnsStub(records, servfail=servfail) as stub:
-        cp = v.cli("dns-check", DOMAIN, "--hostname", HOST, "--address", ADDR, "--dns", stub.address,
-                   "--timeout", "5")
+        cp = v.cli("dns-check", DOMAIN, "--hostname", HOST, *[a for addr in addresses for a in ("--address", addr)],
+                   "--dns", stub.address, "--timeout", "5")
     out = cp.stdout + cp.stderr
     oks = re.findall(r"^ok {7}(.+)$", cp.stdout, re.M)
     problems = re.findall(r"^PROBLEM  (.+)\n {9}(.+)$", cp.stdout, re.M)
@@ -321,6 +321,8 @@ def test_dns_check_all_published(site):
             "DKIM ed1._domainkey.%s publishes the ed25519-sha256 key" % DOMAIN,
             "DKIM rsa1._domainkey.%s publishes the rsa-sha256 key" % DOMAIN,
             "DMARC _dmarc.%s: p=quarantine" % DOMAIN]
+    # RFC 6186 SRV records of the services local mode serves, on their standard ports.
+    want += ["SRV _%s._tcp.%s -> %s:%d" % (service, DOMAIN, HOST, port) for service, port in SERVICES]
     assert sorted(oks) == sorted(want), out  # keys created in the same second: any order
     assert out.rstrip().endswith("%s: 0 problem(s)" % DOMAIN), out
     # A retired key's record may go.
@@ -328,6 +330,9 @@ def test_dns_check_all_published(site):
     rc, oks, problems, out = dns_check(v, z)
     assert (rc, problems) == (0, []), out
     assert "DKIM old._domainkey.%s (retired) no longer published" % DOMAIN in oks, out
+
+
+SERVICES = [("submissions", 465), ("submission", 587), ("imaps", 993), ("imap", 143), ("pop3s", 995), ("pop3", 110)]
 
 
 def without(name, rtype):
@@ -370,8 +375,20 @@ def moved_mx(z):
     (replaced(HOST, "A", "127.0.0.26"), "A %s: 127.0.0.26" % HOST,
      "publish: %s. IN A %s" % (HOST, ADDR), 2),  # and SPF fails: the MX host is not ADDR
     (moved_mx, "MX %s: mx.elsewhere.example" % DOMAIN, "publish: %s. IN MX 10 %s." % (DOMAIN, HOST), 2),
+    (without("_imaps._tcp." + DOMAIN, "SRV"), "SRV _imaps._tcp.%s: none" % DOMAIN,
+     "publish: _imaps._tcp.%s. IN SRV 0 1 993 %s." % (DOMAIN, HOST), 1),
+    (replaced("_submission._tcp." + DOMAIN, "SRV", "0 1 25 %s." % HOST),
+     "SRV _submission._tcp.%s: 0 1 25 %s" % (DOMAIN, HOST),
+     "publish: _submission._tcp.%s. IN SRV 0 1 587 %s." % (DOMAIN, HOST), 1),
+    (replaced("_pop3s._tcp." + DOMAIN, "SRV", "0 1 995 mail.elsewhere.example."),
+     "SRV _pop3s._tcp.%s: 0 1 995 mail.elsewhere.example" % DOMAIN,
+     "publish: _pop3s._tcp.%s. IN SRV 0 1 995 %s." % (DOMAIN, HOST), 1),
+    # RFC 6186 §4: "." says the service is not offered, but valija offers it.
+    (replaced("_imap._tcp." + DOMAIN, "SRV", "0 0 0 ."), "SRV _imap._tcp.%s: 0 0 0 ." % DOMAIN,
+     "publish: _imap._tcp.%s. IN SRV 0 1 143 %s." % (DOMAIN, HOST), 1),
 ], ids=["dkim-missing", "dkim-other-key", "dmarc-missing", "dmarc-invalid", "dmarc-twice", "spf-fail",
-        "ptr-missing", "a-wrong", "mx-elsewhere"])
+        "ptr-missing", "a-wrong", "mx-elsewhere", "srv-missing", "srv-wrong-port", "srv-wrong-target",
+        "srv-not-offered"])
 def test_dns_check_reports_what_is_wrong(site, change, problem, fix, count):
     v, z = site
     change(z)
@@ -380,6 +397,33 @@ def test_dns_check_reports_what_is_wrong(site, change, problem, fix, count):
     assert len(problems) == count, out
     assert any(what.startswith(problem) and hint.startswith(fix) for what, hint in problems), out
     assert out.rstrip().endswith("%s: %d problem(s)" % (DOMAIN, count)), out
+
+
+ADDR6 = "2001:db8::25"  # never connected to: only the stub serves it
+
+
+def test_dns_check_ipv6_address(offline):
+    """The AAAA branch: the mail host's IPv6 address in AAAA, its ip6.arpa PTR and SPF."""
+    generate(offline, "--algo", "ed25519", "--selector", "ed1", "--activate")
+    out = offline.cli_ok("dns-records", DOMAIN, "--hostname", HOST, "--address", ADDR, "--address", ADDR6).stdout
+    z = zone(out)
+    assert z[HOST] == {"A": [ADDR], "AAAA": [ADDR6]}, out
+    rc, oks, problems, out = dns_check(offline, z, addresses=(ADDR, ADDR6))
+    assert (rc, problems) == (0, []), out
+    for line in ("AAAA %s -> %s" % (HOST, ADDR6), "PTR %s -> %s" % (ADDR6, HOST),
+                 "SPF %s allows %s (mx)" % (DOMAIN, ADDR6), "A %s -> %s" % (HOST, ADDR)):
+        assert line in oks, out
+    # A wrong AAAA: the record to publish, and SPF no longer allows the address.
+    z[HOST]["AAAA"] = ["2001:db8::26"]
+    rc, oks, problems, out = dns_check(offline, z, addresses=(ADDR, ADDR6))
+    assert rc == 1, out
+    assert ("AAAA %s: 2001:db8::26" % HOST, "publish: %s. IN AAAA %s" % (HOST, ADDR6)) in problems, out
+    assert [what for what, _ in problems if what.startswith("SPF ")] == ["SPF %s for %s: fail" % (DOMAIN, ADDR6)], out
+    assert len(problems) == 2 and "A %s -> %s" % (HOST, ADDR) in oks, out
+    # None at all.
+    del z[HOST]["AAAA"]
+    rc, oks, problems, out = dns_check(offline, z, addresses=(ADDR, ADDR6))
+    assert ("AAAA %s: none" % HOST, "publish: %s. IN AAAA %s" % (HOST, ADDR6)) in problems, out
 
 
 def test_dns_check_hint_is_the_record_to_publish(site):
