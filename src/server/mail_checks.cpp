@@ -124,10 +124,11 @@ policy::MethodResult dkim_result(const dkim::Verdict& v) {
   return r;
 }
 
-policy::MethodResult dmarc_result(const dmarc::Outcome& o) {
+// `did`: what valija did with the message for this domain's policy (dis=).
+policy::MethodResult dmarc_result(const dmarc::Outcome& o, dmarc::Policy did) {
   policy::MethodResult r{"dmarc", std::string(dmarc::status_name(o.status)), "", {}};
   if (o.status == dmarc::Status::Pass || o.status == dmarc::Status::Fail)
-    r.comment = fmt::format("p={} dis={}", dmarc::policy_name(o.requested), dmarc::policy_name(o.applied));
+    r.comment = fmt::format("p={} dis={}", dmarc::policy_name(o.requested), dmarc::policy_name(did));
   else if (!o.detail.empty())
     r.comment = o.detail;
   r.properties.emplace_back("header.from", o.domain);
@@ -326,6 +327,7 @@ net::awaitable<MessageVerdict> MailChecks::message(const SessionInfo& s, Transac
 
   // DMARC per author domain; the strictest outcome decides.
   std::optional<dmarc::Outcome> worst;
+  std::vector<dmarc::Outcome> outcomes;
   bool spf_pass = spf_outcome && spf_outcome->result == spf::Result::Pass && spf_outcome->identity == spf::Identity::MailFrom;
   for (const auto& d : d_.config.dmarc ? domains : std::vector<std::string>{}) {
     dmarc::Check check(dmarc::Input{d, spf_outcome ? spf_outcome->domain : "", spf_pass, dkim_pass, sample()});
@@ -334,11 +336,21 @@ net::awaitable<MessageVerdict> MailChecks::message(const SessionInfo& s, Transac
     o.status = dmarc::Status::TempError;
     o.detail = "DNS lookups did not finish";
     if (auto step = check.evaluate(answers); auto* done = std::get_if<dmarc::Outcome>(&step)) o = std::move(*done);
-    results.push_back(dmarc_result(o));
+    outcomes.push_back(o);
     if (!worst || static_cast<int>(o.applied) > static_cast<int>(worst->applied) ||
         (o.status == dmarc::Status::Fail && worst->status != dmarc::Status::Fail))
       worst = o;
   }
+  // dis= (RFC 7489 §11.2) says what valija did, which the admin's actions decide: a
+  // quarantine policy delivered to the inbox under dmarc_quarantine = "mark" is none.
+  auto did = [&](const dmarc::Outcome& o) {
+    if (o.status != dmarc::Status::Fail || o.applied == dmarc::Policy::None) return dmarc::Policy::None;
+    auto action = o.applied == dmarc::Policy::Reject ? d_.config.dmarc_reject : d_.config.dmarc_quarantine;
+    return action == CheckAction::Reject ? dmarc::Policy::Reject
+           : action == CheckAction::Junk ? dmarc::Policy::Quarantine
+                                         : dmarc::Policy::None;
+  };
+  for (const auto& o : outcomes) results.push_back(dmarc_result(o, did(o)));
   v.headers = policy::authentication_results(authserv_id_, results);
   if (spf_outcome) v.headers += spf::received_spf(*spf_outcome, spf_state->input);
   for (const auto& r : results) {

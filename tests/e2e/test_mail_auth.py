@@ -130,7 +130,20 @@ def test_dmarc_actions_configurable(env):
     code, full = send(e, "ceo@reject.example", make_message("r", "x", sender="ceo@reject.example",
                                                              to="ana@local.example"))
     assert code == 250, full
-    assert len(e.v.bodies("ana@local.example", "Junk")) == 1
+    [junked] = e.v.bodies("ana@local.example", "Junk")
+    # dis= says what valija did: the reject policy was carried out as a quarantine.
+    (ar,) = auth_results(junked)
+    assert "dmarc=fail (p=reject dis=quarantine) header.from=reject.example" in ar, ar
+
+
+def test_dmarc_quarantine_marked_only_says_dis_none(env):
+    e = checked_env(env, extra='dmarc_quarantine = "mark"\n')
+    code, full = send(e, "ceo@quarantine.example", make_message("q", "x", sender="ceo@quarantine.example",
+                                                                 to="ana@local.example"))
+    assert code == 250, full
+    assert e.v.bodies("ana@local.example", "Junk") == []
+    (ar,) = auth_results(stored(e))
+    assert "dmarc=fail (p=quarantine dis=none) header.from=quarantine.example" in ar, ar
 
 
 def rsa_key(tmp_path):
