@@ -9,7 +9,7 @@
 // strand of the pool and calls the store inline; while one thread blocks, any other
 // runs the pool's reactor, so a blocked command holds up no other connection. This
 // saves the two thread hops (I/O thread -> worker -> I/O thread) per command that a
-// separate worker pool costs (docs/ARCHITECTURE.md, "Threads").
+// separate worker pool costs (docs/ARCHITECTURE.md, "the IMAP pool").
 #include <atomic>
 #include <cstddef>
 #include <memory>
