@@ -22,4 +22,6 @@ std::string client_key(std::string_view ip) {
   return std::string(text) + "/64";
 }
 
+bool is_loopback(std::string_view ip) { return ip.starts_with("127.") || ip == "::1"; }
+
 }  // namespace valija

@@ -9,4 +9,8 @@ namespace valija {
 
 std::string client_key(std::string_view ip);
 
+// An address on the loopback interface ("127.x.y.z", "::1"): a local client (where
+// cleartext logins may be allowed), or a listener no other host can reach.
+bool is_loopback(std::string_view ip);
+
 }  // namespace valija

@@ -4,6 +4,7 @@
 // says what is missing or wrong (docs/publishing.md).
 #include <fmt/format.h>
 
+#include "base/client_key.hpp"
 #include "base/text.hpp"
 #include "cli/commands.hpp"
 #include "cli/route.hpp"
@@ -58,14 +59,16 @@ Result<Site> load_site(const Options& o) {
   auto keys = (*st)->list_dkim_keys(s.domain);
   if (!keys) return tl::unexpected(keys.error());
   s.keys = std::move(*keys);
-  // Only what the config serves, on the ports clients can reach.
+  // Only what the config serves, on the ports clients can reach: a configured listener
+  // on a loopback address (a webmail's on the same host) is not published. Without a
+  // config, the local-mode listeners stand for the standard ports.
   static constexpr std::pair<server::Role, std::string_view> kSrv[] = {
       {server::Role::Submissions, "_submissions._tcp"}, {server::Role::Submission, "_submission._tcp"},
       {server::Role::Imaps, "_imaps._tcp"},             {server::Role::Imap, "_imap._tcp"},
       {server::Role::Pop3s, "_pop3s._tcp"},             {server::Role::Pop3, "_pop3._tcp"}};
   for (const auto& [role, name] : kSrv)
     for (const auto& l : cfg.listeners)
-      if (l.role == role) {
+      if (l.role == role && (o.config.empty() || !is_loopback(l.address))) {
         s.services.emplace_back(std::string(name), l.port);
         break;
       }

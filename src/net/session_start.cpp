@@ -6,8 +6,6 @@ namespace valija::net {
 
 constexpr std::chrono::seconds kHandshakeTimeout{30};
 
-bool is_loopback(std::string_view ip) { return ip.starts_with("127.") || ip == "::1"; }
-
 awaitable<bool> open_session(Stream& stream, Connections& connections, std::optional<ConnectionSlot>& slot,
                              const SessionStart& how) {
   auto admitted = connections.admit(stream);

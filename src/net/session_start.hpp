@@ -14,9 +14,6 @@
 
 namespace valija::net {
 
-// A client on the loopback interface (where cleartext logins may be allowed).
-bool is_loopback(std::string_view ip);
-
 struct SessionStart {
   std::string_view protocol;  // "smtp", "pop3", "imap": the log events' prefix
   std::string_view service;   // the listener's role, for the log

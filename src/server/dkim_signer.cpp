@@ -12,25 +12,42 @@ namespace valija::server {
 DkimSigner::DkimSigner(store::Store& store, std::chrono::seconds refresh) : store_(store), refresh_(refresh.count()) {}
 
 std::vector<store::DkimKey> DkimSigner::keys_of(const std::string& domain, std::int64_t now) {
-  std::lock_guard lock(mu_);
-  auto& c = cache_[domain];
-  if (c.loaded != 0 && now - c.loaded < refresh_) return c.active;
+  std::uint64_t generation = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto it = cache_.find(domain);
+    if (it != cache_.end() && it->second.generation == generation_ && now - it->second.loaded < refresh_)
+      return it->second.active;
+    generation = generation_;
+  }
+  // Read outside the lock: a slow store holds up neither other domains' signatures
+  // nor forget() (SIGHUP, on the main I/O thread).
   auto all = store_.list_dkim_keys(domain);
+  std::lock_guard lock(mu_);
+  auto it = cache_.find(domain);
   if (!all) {
     log::warn("event=dkim_keys_unreadable domain={} error={}", domain, log::q(all.error().detail));
-    return c.active;  // the last known keys, until the store answers again
+    // The last known keys, until the store answers again (after forget() too).
+    return it != cache_.end() ? it->second.active : std::vector<store::DkimKey>{};
   }
+  if (it == cache_.end()) {
+    // Bounded: a trusted client may sign for any From domain. Cleared before the
+    // insertion, so nothing refers into the map across it.
+    if (cache_.size() >= kMaxDomains) cache_.clear();
+    it = cache_.emplace(domain, Cached{}).first;
+  }
+  auto& c = it->second;
   c.active.clear();
   for (auto& k : *all)
     if (k.state == store::DkimKeyState::Active) c.active.push_back(std::move(k));
   c.loaded = now;
-  if (cache_.size() > 10000) cache_.clear();  // bounded: domains are few; this only guards
+  c.generation = generation;
   return c.active;
 }
 
 void DkimSigner::forget() {
   std::lock_guard lock(mu_);
-  cache_.clear();
+  ++generation_;  // every entry is stale, but kept for a store that fails meanwhile
 }
 
 std::string DkimSigner::sign(const std::string& domain, std::string_view message, std::int64_t now) {

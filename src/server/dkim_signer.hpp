@@ -6,6 +6,7 @@
 // at once after forget() (SIGHUP), so a key activated or retired with the CLI takes
 // effect without a restart.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -25,19 +26,23 @@ class DkimSigner {
   // for `domain`'s active keys; "" when it has none. A key that fails to sign is
   // logged and skipped: the mail still goes, unsigned by that key.
   std::string sign(const std::string& domain, std::string_view message, std::int64_t now);
-  // Drops the cached keys: the next signature of each domain reads them from the store.
+  // Marks the cached keys stale: the next signature of each domain reads them from the
+  // store (keeping the old ones if that read fails).
   void forget();
 
  private:
   std::vector<store::DkimKey> keys_of(const std::string& domain, std::int64_t now);
 
+  static constexpr std::size_t kMaxDomains = 10000;
   store::Store& store_;
   std::int64_t refresh_;
   std::mutex mu_;
   struct Cached {
     std::vector<store::DkimKey> active;
     std::int64_t loaded = 0;
+    std::uint64_t generation = 0;  // forget() count when loaded
   };
+  std::uint64_t generation_ = 1;
   std::map<std::string, Cached> cache_;
 };
 

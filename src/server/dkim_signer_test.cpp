@@ -121,6 +121,22 @@ TEST_F(DkimSignerTest, AFailingStoreKeepsTheLastKnownKeys) {
   EXPECT_EQ(store_->reads, 2);
   // Never read successfully: nothing to sign with, and the mail still goes.
   EXPECT_EQ(signer.sign("example.net", kMessage, kNow + 5), "");
+  // A SIGHUP while the store fails does not lose the keys either.
+  signer.forget();
+  EXPECT_EQ(verified_selectors(signer.sign("example.org", kMessage, kNow + 6)), std::vector<std::string>{"ed1"});
+  store_->broken = false;
+  signer.forget();
+  EXPECT_EQ(verified_selectors(signer.sign("example.org", kMessage, kNow + 6)), std::vector<std::string>{"ed1"});
+}
+
+TEST_F(DkimSignerTest, ManyDomainsStayBoundedAndSigningGoesOn) {
+  add_key("ed1", dkim::Algorithm::Ed25519Sha256, store::DkimKeyState::Active);
+  DkimSigner signer(*store_);
+  EXPECT_EQ(verified_selectors(signer.sign("example.org", kMessage, kNow)), std::vector<std::string>{"ed1"});
+  // More keyless From domains than the cache holds (a trusted client may use any): the
+  // cache is emptied on the way, and the signer still answers for each.
+  for (int i = 0; i < 10001; ++i) EXPECT_EQ(signer.sign("d" + std::to_string(i) + ".example", kMessage, kNow), "");
+  EXPECT_EQ(verified_selectors(signer.sign("example.org", kMessage, kNow)), std::vector<std::string>{"ed1"});
 }
 
 TEST_F(DkimSignerTest, AKeyThatCannotSignIsSkipped) {

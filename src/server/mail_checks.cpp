@@ -341,23 +341,6 @@ net::awaitable<MessageVerdict> MailChecks::message(const SessionInfo& s, Transac
         (o.status == dmarc::Status::Fail && worst->status != dmarc::Status::Fail))
       worst = o;
   }
-  // dis= (RFC 7489 §11.2) says what valija did, which the admin's actions decide: a
-  // quarantine policy delivered to the inbox under dmarc_quarantine = "mark" is none.
-  auto did = [&](const dmarc::Outcome& o) {
-    if (o.status != dmarc::Status::Fail || o.applied == dmarc::Policy::None) return dmarc::Policy::None;
-    auto action = o.applied == dmarc::Policy::Reject ? d_.config.dmarc_reject : d_.config.dmarc_quarantine;
-    return action == CheckAction::Reject ? dmarc::Policy::Reject
-           : action == CheckAction::Junk ? dmarc::Policy::Quarantine
-                                         : dmarc::Policy::None;
-  };
-  for (const auto& o : outcomes) results.push_back(dmarc_result(o, did(o)));
-  v.headers = policy::authentication_results(authserv_id_, results);
-  if (spf_outcome) v.headers += spf::received_spf(*spf_outcome, spf_state->input);
-  for (const auto& r : results) {
-    if (!v.summary.empty()) v.summary += ' ';
-    v.summary += r.method + "=" + r.result;
-  }
-
   // What the results do to the message: the strictest action of SPF's and DMARC's.
   bool dmarc_fails = worst && worst->status == dmarc::Status::Fail && worst->applied != dmarc::Policy::None;
   if (dmarc_fails) {
@@ -369,11 +352,29 @@ net::awaitable<MessageVerdict> MailChecks::message(const SessionInfo& s, Transac
       v.junk = true;
   }
   auto spf_does = spf_outcome ? spf_action(d_.config, spf_outcome->result) : CheckAction::Mark;
-  if (spf_does == CheckAction::Dmarc && dmarc_fails && worst->applied == dmarc::Policy::Reject)
+  // "dmarc": the SPF-failing domain's own DMARC policy says reject, i.e. the envelope
+  // domain belongs to the author domain whose policy failed (relaxed alignment).
+  if (spf_does == CheckAction::Dmarc && dmarc_fails && worst->applied == dmarc::Policy::Reject &&
+      dmarc::aligned(worst->domain, spf_outcome->domain, dmarc::Alignment::Relaxed))
     // RFC 7372 §3.2: 5.7.23 when SPF failed outright (the more precise reason).
     v.refuse = Reply(550, "5.7.23", fmt::format("SPF validation failed and {} publishes a DMARC reject policy",
                                                 worst->domain));
   if (spf_does == CheckAction::Junk) v.junk = true;
+
+  // dis= (RFC 7489 §11.2) says what valija did with a message whose DMARC check failed:
+  // a reject policy carried out as Junk is quarantine, a quarantine delivered to the
+  // inbox (dmarc_quarantine = "mark") is none, and Junk for SPF's sake is quarantine.
+  auto did = [&](const dmarc::Outcome& o) {
+    if (o.status != dmarc::Status::Fail) return dmarc::Policy::None;
+    return v.refuse ? dmarc::Policy::Reject : v.junk ? dmarc::Policy::Quarantine : dmarc::Policy::None;
+  };
+  for (const auto& o : outcomes) results.push_back(dmarc_result(o, did(o)));
+  v.headers = policy::authentication_results(authserv_id_, results);
+  if (spf_outcome) v.headers += spf::received_spf(*spf_outcome, spf_state->input);
+  for (const auto& r : results) {
+    if (!v.summary.empty()) v.summary += ' ';
+    v.summary += r.method + "=" + r.result;
+  }
   log::info("event=message_checked trace={} client={} {} action={}", tx.trace_id, s.client_ip, v.summary,
             v.refuse ? "reject" : v.junk ? "junk" : "accept");
   co_return v;

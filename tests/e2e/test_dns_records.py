@@ -252,13 +252,17 @@ address = "127.0.0.1"
 port = 2525
 role = "smtp"
 [[listener]]
-address = "127.0.0.1"
+address = "0.0.0.0"
 port = 10587
 role = "submission"
 [[listener]]
-address = "127.0.0.1"
+address = "::"
 port = 10993
 role = "imaps"
+[[listener]]
+address = "127.0.0.1"
+port = 10143
+role = "imap"
 """ % (offline.data, DOMAIN))
     generate(offline, "--algo", "ed25519", "--selector", "ed1")
     cp = run("dns-records", DOMAIN, "--config", config)
@@ -269,6 +273,7 @@ role = "imaps"
     assert z["25.113.0.203.in-addr.arpa"] == {"PTR": ["mail.dom.example."]}, cp.stdout
     assert "ed1._domainkey." + DOMAIN in z, cp.stdout  # the keys of the config's data dir
     srv = {name: rrs["SRV"] for name, rrs in z.items() if "SRV" in rrs}
+    # IMAP on loopback only (a webmail's) is not for clients elsewhere: no _imap SRV.
     assert srv == {"_submission._tcp." + DOMAIN: ["0 1 10587 mail.dom.example."],
                    "_imaps._tcp." + DOMAIN: ["0 1 10993 mail.dom.example."]}, cp.stdout
     # The command line wins over the config.

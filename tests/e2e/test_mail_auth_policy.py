@@ -124,6 +124,19 @@ def test_spf_fail_dmarc_versus_mark(env, spf_fail, dmarc_reject, code, status, f
         assert "spf=fail" in ar and "dmarc=fail (p=reject " in ar, ar
 
 
+def test_spf_fail_dmarc_needs_the_envelope_domain_to_be_the_rejecting_authors(env):
+    """spf_fail = "dmarc" refuses with 5.7.23 only when the domain that failed SPF is the
+    one whose DMARC says reject. Here SPF fails for fail.example (no DMARC record) and
+    the From domain reject.example fails DMARC (p=reject) for lack of alignment:
+    DMARC's own action (junk) applies, and dis= says so."""
+    e = checked_env(env, extra='dmarc_reject = "junk"\n')
+    code, full = send(e, "bob@fail.example", make_message("unaligned", "x", sender="ceo@reject.example",
+                                                          to="ana@local.example"))
+    assert code == 250, full
+    ar = auth_results(stored(e, "Junk"))[0]
+    assert "spf=fail" in ar and "dmarc=fail (p=reject dis=quarantine) header.from=reject.example" in ar, ar
+
+
 def test_spf_fail_dmarc_does_not_reject_without_a_dmarc_reject_policy(env):
     """spf_fail = "dmarc" (the default): SPF fail from a domain with p=quarantine or no
     DMARC record is only marked (DMARC's own action applies)."""

@@ -4,6 +4,7 @@
 
 #include "auth/login.hpp"
 #include "auth/sasl.hpp"
+#include "base/client_key.hpp"
 #include "base/clock.hpp"
 #include "base/log.hpp"
 #include "base/text.hpp"
@@ -30,7 +31,7 @@ SessionConfig session_config(const ListenerConfig& c, bool tls_available, const 
   s.hostname = c.hostname;
   s.tls = c.implicit_tls;
   s.starttls = !c.implicit_tls && tls_available;
-  s.cleartext_login = c.cleartext_always || (c.cleartext_loopback && net::is_loopback(ip));
+  s.cleartext_login = c.cleartext_always || (c.cleartext_loopback && is_loopback(ip));
   s.limits.append = c.limits.message_size;
   return s;
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "auth/login.hpp"
+#include "base/client_key.hpp"
 #include "base/clock.hpp"
 #include "base/line_splitter.hpp"
 #include "base/log.hpp"
@@ -85,7 +86,7 @@ class Session {
     c.hostname = config_->hostname;
     c.stls_available = deps_.tls != nullptr;
     c.tls_active = false;
-    c.cleartext_auth = config_->cleartext_always || (config_->cleartext_loopback && net::is_loopback(stream_.remote_ip()));
+    c.cleartext_auth = config_->cleartext_always || (config_->cleartext_loopback && is_loopback(stream_.remote_ip()));
     if (config_->login_delay) c.login_delay = static_cast<std::uint32_t>(config_->login_delay->count());
     if (config_->expire_never) c.expire = proto::ExpirePolicy{true, 0};
     c.apop = config_->apop;

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "auth/login.hpp"
+#include "base/client_key.hpp"
 #include "base/clock.hpp"
 #include "base/line_splitter.hpp"
 #include "base/text.hpp"
@@ -47,7 +48,7 @@ Transaction envelope_of(const Transaction& tx) {
 
 EngineConfig engine_config(const ListenerConfig& c, const std::string& ip) {
   EngineConfig e = c.engine;
-  if (c.auth_cleartext_loopback && net::is_loopback(ip)) e.auth_cleartext = true;
+  if (c.auth_cleartext_loopback && is_loopback(ip)) e.auth_cleartext = true;
   return e;
 }
 
