@@ -169,7 +169,9 @@ CommandReader::Event CommandReader::on_marker(const Marker& m) {
     return refuse(Status::Bad, Code::None, "Binary literals are only allowed for APPEND messages", m);
   if (m.plus && !literal_plus_ && m.size > kLiteralMinusMax)  // RFC 7888 §5
     return refuse(Status::Bad, Code::TooBig, "Non-synchronizing literal over 4096 octets (LITERAL-)", m);
-  std::uint64_t limit = !authenticated_ ? limits_.literal_pre_auth : message ? limits_.append : limits_.literal;
+  // A message literal obeys APPENDLIMIT before login too (the smaller of the two).
+  std::uint64_t limit = message ? limits_.append : limits_.literal;
+  if (!authenticated_) limit = std::min(limit, limits_.literal_pre_auth);
   if (m.size > limit) {
     // RFC 7889 §3: a message over APPENDLIMIT gets NO [TOOBIG].
     if (message && authenticated_)

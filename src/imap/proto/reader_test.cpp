@@ -304,6 +304,15 @@ TEST(ImapReader, BeforeAuthentication) {
   over.feed("a LOGIN {4097+}\r\n");
   EXPECT_TRUE(over.closed);
 
+  // A message literal before login obeys APPENDLIMIT as well as the pre-login bound
+  // (fuzz_imap_command found one announced over APPENDLIMIT when that was smaller).
+  ParserLimits small;
+  small.append = 3000;
+  Conn append(small, false, true);
+  append.feed("a APPEND Drafts ~{3098+}\r\n");
+  EXPECT_EQ(append.events, (std::vector<std::string>{"ERR a BAD [TOOBIG] Literal too large (limit 3000 octets)"}));
+  EXPECT_TRUE(append.closed);
+
   Conn line({}, false);
   line.feed("a LOGIN " + std::string(20000, 'x') + "\r\n");
   EXPECT_EQ(line.events, (std::vector<std::string>{"ERR a BAD [TOOBIG] Command too long (limit 16384 octets)"}));
