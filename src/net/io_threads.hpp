@@ -36,10 +36,6 @@ class IoThreads {
   std::size_t size() const { return contexts_.size(); }
   // A new strand of the pool, for one connection (requires pool_threads > 0).
   asio::any_io_executor pool_strand();
-  template <class F>
-  void for_each(F f) {
-    for (auto& c : contexts_) f(*c);
-  }
 
   // Runs every context: the others on their own threads, the main one here, until stop().
   void run();
