@@ -33,6 +33,31 @@ bool parse_name(std::string_view name, std::uint64_t& id) {
   return true;
 }
 
+// Writes all of `iov` at `pos`, across short writes; 0 or the errno that stopped it
+// (EIO for a write of 0 octets: no progress is possible). `written` counts what got in.
+int write_fully(int fd, std::vector<iovec>& iov, std::uint64_t pos, std::uint64_t& written) {
+  std::uint64_t want = 0;
+  for (const auto& v : iov) want += v.iov_len;
+  written = 0;
+  std::size_t first = 0;
+  while (written < want) {
+    ssize_t n = ::pwritev(fd, iov.data() + first, static_cast<int>(iov.size() - first),
+                          static_cast<off_t>(pos + written));
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      return n < 0 ? errno : EIO;
+    }
+    auto left = static_cast<std::size_t>(n);
+    written += left;
+    while (first < iov.size() && left >= iov[first].iov_len) left -= iov[first++].iov_len;
+    if (left > 0) {
+      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 Result<void> PackFiles::init() {
@@ -61,16 +86,28 @@ Result<void> PackFiles::open(std::uint64_t id) {
   fd_ = fd;
   id_ = id;
   end_ = static_cast<std::uint64_t>(st.st_size);
+  allocated_ = end_;
   new_file_ = created;
   return {};
 }
 
 void PackFiles::close() {
+  if (fd_ >= 0 && allocated_ > end_) (void)::ftruncate(fd_, static_cast<off_t>(end_));  // else they stay dead space
+  fail_closed();
+}
+
+void PackFiles::fail_closed() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
 }
 
-void PackFiles::fail_closed() { close(); }
+void PackFiles::zero_ahead() {
+  static const std::string zeros(64 * 1024, '\0');
+  std::vector<iovec> iov(kZeroAhead / zeros.size(), iovec{const_cast<char*>(zeros.data()), zeros.size()});
+  std::uint64_t written = 0;
+  (void)write_fully(fd_, iov, end_, written);
+  allocated_ = end_ + written;
+}
 
 Result<std::vector<std::uint64_t>> PackFiles::append(std::span<const std::string_view> bodies) {
   if (fd_ < 0) return fail(Errc::Internal, "no pack open for appending");
@@ -81,40 +118,23 @@ Result<std::vector<std::uint64_t>> PackFiles::append(std::span<const std::string
     offsets.push_back(at);
     at += b.size();
   }
-  // pwritev in groups of IOV_MAX, each completed across short writes.
+  // pwritev in groups of IOV_MAX.
   std::vector<iovec> iov;
   std::size_t i = 0;
   std::uint64_t pos = end_;
-  auto p = path(id_);
   while (i < bodies.size()) {
     iov.clear();
-    std::uint64_t group = 0;
-    for (; i < bodies.size() && iov.size() < IOV_MAX; ++i) {
-      if (bodies[i].empty()) continue;
-      iov.push_back(iovec{const_cast<char*>(bodies[i].data()), bodies[i].size()});
-      group += bodies[i].size();
-    }
-    std::size_t first = 0;
+    for (; i < bodies.size() && iov.size() < IOV_MAX; ++i)
+      if (!bodies[i].empty()) iov.push_back(iovec{const_cast<char*>(bodies[i].data()), bodies[i].size()});
     std::uint64_t written = 0;
-    while (written < group) {
-      ssize_t n = ::pwritev(fd_, iov.data() + first, static_cast<int>(iov.size() - first), static_cast<off_t>(pos));
-      if (n <= 0) {
-        if (n < 0 && errno == EINTR) continue;
-        int err = n < 0 ? errno : EIO;  // 0 octets written: no progress is possible
-        fail_closed();
-        return tl::unexpected(io_error("write", p, err));
-      }
-      auto left = static_cast<std::size_t>(n);
-      written += left;
-      pos += left;
-      while (first < iov.size() && left >= iov[first].iov_len) left -= iov[first++].iov_len;
-      if (left > 0) {
-        iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
-        iov[first].iov_len -= left;
-      }
+    if (int err = write_fully(fd_, iov, pos, written); err != 0) {
+      fail_closed();
+      return tl::unexpected(io_error("write", path(id_), err));
     }
+    pos += written;
   }
   end_ = pos;
+  if (end_ > allocated_) zero_ahead();
   return offsets;
 }
 

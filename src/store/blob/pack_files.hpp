@@ -6,6 +6,12 @@
 // each. Bytes appended but never committed (a crash between the sync and the commit)
 // are dead space, reclaimed when the pack is compacted.
 //
+// The writer keeps zeros written ahead of the end (kZeroAhead octets, synced with the
+// batch that wrote them), so most appends overwrite blocks the file already has: their
+// fdatasync then need not change the file's size and costs about half. close() cuts
+// the zeros off; a crash leaves them, and a reopened pack appends after them (dead
+// space, as uncommitted bodies are).
+//
 // Appending is single-threaded (the store's writer); reads may run on any thread.
 #include <cstdint>
 #include <span>
@@ -32,16 +38,18 @@ class PackFiles {
   // Opens pack `id` for appending, creating it if missing; appends go after its current
   // end, past any dead bytes a crash left.
   Result<void> open(std::uint64_t id);
+  static constexpr std::uint64_t kZeroAhead = 1 << 20;
   bool is_open() const { return fd_ >= 0; }
   std::uint64_t current() const { return id_; }
-  std::uint64_t end() const { return end_; }
+  std::uint64_t end() const { return end_; }  // where the next body goes
   // Writes the bodies one after the other at the end; returns each one's offset. Not
-  // durable until sync().
+  // durable until sync(). Past the zeros written ahead, writes the next ones too (best
+  // effort: a full disk that leaves room for the bodies but not for them is no error).
   Result<std::vector<std::uint64_t>> append(std::span<const std::string_view> bodies);
   // fdatasync, and the directory once after the pack was created. After a failed
   // append or sync the pack is closed for good (what the kernel kept of it is unknown).
   Result<void> sync();
-  void close();
+  void close();  // cuts off the zeros written ahead
 
   // --- reading and removing (any thread) ---
   Result<std::string> read(std::uint64_t pack, std::uint64_t offset, std::uint64_t size) const;
@@ -51,10 +59,12 @@ class PackFiles {
 
  private:
   void fail_closed();
+  void zero_ahead();
   std::string root_;
   int fd_ = -1;
   std::uint64_t id_ = 0;
   std::uint64_t end_ = 0;
+  std::uint64_t allocated_ = 0;  // the file's size: end_ and the zeros past it
   bool new_file_ = false;  // the directory entry still needs its fsync
 };
 

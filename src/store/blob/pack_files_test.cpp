@@ -35,7 +35,49 @@ TEST_F(PackFilesTest, AppendSyncRead) {
   EXPECT_EQ(*packs_.read(1, 0, 7), "first\r\n");
   EXPECT_EQ(*packs_.read(1, 7, 0), "");
   EXPECT_EQ(*packs_.read(1, 7, 12), "third body\r\n");
-  EXPECT_EQ(fs::file_size(packs_.path(1)), 19u);
+  EXPECT_EQ(fs::file_size(packs_.path(1)), 19u + PackFiles::kZeroAhead);  // the zeros written ahead
+  packs_.close();
+  EXPECT_EQ(fs::file_size(packs_.path(1)), 19u);  // cut off
+}
+
+TEST_F(PackFilesTest, ZerosAheadMakeAppendsOverwrites) {
+  ASSERT_TRUE(packs_.open(1));
+  std::string big(PackFiles::kZeroAhead, 'b');
+  std::vector<std::string_view> a{"0123456789"};
+  ASSERT_TRUE(packs_.append(a));
+  auto size = fs::file_size(packs_.path(1));
+  EXPECT_EQ(size, 10u + PackFiles::kZeroAhead);
+  std::vector<std::string_view> b{"abc", big};  // ends 3 octets past the zeros
+  auto offs = packs_.append(b);
+  ASSERT_TRUE(offs);
+  EXPECT_EQ(*offs, (std::vector<std::uint64_t>{10, 13}));
+  EXPECT_EQ(packs_.end(), PackFiles::kZeroAhead + 13);
+  EXPECT_EQ(fs::file_size(packs_.path(1)), packs_.end() + PackFiles::kZeroAhead);  // the next zeros
+  std::vector<std::string_view> c{"tail"};
+  ASSERT_TRUE(packs_.append(c));  // inside them: the size stays
+  EXPECT_EQ(fs::file_size(packs_.path(1)), PackFiles::kZeroAhead * 2 + 13);
+  ASSERT_TRUE(packs_.sync());
+  EXPECT_EQ(*packs_.read(1, 0, 10), "0123456789");
+  EXPECT_EQ(*packs_.read(1, 13, big.size()), big);
+  EXPECT_EQ(*packs_.read(1, PackFiles::kZeroAhead + 13, 4), "tail");
+}
+
+TEST_F(PackFilesTest, ZerosLeftByACrashAreSkipped) {
+  ASSERT_TRUE(packs_.open(4));
+  std::vector<std::string_view> a{"committed"};
+  ASSERT_TRUE(packs_.append(a));
+  ASSERT_TRUE(packs_.sync());
+  // A crash: the file keeps its zeros (this writer never closes it); the next writer
+  // appends after them.
+  PackFiles after(dir_.path() + "/packs");
+  ASSERT_TRUE(after.open(4));
+  EXPECT_EQ(after.end(), 9u + PackFiles::kZeroAhead);
+  std::vector<std::string_view> b{"next"};
+  auto offs = after.append(b);
+  ASSERT_TRUE(offs);
+  EXPECT_EQ(offs->front(), 9u + PackFiles::kZeroAhead);
+  EXPECT_EQ(*after.read(4, 0, 9), "committed");
+  EXPECT_EQ(*after.read(4, offs->front(), 4), "next");
 }
 
 TEST_F(PackFilesTest, ManyBodiesInOneAppend) {
@@ -73,6 +115,7 @@ TEST_F(PackFilesTest, ReadPastEndIsCorruptMissingIsNotFound) {
   ASSERT_TRUE(packs_.open(1));
   std::vector<std::string_view> a{"short"};
   ASSERT_TRUE(packs_.append(a));
+  packs_.close();  // without the zeros written ahead
   auto past = packs_.read(1, 2, 10);
   ASSERT_FALSE(past);
   EXPECT_EQ(past.error().code, Errc::Corrupt);

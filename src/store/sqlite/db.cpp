@@ -3,6 +3,24 @@
 #include <fmt/format.h>
 
 namespace valija::store::sqlite {
+namespace {
+
+// The error for result code `rc`: busy and locked are temporary, a full disk is NoSpace
+// (said in the words the file stores use, so a log search for the cause finds both).
+Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
+  Errc code = Errc::Internal;
+  int primary = rc & 0xff;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) code = Errc::Temporary;
+  else if (primary == SQLITE_FULL) code = Errc::NoSpace;
+  else if (primary == SQLITE_IOERR) code = Errc::Unavailable;
+  else if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) code = Errc::Corrupt;
+  else if (primary == SQLITE_CONSTRAINT) code = Errc::Exists;
+  std::string detail = fmt::format("{}: {}", what, sqlite3_errmsg(db));
+  if (code == Errc::NoSpace) detail += " (No space left on device)";
+  return Error{code, std::move(detail)};
+}
+
+}  // namespace
 
 Result<Db> Db::open(const std::string& path) {
   Db db;
@@ -51,29 +69,11 @@ Result<Stmt> Db::cached(std::string_view sql) {
   return Stmt(db_, s, false);
 }
 
-Error Db::error(std::string_view what) const {
-  int rc = sqlite3_errcode(db_);
-  Errc code = Errc::Internal;
-  int primary = rc & 0xff;
-  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) code = Errc::Temporary;
-  else if (primary == SQLITE_FULL) code = Errc::NoSpace;
-  else if (primary == SQLITE_IOERR) code = Errc::Unavailable;
-  else if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) code = Errc::Corrupt;
-  else if (primary == SQLITE_CONSTRAINT) code = Errc::Exists;
-  return Error{code, fmt::format("{}: {}", what, sqlite3_errmsg(db_))};
-}
+Error Db::error(std::string_view what) const { return sqlite_error(db_, sqlite3_errcode(db_), what); }
 
 Result<void> Db::exec(std::string_view sql) {
   std::string s(sql);
-  char* err = nullptr;
-  if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    auto e = error("sqlite exec");
-    if (err) {
-      e.detail = fmt::format("sqlite: {}", err);
-      sqlite3_free(err);
-    }
-    return tl::unexpected(e);
-  }
+  if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) return tl::unexpected(error("sqlite"));
   return {};
 }
 
@@ -115,14 +115,7 @@ Result<bool> Stmt::step() {
   int rc = sqlite3_step(s_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  Errc code = Errc::Internal;
-  int primary = rc & 0xff;
-  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) code = Errc::Temporary;
-  else if (primary == SQLITE_CONSTRAINT) code = Errc::Exists;
-  else if (primary == SQLITE_FULL) code = Errc::NoSpace;
-  else if (primary == SQLITE_IOERR) code = Errc::Unavailable;
-  else if (primary == SQLITE_CORRUPT) code = Errc::Corrupt;
-  return fail(code, fmt::format("sqlite: {}", sqlite3_errmsg(db_)));
+  return tl::unexpected(sqlite_error(db_, rc, "sqlite"));
 }
 
 Result<void> Stmt::run() {
