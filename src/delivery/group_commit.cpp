@@ -1,6 +1,7 @@
 #include "delivery/group_commit.hpp"
 
 #include "base/log.hpp"
+#include "base/thread_name.hpp"
 
 namespace valija::delivery {
 
@@ -43,6 +44,7 @@ void GroupCommitter::stop() {
 }
 
 void GroupCommitter::loop() {
+  name_this_thread("writer");
   while (true) {
     std::vector<Job> batch;
     std::vector<WriteJob> writes;

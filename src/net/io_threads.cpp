@@ -3,6 +3,8 @@
 #include <asio/executor_work_guard.hpp>
 #include <asio/strand.hpp>
 
+#include "base/thread_name.hpp"
+
 namespace valija::net {
 
 std::size_t IoThreads::resolve(std::size_t n) {
@@ -42,13 +44,20 @@ void IoThreads::run() {
   std::vector<Guard> guards;
   for (std::size_t i = 1; i < contexts_.size(); ++i) {
     guards.emplace_back(contexts_[i]->get_executor());
-    threads_.emplace_back([c = contexts_[i].get()] { c->run(); });
+    threads_.emplace_back([c = contexts_[i].get(), i] {
+      name_this_thread("io-" + std::to_string(i));
+      c->run();
+    });
   }
   if (pool_) {
     guards.emplace_back(pool_->get_executor());
-    for (std::size_t i = 0; i < pool_threads_; ++i) threads_.emplace_back([c = pool_.get()] { c->run(); });
+    for (std::size_t i = 0; i < pool_threads_; ++i)
+      threads_.emplace_back([c = pool_.get(), i] {
+        name_this_thread("imap-" + std::to_string(i));
+        c->run();
+      });
   }
-  contexts_.front()->run();
+  contexts_.front()->run();  // on the main thread, which keeps the process's name
   // The main context is done (shutdown): the others stop with it.
   stop();
   for (auto& t : threads_) t.join();

@@ -79,6 +79,12 @@ class StoreFixture : public testing::Test {
     store_.reset();
     open();
   }
+  // Opens the same data again as after a crash: the old store is not destroyed while
+  // the test runs, so nothing it keeps in memory gets written.
+  void crash_and_reopen() {
+    abandoned_.push_back(std::move(store_));
+    open();
+  }
   Store& s() { return *store_; }
 
   Domain domain(const std::string& name) {
@@ -136,6 +142,7 @@ class StoreFixture : public testing::Test {
 
   TempDir dir_;
   std::unique_ptr<Store> store_;
+  std::vector<std::unique_ptr<Store>> abandoned_;  // by crash_and_reopen()
 };
 
 using Engines = testing::Types<SqliteEngine>;

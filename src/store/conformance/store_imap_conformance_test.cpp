@@ -356,6 +356,31 @@ TYPED_TEST(StoreImap, RecentIsClaimedOnce) {
   EXPECT_EQ(*third, more[0]);
 }
 
+// A claim is counted at once (STATUS RECENT) and kept across a restart; one that no
+// commit wrote before a crash is lost (those messages are recent once more), while one
+// followed by any commit is kept.
+TYPED_TEST(StoreImap, RecentClaimsAreCountedAndKept) {
+  auto inbox = this->mailbox(this->ana_.id, "INBOX");
+  auto uids = this->fill("INBOX", 2);
+  auto counts = this->s().count_messages(inbox.id);
+  ASSERT_TRUE(counts);
+  EXPECT_EQ(counts->recent, 2u);
+  ASSERT_EQ(this->s().claim_recent(inbox.id).value(), uids[0]);
+  EXPECT_EQ(this->s().count_messages(inbox.id).value().recent, 0u);
+  this->reopen();
+  EXPECT_EQ(this->s().count_messages(inbox.id).value().recent, 0u);
+  EXPECT_EQ(this->s().claim_recent(inbox.id).value(), uids[1] + 1);
+
+  auto third = this->fill("INBOX", 1);
+  ASSERT_EQ(this->s().claim_recent(inbox.id).value(), third[0]);
+  auto fourth = this->fill("INBOX", 1);  // its commit writes the claim of the third
+  EXPECT_EQ(this->s().count_messages(inbox.id).value().recent, 1u);
+  ASSERT_EQ(this->s().claim_recent(inbox.id).value(), fourth[0]);
+  this->crash_and_reopen();  // the claim of the fourth was never written
+  EXPECT_EQ(this->s().count_messages(inbox.id).value().recent, 1u);
+  EXPECT_EQ(this->s().claim_recent(inbox.id).value(), fourth[0]);
+}
+
 TYPED_TEST(StoreImap, ReadAtReadsAnyRangeOfPrefixAndBody) {
   auto& s = this->s();
   const std::string prefix = "Delivered-To: ana@example.org\r\n";

@@ -139,7 +139,7 @@ class Checker {
     TRY(tx);
     auto changed = f(s_.writer_);
     TRY(changed);
-    TRY(tx->commit());
+    TRY(s_.commit_writer(*tx));
     return *changed;
   }
 

@@ -77,6 +77,7 @@ class Tx {
   Tx(Tx&& o) noexcept : db_(o.db_), nested_(o.nested_) { o.db_ = nullptr; }
   ~Tx();
   Result<void> commit();
+  bool nested() const { return nested_; }  // a savepoint inside another Tx
 
  private:
   Tx(Db* db, bool nested) : db_(db), nested_(nested) {}

@@ -110,7 +110,7 @@ Result<void> SqliteStore::remove_domain(std::string_view name, bool force) {
   for (auto a : ids) TRY(delete_account_rows(a));
   TRY(exec_bound("DELETE FROM aliases WHERE domain_id = ?", *id));
   TRY(exec_bound("DELETE FROM domains WHERE id = ?", *id));
-  return tx->commit();
+  return commit_writer(*tx);
 }
 
 Result<Account> SqliteStore::add_account(std::string_view local, std::string_view domain, std::string_view hash, std::uint64_t quota_bytes) {
@@ -146,7 +146,7 @@ Result<Account> SqliteStore::add_account(std::string_view local, std::string_vie
     sub->reset();
     TRY(sub->bind(1, id).bind(2, m.name).run());
   }
-  TRY(tx->commit());
+  TRY(commit_writer(*tx));
   Account a;
   a.id = id;
   a.local = l;
@@ -237,7 +237,7 @@ Result<void> SqliteStore::remove_account(std::string_view local, std::string_vie
   TRY(row);
   if (!*row) return fail(Errc::NotFound, fmt::format("no account {}@{}", local, domain));
   TRY(delete_account_rows(st->i64(0)));
-  return tx->commit();
+  return commit_writer(*tx);
 }
 
 Result<void> SqliteStore::add_alias(std::string_view local, std::string_view domain, std::span<const std::string> targets) {
@@ -270,7 +270,7 @@ Result<void> SqliteStore::add_alias(std::string_view local, std::string_view dom
     tgt->reset();
     TRY(tgt->bind(1, alias_id).bind(2, text::to_lower(t)).run());
   }
-  return tx->commit();
+  return commit_writer(*tx);
 }
 
 Result<std::optional<Alias>> SqliteStore::find_alias(std::string_view local, std::string_view domain) {
@@ -335,7 +335,7 @@ Result<void> SqliteStore::remove_alias(std::string_view local, std::string_view 
     TRY(exec_bound("DELETE FROM alias_targets WHERE alias_id = ?", id));
     TRY(exec_bound("DELETE FROM aliases WHERE id = ?", id));
   }
-  return tx->commit();
+  return commit_writer(*tx);
 }
 
 // RFC 9051 §2.3.1.1: a mailbox recreated under the same name must get a new, larger

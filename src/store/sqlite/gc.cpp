@@ -69,7 +69,7 @@ Result<std::size_t> SqliteStore::collect_garbage() {
       drop->reset();
       TRY(drop->bind(1, static_cast<std::int64_t>(id)).run());
     }
-    TRY(tx->commit());
+    TRY(commit_writer(*tx));
     removed = dead.size();
     // Still under pin_mu_: a put_blob() of the same content pinned before this point
     // (its file stays; the delivery recreates the row) or runs after the unlink.
@@ -158,7 +158,7 @@ Result<void> SqliteStore::compact_pack(std::uint64_t old) {
   auto drop = writer_.cached("DELETE FROM packs WHERE id = ?");
   TRY(drop);
   TRY(drop->bind(1, static_cast<std::int64_t>(old)).run());
-  TRY(tx->commit());
+  TRY(commit_writer(*tx));
   log::info("event=pack_compacted pack={} bodies={} bytes={} into={}", old, bodies.size(), bytes, to);
   (void)packs_.remove(old);
   if (packs_.end() >= pack_max_) next_pack();

@@ -107,7 +107,7 @@ Result<void> SqliteStore::batch(const std::function<void()>& body) {
       deferred_.clear();  // rolled back: nothing to tell
       throw;
     }
-    auto r = tx->commit();
+    auto r = commit_writer(*tx);
     notices.swap(deferred_);
     if (!r) return r;
   }
@@ -219,7 +219,7 @@ Result<FlagResult> SqliteStore::store_flags(MailboxId mailbox, std::span<const s
       TRY(exec_bound("UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = ?", mailbox));
       out.highest_modseq = next_modseq;
     }
-    TRY(tx->commit());
+    TRY(commit_writer(*tx));
   }
   if (any) notify(account, mailbox);
   return out;
@@ -302,7 +302,7 @@ Result<CopyOutcome> SqliteStore::copy_messages(MailboxId from, std::span<const s
             .bind(3, account).run());
     if (move)  // RFC 6851 §3.3: the originals are expunged in the same atomic step
       for (auto u : present) TRY(remove_message(from, u, true));
-    TRY(tx->commit());
+    TRY(commit_writer(*tx));
   }
   if (!out.uids.empty()) {
     notify(account, to);
@@ -322,7 +322,8 @@ Result<std::vector<std::uint32_t>> SqliteStore::expunge_deleted(MailboxId mailbo
     auto tx = Tx::begin(writer_);
     TRY(tx);
     auto st = writer_.cached(
-        "SELECT uid FROM messages WHERE mailbox_id = ? AND ' ' || flags || ' ' LIKE '% \\Deleted %' ORDER BY uid");
+        "SELECT uid FROM messages INDEXED BY messages_deleted "
+        "WHERE mailbox_id = ? AND ' ' || flags || ' ' LIKE '% \\Deleted %' ORDER BY uid");
     TRY(st);
     st->bind(1, mailbox);
     auto all = collect(*st, [](const Stmt& r) { return static_cast<std::uint32_t>(r.i64(0)); });
@@ -335,7 +336,7 @@ Result<std::vector<std::uint32_t>> SqliteStore::expunge_deleted(MailboxId mailbo
     auto owner = mailbox_owner(mailbox);
     TRY(owner);
     account = *owner;
-    TRY(tx->commit());
+    TRY(commit_writer(*tx));
   }
   if (!removed.empty()) notify(account, mailbox);
   return removed;
@@ -381,9 +382,9 @@ Result<std::vector<std::string>> SqliteStore::message_meta(MailboxId mailbox, st
   return out;
 }
 
-// Cache writes and \Recent claims commit without the WAL fsync (synchronous=NORMAL):
-// losing one in a crash costs a recomputation, never mail. The next synced commit
-// makes them durable anyway.
+// Cache writes commit without the WAL fsync (synchronous=NORMAL): losing one in a
+// crash costs a recomputation, never mail. The next synced commit makes them durable
+// anyway.
 Result<void> SqliteStore::set_message_meta(MailboxId mailbox, std::uint32_t uid, std::string_view meta) {
   std::lock_guard lock(write_mu_);
   TRY(writer_.exec("PRAGMA synchronous=NORMAL"));
@@ -394,24 +395,65 @@ Result<void> SqliteStore::set_message_meta(MailboxId mailbox, std::uint32_t uid,
   return r;
 }
 
+// The first UID not yet recent to any session: the larger of what is stored and what
+// is claimed but not written yet. recent_mu_ makes claims one at a time, so each UID
+// goes to exactly one session; a claim lost in a crash shows those messages as recent
+// once more, which RFC 3501 allows (no session saw them as recent since the restart).
 Result<std::uint32_t> SqliteStore::claim_recent(MailboxId mailbox) {
-  std::lock_guard lock(write_mu_);
-  auto get = writer_.cached("SELECT recent_uid, uidnext FROM mailboxes WHERE id = ?");
+  std::lock_guard lock(recent_mu_);
+  auto rd = reader();
+  TRY(rd);
+  auto get = rd->db().cached("SELECT recent_uid, uidnext FROM mailboxes WHERE id = ?");
   TRY(get);
   get->bind(1, mailbox);
   auto row = get->step();
   TRY(row);
   if (!*row) return fail(Errc::NotFound, "mailbox no longer exists");
   auto first = static_cast<std::uint32_t>(get->i64(0));
-  auto next = get->i64(1);
+  auto next = static_cast<std::uint32_t>(get->i64(1));
   get->reset();
+  if (auto it = recent_claims_.find(mailbox); it != recent_claims_.end()) first = std::max(first, it->second);
   if (first >= next) return first;
-  TRY(writer_.exec("PRAGMA synchronous=NORMAL"));
-  auto st = writer_.cached("UPDATE mailboxes SET recent_uid = ? WHERE id = ?");
-  Result<void> r = st ? st->bind(1, next).bind(2, mailbox).run() : Result<void>(tl::unexpected(st.error()));
-  TRY(writer_.exec("PRAGMA synchronous=FULL"));
-  TRY(r);
+  recent_claims_[mailbox] = next;
   return first;
+}
+
+std::uint32_t SqliteStore::recent_claimed(MailboxId mailbox) {
+  std::lock_guard lock(recent_mu_);
+  auto it = recent_claims_.find(mailbox);
+  return it == recent_claims_.end() ? 0 : it->second;
+}
+
+SqliteStore::RecentClaims SqliteStore::write_recent_claims() {
+  RecentClaims claims;
+  {
+    std::lock_guard lock(recent_mu_);
+    claims.assign(recent_claims_.begin(), recent_claims_.end());
+  }
+  if (claims.empty()) return claims;
+  // max(): never back (an older claim, or one written before).
+  auto st = writer_.cached("UPDATE mailboxes SET recent_uid = max(recent_uid, ?) WHERE id = ?");
+  if (!st) return {};
+  for (auto [mailbox, uid] : claims) {
+    st->reset();
+    if (!st->bind(1, static_cast<std::int64_t>(uid)).bind(2, mailbox).run()) return {};  // kept for the next commit
+  }
+  return claims;
+}
+
+void SqliteStore::forget_recent_claims(const RecentClaims& written) {
+  if (written.empty()) return;
+  std::lock_guard lock(recent_mu_);
+  for (auto [mailbox, uid] : written)
+    if (auto it = recent_claims_.find(mailbox); it != recent_claims_.end() && it->second == uid) recent_claims_.erase(it);
+}
+
+Result<void> SqliteStore::commit_writer(Tx& tx) {
+  if (tx.nested()) return tx.commit();
+  auto claims = write_recent_claims();
+  TRY(tx.commit());
+  forget_recent_claims(claims);
+  return {};
 }
 
 }  // namespace valija::store::sqlite

@@ -93,7 +93,7 @@ Result<MailboxInfo> SqliteStore::create_mailbox(AccountId account, std::string_v
       TRY(m);
       out = std::move(*m);
     }
-    TRY(tx->commit());
+    TRY(commit_writer(*tx));
   }
   notify(account, 0);
   return out;
@@ -147,7 +147,7 @@ Result<void> SqliteStore::delete_mailbox(AccountId account, std::string_view raw
     } else {
       TRY(exec_bound("DELETE FROM mailboxes WHERE id = ?", id));
     }
-    TRY(tx->commit());
+    TRY(commit_writer(*tx));
   }
   notify(account, id);
   notify(account, 0);
@@ -208,7 +208,7 @@ Result<void> SqliteStore::rename_mailbox(AccountId account, std::string_view raw
         TRY(r);
       }
     }
-    TRY(tx->commit());
+    TRY(commit_writer(*tx));
   }
   if (moved_from) notify(account, moved_from);
   notify(account, 0);
@@ -240,9 +240,10 @@ Result<MailboxCounts> SqliteStore::count_messages(MailboxId mailbox) {
   auto st = rd->db().cached(
       "SELECT count(*), coalesce(sum(' ' || flags || ' ' NOT LIKE '% \\Seen %'), 0), "
       "coalesce(sum(' ' || flags || ' ' LIKE '% \\Deleted %'), 0), coalesce(sum(size), 0), "
-      "coalesce(sum(uid >= (SELECT recent_uid FROM mailboxes WHERE id = ?1)), 0) FROM messages WHERE mailbox_id = ?1");
+      "coalesce(sum(uid >= max((SELECT recent_uid FROM mailboxes WHERE id = ?1), ?2)), 0) "
+      "FROM messages WHERE mailbox_id = ?1");
   TRY(st);
-  st->bind(1, mailbox);
+  st->bind(1, mailbox).bind(2, static_cast<std::int64_t>(recent_claimed(mailbox)));
   TRY(st->step());
   MailboxCounts c;
   c.messages = static_cast<std::uint32_t>(st->i64(0));

@@ -242,7 +242,7 @@ Result<std::size_t> SqliteStore::expunge(MailboxId mailbox, std::span<const std:
     auto owner = mailbox_owner(mailbox);
     TRY(owner);
     account = *owner;
-    TRY(tx->commit());
+    TRY(commit_writer(*tx));
   }
   if (removed) notify(account, mailbox);
   return removed;
@@ -415,7 +415,7 @@ Result<std::vector<std::vector<CopyResult>>> SqliteStore::deliver_locked(
     TRY(refs);
     TRY(refs->bind(1, stored).bind(2, ids[i]).run());
   }
-  TRY(tx->commit());
+  TRY(commit_writer(*tx));
   if (packs_.end() >= pack_max_) next_pack();
   return results;
 }

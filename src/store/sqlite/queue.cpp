@@ -195,7 +195,7 @@ Result<void> SqliteStore::update_queue(std::span<const RecipientUpdate> updates)
     left->reset();
     if (pending == 0) TRY(remove_entry(e));
   }
-  return tx->commit();
+  return commit_writer(*tx);
 }
 
 // Inside the writer's transaction: the entry and its recipients go, with the body reference.
@@ -224,7 +224,7 @@ Result<void> SqliteStore::mark_warned(std::int64_t entry) {
   auto st = writer_.cached("UPDATE queue SET warned = 1 WHERE id = ?");
   TRY(st);
   TRY(st->bind(1, entry).run());
-  return tx->commit();
+  return commit_writer(*tx);
 }
 
 Result<bool> SqliteStore::delete_queued(std::int64_t entry) {
@@ -233,7 +233,7 @@ Result<bool> SqliteStore::delete_queued(std::int64_t entry) {
   TRY(tx);
   auto r = remove_entry(entry);
   TRY(r);
-  TRY(tx->commit());
+  TRY(commit_writer(*tx));
   return *r;
 }
 

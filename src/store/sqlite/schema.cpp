@@ -8,7 +8,7 @@ namespace valija::store::sqlite {
 namespace {
 
 // Never edit a released migration: add a new one.
-constexpr std::array<std::string_view, 7> kMigrations{
+constexpr std::array<std::string_view, 8> kMigrations{
     // 0 -> 1: directory, mailboxes, messages, blobs, expunge log.
     R"sql(
 CREATE TABLE domains(
@@ -164,6 +164,11 @@ CREATE TABLE greylist(
   last_seen INTEGER NOT NULL,
   passed INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX greylist_by_age ON greylist(last_seen);
+)sql",
+    // 7 -> 8: the messages marked \Deleted of each mailbox, so EXPUNGE reads those rows
+    // instead of every row of the mailbox (the expression is the one expunge_deleted uses).
+    R"sql(
+CREATE INDEX messages_deleted ON messages(mailbox_id, uid) WHERE ' ' || flags || ' ' LIKE '% \Deleted %';
 )sql",
 };
 

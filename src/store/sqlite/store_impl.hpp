@@ -168,6 +168,15 @@ class SqliteStore final : public Store {
   void release(Db db);
   // Tells the listener (outside every lock) what a commit changed.
   void notify(AccountId account, MailboxId mailbox);
+  // Commits a writer transaction; the outermost one writes the pending \Recent claims too.
+  Result<void> commit_writer(Tx& tx);
+
+  // imap.cpp: \Recent claims (each mailbox's next recent_uid) wait in memory for the next
+  // commit of the writer: a claim is no reason for a commit, and an fsync, of its own.
+  using RecentClaims = std::vector<std::pair<MailboxId, std::uint32_t>>;
+  RecentClaims write_recent_claims();  // under write_mu_, in the outer transaction; what it wrote
+  void forget_recent_claims(const RecentClaims& written);  // once that is committed
+  std::uint32_t recent_claimed(MailboxId mailbox);         // 0: no claim pending
 
   // directory.cpp
   Result<std::int64_t> next_uidvalidity();
@@ -248,6 +257,8 @@ class SqliteStore final : public Store {
   std::thread ckpt_thread_;
   std::mutex listener_mu_;
   ChangeListener listener_;
+  std::mutex recent_mu_;  // held by a claim from reading recent_uid until it is recorded
+  std::unordered_map<MailboxId, std::uint32_t> recent_claims_;
 };
 
 }  // namespace valija::store::sqlite

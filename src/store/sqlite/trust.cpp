@@ -21,7 +21,7 @@ Result<void> SqliteStore::add_dkim_key(const DkimKey& key) {
           .bind(5, key.public_key).bind(6, key.created).bind(7, static_cast<std::int64_t>(key.state)).run());
   if (writer_.changes() == 0)
     return fail(Errc::Exists, fmt::format("{} has a DKIM key with selector {} already", key.domain, key.selector));
-  return tx->commit();
+  return commit_writer(*tx);
 }
 
 Result<std::vector<DkimKey>> SqliteStore::list_dkim_keys(std::optional<std::string_view> domain) {
@@ -103,7 +103,7 @@ Result<GreylistDecision> SqliteStore::greylist(std::string_view triplet, std::in
     TRY(up);
     TRY(up->bind(1, now).bind(2, d.pass ? 1 : 0).bind(3, triplet).run());
   }
-  TRY(tx->commit());
+  TRY(commit_writer(*tx));
   return d;
 }
 
