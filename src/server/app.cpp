@@ -14,10 +14,12 @@
 #include <cstdio>
 #include <functional>
 #include <future>
+#include <latch>
 
 #include "auth/password.hpp"
 #include "base/clock.hpp"
 #include "base/log.hpp"
+#include "base/thread_name.hpp"
 #include "delivery/group_commit.hpp"
 #include "dns/resolver.hpp"
 #include "queue/runner.hpp"
@@ -37,6 +39,18 @@
 
 namespace valija::server {
 namespace {
+
+// Names the `n` threads of an idle pool prefix-0, prefix-1...: one task per thread, each
+// waiting until all have started, so no thread runs two of them.
+void name_pool_threads(asio::thread_pool& pool, std::size_t n, const std::string& prefix) {
+  std::latch started(static_cast<std::ptrdiff_t>(n));
+  for (std::size_t i = 0; i < n; ++i)
+    asio::post(pool, [&started, name = prefix + "-" + std::to_string(i)] {
+      name_this_thread(name);
+      started.arrive_and_wait();
+    });
+  started.wait();
+}
 
 // Start-up failures carry the exit code: 1 runtime, 2 configuration.
 struct StartError {
@@ -367,6 +381,9 @@ class Server {
   }
 
   int run() {
+    name_pool_threads(workers_, kWorkers, "worker");
+    name_pool_threads(passwords_, kPasswordWorkers, "argon2");
+    name_pool_threads(blob_io_, kBlobIoThreads, "blob-io");
     // Changes committed by any thread wake the IMAP sessions of that account (IDLE, the
     // next command's updates), each on the I/O thread where it lives.
     store_->set_change_listener([this](store::AccountId a, store::MailboxId m) { watchers_.notify(a, m); });
@@ -629,12 +646,13 @@ class Server {
   std::unique_ptr<store::Store> store_;
   net::TlsFiles tls_files_;
   net::TlsContexts tls_;
-  asio::thread_pool workers_{2};
+  static constexpr std::size_t kWorkers = 2, kPasswordWorkers = 2, kBlobIoThreads = 8;
+  asio::thread_pool workers_{kWorkers};
   // Password verification (Argon2id) only, apart from the lookups above.
-  asio::thread_pool passwords_{2};
+  asio::thread_pool passwords_{kPasswordWorkers};
   // fsync waits on the disk, not the CPU: several in flight let the filesystem merge
   // them into one journal commit.
-  asio::thread_pool blob_io_{8};
+  asio::thread_pool blob_io_{kBlobIoThreads};
   delivery::GroupCommitter committer_;
   net::Connections connections_;
   MemoryBudget memory_;

@@ -6,6 +6,7 @@ and QRESYNC (RFC 7162), and POP3 and IMAP on one maildrop.
 Two sessions on one account are two sockets; a test waits on responses (the next NOOP,
 or the untagged line during IDLE), never on time.
 """
+import os
 import poplib
 import re
 import signal
@@ -267,7 +268,8 @@ def test_idle_sees_other_sessions_changes(v, user):
 def test_idle_across_io_threads_and_drain(valija_factory):
     """Connections spread over several I/O threads (io_threads = 3): a delivery wakes
     every idling session of the account whatever its thread, the session limit counts
-    them all, and SIGTERM ends each one with BYE."""
+    them all, and SIGTERM ends each one with BYE. The threads carry their names (top -H,
+    ps -L), the main one the process's."""
     v = valija_factory()
     v.start(config="""
 hostname = "localhost"
@@ -285,6 +287,10 @@ role = "smtp"
 imap_sessions_per_account = 7
 """)
     assert v.wait_log(r"event=ready\b.* io_threads=3\b")
+    task = "/proc/%d/task" % v.proc.pid
+    names = [open(os.path.join(task, t, "comm")).read().strip() for t in os.listdir(task)]
+    assert names.count("valija") == 1 and names.count("writer") == 1, sorted(names)
+    assert {"io-1", "io-2", "imap-0", "checkpointer", "worker-1", "argon2-1", "blob-io-7"} <= set(names), names
     user = new_account(v)
     idlers = []
     for _ in range(6):  # two on each thread

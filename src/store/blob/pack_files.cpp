@@ -92,6 +92,10 @@ Result<void> PackFiles::open(std::uint64_t id) {
 }
 
 void PackFiles::close() {
+  if (fd_ >= 0 && unsynced_ && !sync()) {
+    lost_ = true;  // sync() closed it; the commit of those bodies, still to come, must fail
+    return;
+  }
   if (fd_ >= 0 && allocated_ > end_) (void)::ftruncate(fd_, static_cast<off_t>(end_));  // else they stay dead space
   fail_closed();
 }
@@ -99,6 +103,8 @@ void PackFiles::close() {
 void PackFiles::fail_closed() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
+  lost_ = lost_ || unsynced_;
+  unsynced_ = false;
 }
 
 void PackFiles::zero_ahead() {
@@ -133,26 +139,33 @@ Result<std::vector<std::uint64_t>> PackFiles::append(std::span<const std::string
     }
     pos += written;
   }
+  auto start = end_;
   end_ = pos;
+  unsynced_ = unsynced_ || end_ > start;
   if (end_ > allocated_) zero_ahead();
+  if (end_ > start)
+    (void)::sync_file_range(fd_, static_cast<off_t>(start), static_cast<off_t>(allocated_ - start), SYNC_FILE_RANGE_WRITE);
   return offsets;
 }
 
 Result<void> PackFiles::sync() {
-  if (fd_ < 0) return fail(Errc::Internal, "no pack open");
-  if (::fdatasync(fd_) != 0) {
-    int err = errno;
-    fail_closed();
-    return tl::unexpected(io_error("fsync", path(id_), err));
+  if (lost_) {
+    lost_ = false;
+    return fail(Errc::Unavailable, fmt::format("pack {}: bodies appended before a failed write or sync were never synced", id_));
   }
+  if (fd_ < 0) return fail(Errc::Internal, "no pack open");
+  auto failed = [&](Error e) {
+    unsynced_ = false;  // this error is the one their commit gets
+    fail_closed();
+    return tl::unexpected(std::move(e));
+  };
+  if (::fdatasync(fd_) != 0) return failed(io_error("fsync", path(id_), errno));
   if (new_file_) {
     auto r = fsync_path(root_, O_RDONLY | O_DIRECTORY);
-    if (!r) {
-      fail_closed();
-      return r;
-    }
+    if (!r) return failed(r.error());
     new_file_ = false;
   }
+  unsynced_ = false;
   return {};
 }
 

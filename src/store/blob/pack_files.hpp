@@ -42,14 +42,20 @@ class PackFiles {
   bool is_open() const { return fd_ >= 0; }
   std::uint64_t current() const { return id_; }
   std::uint64_t end() const { return end_; }  // where the next body goes
-  // Writes the bodies one after the other at the end; returns each one's offset. Not
-  // durable until sync(). Past the zeros written ahead, writes the next ones too (best
-  // effort: a full disk that leaves room for the bodies but not for them is no error).
+  // Writes the bodies one after the other at the end and starts their writeback
+  // (sync_file_range), so the sync() that the caller does later, after its other work,
+  // finds them mostly written; returns each one's offset. Not durable until sync().
+  // Past the zeros written ahead, writes the next ones too (best effort: a full disk
+  // that leaves room for the bodies but not for them is no error).
   Result<std::vector<std::uint64_t>> append(std::span<const std::string_view> bodies);
+  // Whether bodies were appended since the last sync(), or lost to a failed write or
+  // close before it: a commit that references them must sync() first.
+  bool needs_sync() const { return unsynced_ || lost_; }
   // fdatasync, and the directory once after the pack was created. After a failed
-  // append or sync the pack is closed for good (what the kernel kept of it is unknown).
+  // append or sync the pack is closed for good (what the kernel kept of it is unknown);
+  // a sync() after a failure that lost appended bodies fails once, so their commit does.
   Result<void> sync();
-  void close();  // cuts off the zeros written ahead
+  void close();  // syncs what needs it, cuts off the zeros written ahead
 
   // --- reading and removing (any thread) ---
   Result<std::string> read(std::uint64_t pack, std::uint64_t offset, std::uint64_t size) const;
@@ -66,6 +72,8 @@ class PackFiles {
   std::uint64_t end_ = 0;
   std::uint64_t allocated_ = 0;  // the file's size: end_ and the zeros past it
   bool new_file_ = false;  // the directory entry still needs its fsync
+  bool unsynced_ = false;  // appended since the last sync
+  bool lost_ = false;      // appended, then the pack failed before a sync
 };
 
 }  // namespace valija::store::blob

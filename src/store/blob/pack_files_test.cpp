@@ -3,7 +3,9 @@
 #include "store/blob/pack_files.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -109,6 +111,46 @@ TEST_F(PackFilesTest, ReopenAppendsAfterExistingBytes) {
   EXPECT_EQ(offs->front(), 24u);
   EXPECT_EQ(*packs_.read(2, 0, 9), "committed");
   EXPECT_EQ(*packs_.read(2, 24, 4), "next");
+}
+
+TEST_F(PackFilesTest, AppendsWaitForTheirSync) {
+  ASSERT_TRUE(packs_.open(1));
+  EXPECT_FALSE(packs_.needs_sync());
+  std::vector<std::string_view> a{"body"};
+  ASSERT_TRUE(packs_.append(a));
+  EXPECT_TRUE(packs_.needs_sync());
+  ASSERT_TRUE(packs_.sync());
+  EXPECT_FALSE(packs_.needs_sync());
+  ASSERT_TRUE(packs_.append(a));
+  packs_.close();  // syncs them first
+  EXPECT_FALSE(packs_.needs_sync());
+  EXPECT_EQ(*packs_.read(1, 4, 4), "body");
+}
+
+// A write that fails after others that were not synced yet: the pack closes, and the
+// next sync fails once, so the commit that references the earlier bodies fails too.
+TEST_F(PackFilesTest, BodiesLostToAFailedWriteFailTheirSync) {
+  ASSERT_TRUE(packs_.open(1));
+  std::vector<std::string_view> a{"first"};
+  ASSERT_TRUE(packs_.append(a));
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // a write past the limit fails with EFBIG
+  rlimit small = old;
+  small.rlim_cur = 2 * PackFiles::kZeroAhead;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  std::string big(3 * PackFiles::kZeroAhead, 'x');
+  std::vector<std::string_view> b{big};
+  auto failed = packs_.append(b);
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, old_handler);
+  ASSERT_FALSE(failed);
+  EXPECT_FALSE(packs_.is_open());
+  EXPECT_TRUE(packs_.needs_sync());
+  auto sync = packs_.sync();
+  ASSERT_FALSE(sync);
+  EXPECT_EQ(sync.error().code, Errc::Unavailable);
+  EXPECT_FALSE(packs_.needs_sync());  // once
 }
 
 TEST_F(PackFilesTest, ReadPastEndIsCorruptMissingIsNotFound) {

@@ -448,12 +448,4 @@ void SqliteStore::forget_recent_claims(const RecentClaims& written) {
     if (auto it = recent_claims_.find(mailbox); it != recent_claims_.end() && it->second == uid) recent_claims_.erase(it);
 }
 
-Result<void> SqliteStore::commit_writer(Tx& tx) {
-  if (tx.nested()) return tx.commit();
-  auto claims = write_recent_claims();
-  TRY(tx.commit());
-  forget_recent_claims(claims);
-  return {};
-}
-
 }  // namespace valija::store::sqlite

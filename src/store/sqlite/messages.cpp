@@ -420,15 +420,12 @@ Result<std::vector<std::vector<CopyResult>>> SqliteStore::deliver_locked(
   return results;
 }
 
-// Appends bodies to the current pack (opening it if needed) and fsyncs them.
+// Appends bodies to the current pack (opening it if needed). commit_writer() syncs
+// them before the commit that references them: their writeback runs meanwhile.
 Result<std::vector<std::uint64_t>> SqliteStore::append_to_pack(std::span<const std::string_view> bodies) {
   if (!packs_.is_open()) TRY(packs_.open(current_pack_));
   auto appended = packs_.append(bodies);
-  if (appended) {
-    auto synced = packs_.sync();
-    if (!synced) appended = tl::unexpected(synced.error());
-  }
-  if (!appended) next_pack();  // never append to a pack whose write or sync failed
+  if (!appended) next_pack();  // never append to a pack whose write failed
   return appended;
 }
 

@@ -47,6 +47,21 @@ SqliteStore::~SqliteStore() {
   if (ckpt_thread_.joinable()) ckpt_thread_.join();
 }
 
+Result<void> SqliteStore::commit_writer(Tx& tx) {
+  if (tx.nested()) return tx.commit();
+  if (packs_.needs_sync()) {  // the bodies this commit references are durable first
+    auto synced = packs_.sync();
+    if (!synced) {
+      next_pack();  // never append to a pack whose sync failed
+      return synced;  // tx rolls back
+    }
+  }
+  auto claims = write_recent_claims();
+  TRY(tx.commit());
+  forget_recent_claims(claims);
+  return {};
+}
+
 Result<void> SqliteStore::init() {
   TRY(blobs_.init());
   TRY(packs_.init());

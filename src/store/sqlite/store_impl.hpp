@@ -168,7 +168,8 @@ class SqliteStore final : public Store {
   void release(Db db);
   // Tells the listener (outside every lock) what a commit changed.
   void notify(AccountId account, MailboxId mailbox);
-  // Commits a writer transaction; the outermost one writes the pending \Recent claims too.
+  // Commits a writer transaction; the outermost one first syncs the bodies appended to
+  // the current pack and writes the pending \Recent claims.
   Result<void> commit_writer(Tx& tx);
 
   // imap.cpp: \Recent claims (each mailbox's next recent_uid) wait in memory for the next
