@@ -15,6 +15,7 @@
 #include <functional>
 #include <future>
 #include <latch>
+#include <memory>
 
 #include "auth/password.hpp"
 #include "base/clock.hpp"
@@ -41,15 +42,17 @@ namespace valija::server {
 namespace {
 
 // Names the `n` threads of an idle pool prefix-0, prefix-1...: one task per thread, each
-// waiting until all have started, so no thread runs two of them.
+// waiting until all have started, so no thread runs two of them. The tasks share the
+// latch: a thread may still be inside arrive_and_wait() when this returns (on the stack,
+// it would wait on reused memory and never wake).
 void name_pool_threads(asio::thread_pool& pool, std::size_t n, const std::string& prefix) {
-  std::latch started(static_cast<std::ptrdiff_t>(n));
+  auto started = std::make_shared<std::latch>(static_cast<std::ptrdiff_t>(n));
   for (std::size_t i = 0; i < n; ++i)
-    asio::post(pool, [&started, name = prefix + "-" + std::to_string(i)] {
+    asio::post(pool, [started, name = prefix + "-" + std::to_string(i)] {
       name_this_thread(name);
-      started.arrive_and_wait();
+      started->arrive_and_wait();
     });
-  started.wait();
+  started->wait();
 }
 
 // Start-up failures carry the exit code: 1 runtime, 2 configuration.
