@@ -449,3 +449,13 @@ def test_missing_postmaster_is_reported(valija_factory):
         c.expect("RCPT TO:<postmaster@test.example>", "250 2.1.5")
     assert not any("event=no_postmaster" in l for l in v.log_lines(mark))
     assert v.stop() == 0
+
+
+def test_sigterm_stops_it_every_time(valija_factory):
+    """Started and stopped with SIGTERM forty times over the same data: every stop is
+    clean and prompt (a pool thread left waiting after start-up once hung about one stop
+    in twenty)."""
+    v = valija_factory()
+    for _ in range(40):
+        v.start()
+        assert v.stop(timeout=10) == 0
