@@ -4,11 +4,19 @@
 #include <pthread.h>
 
 #include <string>
+#include <thread>
 
 namespace valija {
 
 inline void name_this_thread(const std::string& name) {
   (void)pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+}
+
+// Names `t` from the thread that started it: the name is there as soon as this returns,
+// where a thread naming itself may not have run yet (ps right after "ready" would see
+// the process's name on it).
+inline void name_thread(std::thread& t, const std::string& name) {
+  (void)pthread_setname_np(t.native_handle(), name.substr(0, 15).c_str());
 }
 
 }  // namespace valija

@@ -6,7 +6,9 @@
 namespace valija::delivery {
 
 GroupCommitter::GroupCommitter(store::Store& store, std::size_t max_batch, std::size_t max_batch_bytes)
-    : store_(store), max_batch_(max_batch), max_bytes_(max_batch_bytes), thread_([this] { loop(); }) {}
+    : store_(store), max_batch_(max_batch), max_bytes_(max_batch_bytes), thread_([this] { loop(); }) {
+  name_thread(thread_, "writer");
+}
 
 GroupCommitter::~GroupCommitter() { stop(); }
 
@@ -44,7 +46,6 @@ void GroupCommitter::stop() {
 }
 
 void GroupCommitter::loop() {
-  name_this_thread("writer");
   while (true) {
     std::vector<Job> batch;
     std::vector<WriteJob> writes;

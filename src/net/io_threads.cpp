@@ -39,29 +39,31 @@ asio::io_context& IoThreads::next() {
   return *contexts_[next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size()];
 }
 
-void IoThreads::run() {
-  using Guard = asio::executor_work_guard<asio::io_context::executor_type>;
-  std::vector<Guard> guards;
+void IoThreads::start() {
+  if (started_) return;
+  started_ = true;
   for (std::size_t i = 1; i < contexts_.size(); ++i) {
-    guards.emplace_back(contexts_[i]->get_executor());
-    threads_.emplace_back([c = contexts_[i].get(), i] {
-      name_this_thread("io-" + std::to_string(i));
-      c->run();
-    });
+    guards_.emplace_back(contexts_[i]->get_executor());
+    threads_.emplace_back([c = contexts_[i].get()] { c->run(); });
+    name_thread(threads_.back(), "io-" + std::to_string(i));
   }
   if (pool_) {
-    guards.emplace_back(pool_->get_executor());
-    for (std::size_t i = 0; i < pool_threads_; ++i)
-      threads_.emplace_back([c = pool_.get(), i] {
-        name_this_thread("imap-" + std::to_string(i));
-        c->run();
-      });
+    guards_.emplace_back(pool_->get_executor());
+    for (std::size_t i = 0; i < pool_threads_; ++i) {
+      threads_.emplace_back([c = pool_.get()] { c->run(); });
+      name_thread(threads_.back(), "imap-" + std::to_string(i));
+    }
   }
+}
+
+void IoThreads::run() {
+  start();
   contexts_.front()->run();  // on the main thread, which keeps the process's name
   // The main context is done (shutdown): the others stop with it.
   stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  guards_.clear();
 }
 
 void IoThreads::stop() {

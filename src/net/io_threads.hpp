@@ -37,7 +37,11 @@ class IoThreads {
   // A new strand of the pool, for one connection (requires pool_threads > 0).
   asio::any_io_executor pool_strand();
 
-  // Runs every context: the others on their own threads, the main one here, until stop().
+  // Starts the other contexts and the pool on their own threads, each named (io-N,
+  // imap-N) before this returns, so the process is whole once it reports ready.
+  void start();
+  // Runs the main context here (starting the others first if start() was not called),
+  // until stop(); then joins the other threads.
   void run();
   void stop();
 
@@ -46,6 +50,8 @@ class IoThreads {
   std::unique_ptr<asio::io_context> pool_;
   std::size_t pool_threads_ = 0;
   std::vector<std::thread> threads_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+  bool started_ = false;
   std::atomic<std::size_t> next_{0};
 };
 

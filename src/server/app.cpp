@@ -394,6 +394,7 @@ class Server {
     runner_->start();
     wait_signal();
     wait_usr1();
+    io_.start();
     log::info("event=ready hostname={} data={} mode={} io_threads={}{}", cfg_.hostname, log::q(cfg_.data_dir),
               cfg_.local_mode ? "local" : "config", io_.size(), ready_);
     io_.run();

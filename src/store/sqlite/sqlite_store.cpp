@@ -100,10 +100,8 @@ void SqliteStore::start_checkpointer() {
     return;
   }
   sqlite3_wal_hook(writer_.raw(), &SqliteStore::on_wal_commit, this);
-  ckpt_thread_ = std::thread([this, conn = std::make_shared<Db>(std::move(*db))] {
-    name_this_thread("checkpointer");
-    checkpoint_loop(*conn);
-  });
+  ckpt_thread_ = std::thread([this, conn = std::make_shared<Db>(std::move(*db))] { checkpoint_loop(*conn); });
+  name_thread(ckpt_thread_, "checkpointer");
 }
 
 int SqliteStore::on_wal_commit(void* self, sqlite3*, const char*, int pages) {
