@@ -40,20 +40,14 @@ asio::io_context& IoThreads::next() {
 }
 
 void IoThreads::start() {
-  if (started_) return;
-  started_ = true;
-  for (std::size_t i = 1; i < contexts_.size(); ++i) {
-    guards_.emplace_back(contexts_[i]->get_executor());
-    threads_.emplace_back([c = contexts_[i].get()] { c->run(); });
-    name_thread(threads_.back(), "io-" + std::to_string(i));
-  }
-  if (pool_) {
-    guards_.emplace_back(pool_->get_executor());
-    for (std::size_t i = 0; i < pool_threads_; ++i) {
-      threads_.emplace_back([c = pool_.get()] { c->run(); });
-      name_thread(threads_.back(), "imap-" + std::to_string(i));
-    }
-  }
+  if (!threads_.empty()) return;  // started already (or nothing to start)
+  auto spawn = [this](asio::io_context& c, std::string name) {
+    guards_.emplace_back(c.get_executor());
+    threads_.emplace_back([&c] { c.run(); });
+    name_thread(threads_.back(), name);
+  };
+  for (std::size_t i = 1; i < contexts_.size(); ++i) spawn(*contexts_[i], "io-" + std::to_string(i));
+  for (std::size_t i = 0; pool_ && i < pool_threads_; ++i) spawn(*pool_, "imap-" + std::to_string(i));
 }
 
 void IoThreads::run() {

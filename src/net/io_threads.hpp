@@ -51,7 +51,6 @@ class IoThreads {
   std::size_t pool_threads_ = 0;
   std::vector<std::thread> threads_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
-  bool started_ = false;
   std::atomic<std::size_t> next_{0};
 };
 
